@@ -1,0 +1,15 @@
+"""Settings for the test suite: the production settings with test-only secrets filled in."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-that-is-long-enough-for-checks-000")
+os.environ.setdefault("FIELD_ENCRYPTION_KEY", "Egff6j5QvyPRk9RUNQ381atrSywkEyE-mZAqTevzNIc=")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+
+from config.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

@@ -1,0 +1,1 @@
+"""Cross-cutting pieces: roles and permissions, encrypted secrets, background job status."""

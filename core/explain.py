@@ -1,0 +1,46 @@
+"""Turn AEP errors into sentences a marketing ops person can act on."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from aep import errors
+
+
+def explain_aep_error(exc: errors.AEPError) -> str:
+    """A plain-language message, with Adobe's own words kept at the end for support."""
+    message = _explanation(exc)
+    detail = (exc.message or "").strip()
+    if detail and detail not in message:
+        message = f"{message} {_('Adobe said:')} “{detail}”"
+    return message
+
+
+def _explanation(exc: errors.AEPError) -> str:
+    if isinstance(exc, errors.AEPTimeout):
+        return _("AEP did not answer in time. It may be busy; try again in a minute.")
+    if isinstance(exc, errors.AEPConnectionError):
+        return _("Cannot reach AEP. Check the platform and IMS URLs of the sandbox.")
+    if isinstance(exc, errors.IMSAuthError):
+        return _(
+            "Adobe IMS refused the credentials. Check the client ID, client secret and scopes "
+            "of the sandbox."
+        )
+    if isinstance(exc, errors.AuthenticationError):
+        return _("AEP did not accept the access token. Check the organization ID and client ID.")
+    if isinstance(exc, errors.PermissionDeniedError):
+        return _(
+            "The credential is not allowed to do this. In Adobe Admin Console, give its product "
+            "profile the View Sources and Manage Sources permissions."
+        )
+    if isinstance(exc, errors.NotFoundError):
+        return _("AEP could not find this object; it may have been deleted in AEP.")
+    if isinstance(exc, errors.PreconditionFailedError):
+        return _("Someone else changed this object in AEP meanwhile. Reload and try again.")
+    if isinstance(exc, errors.RateLimitError):
+        return _("AEP asked us to slow down. The work will be retried shortly.")
+    if isinstance(exc, errors.ServerError):
+        return _("AEP had an internal error. This is usually temporary; try again.")
+    if isinstance(exc, errors.BadRequestError):
+        return _("AEP rejected the request.")
+    return _("AEP returned an error.")

@@ -1,0 +1,47 @@
+"""Start background jobs from views; run them in workers, recording the outcome on the Job row."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.utils.translation import gettext as _
+
+from aep.errors import AEPError
+from core.explain import explain_aep_error
+from core.models import Job
+
+logger = logging.getLogger(__name__)
+
+
+def start_job(kind: str, target: str, user, task, *args) -> Job:
+    """Create the Job row and enqueue `task(job_id, *args)` once the transaction commits."""
+    job = Job.objects.create(kind=kind, target=target, created_by=user)
+    task.delay_on_commit(str(job.pk), *args)
+    return job
+
+
+def latest_job(kind: str, target: str) -> Job | None:
+    return Job.objects.filter(kind=kind, target=target).order_by("-created").first()
+
+
+def perform(job_id: str, work: Callable[[Job], dict]) -> Job | None:
+    """Claim the job, run `work`, and record success or a plain-language failure.
+
+    Returns None when the job was already claimed by another worker (a redelivered message).
+    """
+    job = Job.objects.get(pk=job_id)
+    if not job.claim():
+        return None
+    try:
+        result = work(job)
+    except AEPError as exc:
+        job.fail(explain_aep_error(exc), code=exc.code or "", request_id=exc.request_id or "")
+    except Exception:
+        logger.exception("job %s (%s) failed unexpectedly", job.pk, job.kind)
+        job.fail(
+            _("Something went wrong on our side. Try again; if it keeps failing, tell support.")
+        )
+    else:
+        job.succeed(result)
+    return job

@@ -1,0 +1,1 @@
+"""The onboarding wizard: from a Stripe key to running dataflows."""
