@@ -111,6 +111,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# In development whitenoise serves straight from STATICFILES_DIRS, no collectstatic needed.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 
 # Keep oversized posts out of memory; the wizard's largest form is a mapping of a few hundred rows.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

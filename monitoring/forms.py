@@ -16,6 +16,9 @@ class SandboxForm(forms.ModelForm):
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
 
+    platform_url = forms.URLField(label=_("Platform URL"), assume_scheme="https")
+    ims_url = forms.URLField(label=_("IMS URL"), assume_scheme="https")
+
     class Meta:
         model = Sandbox
         fields = [

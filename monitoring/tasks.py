@@ -12,12 +12,12 @@ from monitoring.models import Sandbox
 STRIPE_CONNECTION_SPEC_ID = "cc2c31d6-7b8c-4581-b49f-5c8698aa3ab3"
 
 
-@shared_task(name="monitoring.test_sandbox_connection")
-def test_sandbox_connection(job_id: str) -> None:
-    perform(job_id, _test_sandbox_connection)
+@shared_task(name="monitoring.check_sandbox_connection")
+def check_sandbox_connection(job_id: str) -> None:
+    perform(job_id, _check_sandbox_connection)
 
 
-def _test_sandbox_connection(job: Job) -> dict:
+def _check_sandbox_connection(job: Job) -> dict:
     """Fetch an IMS token, read the Stripe connection spec and the tenant id."""
     sandbox = Sandbox.objects.get(pk=job.target.removeprefix("sandbox:"))
     client = client_for(sandbox)

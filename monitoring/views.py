@@ -10,7 +10,7 @@ from core.http import AuthenticatedHttpRequest
 from core.jobs import latest_job, start_job
 from monitoring.forms import SandboxForm
 from monitoring.models import Sandbox
-from monitoring.tasks import test_sandbox_connection
+from monitoring.tasks import check_sandbox_connection
 
 TEST_CONNECTION = "sandbox.test_connection"
 
@@ -52,7 +52,9 @@ def sandbox_detail(request: AuthenticatedHttpRequest, pk: int):
 @requires("manage_sandboxes")
 def sandbox_test(request: AuthenticatedHttpRequest, pk: int):
     sandbox = get_object_or_404(Sandbox, pk=pk)
-    job = start_job(TEST_CONNECTION, f"sandbox:{sandbox.pk}", request.user, test_sandbox_connection)
+    job = start_job(
+        TEST_CONNECTION, f"sandbox:{sandbox.pk}", request.user, check_sandbox_connection
+    )
     if request.htmx:
         return render(request, "core/job_status.html", {"job": job})
     return redirect("monitoring:sandbox-detail", sandbox.pk)

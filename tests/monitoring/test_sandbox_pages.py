@@ -68,7 +68,7 @@ class SandboxPagesTestCase(BaseTestCase):
         sandbox = make_sandbox()
         self.login(self.alex)
         with (
-            patch("monitoring.tasks.test_sandbox_connection.delay_on_commit") as delay,
+            patch("monitoring.tasks.check_sandbox_connection.delay_on_commit") as delay,
             self.captureOnCommitCallbacks(execute=True),
         ):
             r = self.client.post(f"/sandboxes/{sandbox.pk}/test/", headers={"HX-Request": "true"})

@@ -1,0 +1,45 @@
+"""Write AuditEvents: the one way every mutation through the dashboard is recorded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aep import redact
+from core.roles import role_of
+from monitoring.models import AuditEvent, Sandbox
+
+
+def record(
+    actor,
+    action: str,
+    *,
+    target_type: str,
+    target_id: str = "",
+    target_label: str = "",
+    sandbox: Sandbox | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str = "",
+    ticket: str = "",
+    result: str = AuditEvent.Result.SUCCEEDED,
+    error: str = "",
+    request_id: str = "",
+) -> AuditEvent:
+    """Record one action; secrets in before/after are redacted before they are stored."""
+    return AuditEvent.objects.create(
+        actor=actor,
+        actor_name=actor.get_username() if actor else "system",
+        role=role_of(actor) if actor else "",
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        target_label=target_label,
+        sandbox=sandbox,
+        before=redact(before or {}),
+        after=redact(after or {}),
+        reason=reason,
+        ticket=ticket,
+        result=result,
+        error=error,
+        request_id=request_id,
+    )
