@@ -13,3 +13,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# A queue of its own, so a developer's running worker never takes the tests' tasks.
+CELERY_TASK_DEFAULT_QUEUE = f"stripe-sources-test-{os.getpid()}"

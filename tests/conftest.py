@@ -1,0 +1,44 @@
+"""Fixtures shared by every test folder: the real emulators and a real Celery worker."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def stripe_stand_in(tmp_path_factory):
+    """The Stripe stand-in as its own process, seeded with a small deterministic data set."""
+    from emulators.stripe.testing import start_stripe_stand_in
+
+    server = start_stripe_stand_in(tmp_path_factory.mktemp("stripe"), charges=120)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def aep_emulator(tmp_path_factory, stripe_stand_in):
+    """The AEP emulator as its own process, pulling from the Stripe stand-in.
+
+    Time runs 600x faster for schedules, so a 15-minute interval lasts 1.5 real seconds.
+    """
+    from emulators.aep.testing import start_aep_emulator
+
+    server = start_aep_emulator(
+        tmp_path_factory.mktemp("aep"), stripe_stand_in.url, time_scale=600
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def celery_worker_thread(transactional_db):
+    """A real Celery worker (threads) consuming the test queue on the real Redis broker.
+
+    Needs the transactional database so the worker's threads see the test's rows.
+    """
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False) as worker:
+        yield worker
