@@ -1,0 +1,45 @@
+"""`AEPClient`: one credential + sandbox, with a sub-client per Platform service."""
+
+from __future__ import annotations
+
+import requests
+
+from aep.catalog import CatalogClient
+from aep.config import AEPConfig
+from aep.dataprep import DataPrepClient
+from aep.flowservice import FlowServiceClient
+from aep.http import AEPHttp, build_session
+from aep.ims import IMSTokenProvider, TokenCache, default_token_cache
+from aep.schemas import SchemaRegistryClient
+
+
+class AEPClient:
+    """Entry point: `client.flowservice`, `client.dataprep`, `client.schemas`, `client.catalog`.
+
+    Without a `token_cache` the process-wide in-memory cache is used; pass a
+    `RedisTokenCache` to share tokens between worker processes.
+    """
+
+    def __init__(
+        self,
+        config: AEPConfig,
+        token_cache: TokenCache | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.config = config
+        self.session = session if session is not None else build_session()
+        self.tokens = IMSTokenProvider(config, token_cache or default_token_cache(), self.session)
+        self.http = AEPHttp(config, self.session, self.tokens)
+        self.flowservice = FlowServiceClient(self.http)
+        self.dataprep = DataPrepClient(self.http)
+        self.schemas = SchemaRegistryClient(self.http)
+        self.catalog = CatalogClient(self.http)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> AEPClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,129 @@
+"""Data Prep mapping sets (base path /data/foundation/conversion; notes §4).
+
+Two request shapes are accepted (notes §4.1): the modern one (`outputSchema.schemaRef` +
+`mappings[{sourceType, source, destination}]`) and the legacy one the Stripe tutorial uses
+(`xdmSchema` + `mappings[{sourceAttribute, destinationXdmPath, identity}]`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, Literal
+from urllib.parse import quote
+
+from aep.http import AEPHttp, iter_offset
+from aep.types import MappingPreview, MappingSet, MappingValidation
+
+XDM_FULL_CONTENT_TYPE = "application/vnd.adobe.xed-full+json;version=1"
+SOURCE_TYPES = ("ATTRIBUTE", "EXPRESSION", "STATIC")
+
+MappingShape = Literal["legacy", "modern"]
+
+
+def legacy_mapping_set(
+    schema_id: str, mappings: Iterable[tuple[str, str, bool]], *, xdm_version: str = "1.0"
+) -> dict[str, Any]:
+    """The Stripe tutorial's body from (source, destination, identity) triples."""
+    return {
+        "version": 0,
+        "xdmSchema": schema_id,
+        "xdmVersion": xdm_version,
+        "mappings": [
+            {
+                "destinationXdmPath": destination,
+                "sourceAttribute": source,
+                "identity": bool(identity),
+                "version": 0,
+            }
+            for source, destination, identity in mappings
+        ],
+    }
+
+
+def modern_mapping_set(
+    schema_id: str,
+    mappings: Iterable[tuple[str, str]],
+    *,
+    source_type: str = "ATTRIBUTE",
+    content_type: str = XDM_FULL_CONTENT_TYPE,
+) -> dict[str, Any]:
+    """The API reference's body from (source, destination) pairs."""
+    return {
+        "outputSchema": {"schemaRef": {"id": schema_id, "contentType": content_type}},
+        "mappings": [
+            {"sourceType": source_type, "source": source, "destination": destination}
+            for source, destination in mappings
+        ],
+    }
+
+
+def mapping_set_shape(body: Mapping[str, Any]) -> MappingShape:
+    """Which of the two accepted shapes `body` is; ValueError for anything else."""
+    mappings = body.get("mappings")
+    if not isinstance(mappings, list) or not mappings:
+        raise ValueError("a mapping set needs a non-empty `mappings` list")
+    if "xdmSchema" in body and all("destinationXdmPath" in m for m in mappings):
+        return "legacy"
+    schema_ref = (body.get("outputSchema") or {}).get("schemaRef") or {}
+    if schema_ref.get("id") and all("destination" in m for m in mappings):
+        _check_source_types(mappings)
+        return "modern"
+    raise ValueError("mapping set is neither the legacy (xdmSchema) nor the modern shape")
+
+
+def _check_source_types(mappings: Sequence[Mapping[str, Any]]) -> None:
+    for mapping in mappings:
+        source_type = mapping.get("sourceType", "ATTRIBUTE")
+        if source_type not in SOURCE_TYPES:
+            raise ValueError(f"sourceType must be one of {SOURCE_TYPES}, not {source_type!r}")
+
+
+class DataPrepClient:
+    BASE_PATH = "/data/foundation/conversion"
+
+    def __init__(self, http: AEPHttp) -> None:
+        self._http = http
+        self._base = http.config.service_url(self.BASE_PATH)
+
+    def create_mapping_set(self, body: Mapping[str, Any]) -> MappingSet:
+        """POST /mappingSets (answers 200 with id + version)."""
+        mapping_set_shape(body)
+        return MappingSet.from_api(self._http.call("POST", f"{self._base}/mappingSets", json=body))
+
+    def get_mapping_set(self, mapping_set_id: str, *, version: int | None = None) -> MappingSet:
+        """GET /mappingSets/{id}."""
+        params = [("version", version)] if version is not None else None
+        url = f"{self._base}/mappingSets/{quote(mapping_set_id, safe='')}"
+        return MappingSet.from_api(self._http.call("GET", url, params=params))
+
+    def list_mapping_sets(
+        self, *, page_size: int = 50, name: str | None = None, order_by: str | None = None
+    ) -> Iterator[MappingSet]:
+        """GET /mappingSets, paging with limit + start."""
+
+        def fetch_page(start: int) -> list[dict[str, Any]]:
+            params: list[tuple[str, Any]] = [("limit", page_size), ("start", start)]
+            if name:
+                params.append(("name", name))
+            if order_by:
+                params.append(("orderBy", order_by))
+            body = self._http.call("GET", f"{self._base}/mappingSets", params=params) or {}
+            return list(body.get("data") or [])
+
+        for item in iter_offset(fetch_page, page_size):
+            yield MappingSet.from_api(item)
+
+    def validate_mapping_set(self, body: Mapping[str, Any]) -> tuple[MappingValidation, ...]:
+        """POST /mappingSets/validate (one result per mapping)."""
+        mapping_set_shape(body)
+        answer = self._http.call("POST", f"{self._base}/mappingSets/validate", json=body) or {}
+        return tuple(MappingValidation.from_api(v) for v in answer.get("validationResponse") or ())
+
+    def preview_mapping_set(
+        self, body: Mapping[str, Any], records: Sequence[Mapping[str, Any]]
+    ) -> tuple[MappingPreview, ...]:
+        """POST /mappingSets/preview (run sample records through the mappings)."""
+        mapping_set_shape(body)
+        request = {"data": [dict(r) for r in records], "mappingSet": dict(body)}
+        answer = self._http.call("POST", f"{self._base}/mappingSets/preview", json=request) or []
+        return tuple(MappingPreview.from_api(item) for item in answer)
