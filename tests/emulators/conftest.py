@@ -1,0 +1,86 @@
+"""Fixtures for the emulator tests. Each emulator keeps its fixtures in its own section."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+import requests
+
+# ---- Stripe stand-in ---------------------------------------------------------------------------
+
+STRIPE_SEED_CHARGES = 250
+
+
+@pytest.fixture(scope="session")
+def stripe_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """A stand-in seeded with 250 charges (and related objects). Tests must not change it."""
+    from emulators.stripe.testing import start_stripe_stand_in
+
+    server = start_stripe_stand_in(
+        tmp_path_factory.mktemp("stripe_server"), charges=STRIPE_SEED_CHARGES
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def stripe_scratch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """A small stand-in that tests in one module may change (keys, objects, limits)."""
+    from emulators.stripe.testing import start_stripe_stand_in
+
+    server = start_stripe_stand_in(tmp_path_factory.mktemp("stripe_scratch"), charges=40)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def stripe_limited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """A stand-in started with ``--rate-limit 3`` (three requests per second per key)."""
+    from emulators.stripe.testing import start_stripe_stand_in
+
+    server = start_stripe_stand_in(
+        tmp_path_factory.mktemp("stripe_limited"), charges=10, rate_limit=3
+    )
+    yield server
+    server.stop()
+
+
+StripeGet = Callable[..., requests.Response]
+
+
+@pytest.fixture(scope="session")
+def stripe_get(stripe_server) -> StripeGet:
+    """``stripe_get("/v1/charges", {"created[gte]": 1})``: GET on the seeded stand-in.
+
+    Uses the demo secret key unless ``key`` says otherwise (``key=None`` sends no key).
+    """
+    session = requests.Session()
+
+    def get(
+        path: str, params: dict | None = None, key: str | None = stripe_server.secret_key
+    ) -> requests.Response:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return session.get(stripe_server.url + path, params=params, headers=headers, timeout=30)
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def stripe_list_all(stripe_get: StripeGet) -> Callable[..., list[dict]]:
+    """Every object of a resource, newest first, paged with ``starting_after``."""
+
+    def list_all(resource: str, params: dict | None = None, page_size: int = 100) -> list[dict]:
+        items: list[dict] = []
+        while True:
+            query = {**(params or {}), "limit": page_size}
+            if items:
+                query["starting_after"] = items[-1]["id"]
+            response = stripe_get(f"/v1/{resource}", query)
+            assert response.status_code == 200, response.text
+            page = response.json()
+            items += page["data"]
+            if not page["has_more"]:
+                return items
+
+    return list_all
