@@ -1,0 +1,227 @@
+"""Every request the client builds, checked against Adobe's published specs."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import responses
+from contract_deviations import DEVIATIONS
+from contract_platform import ETAG, make_client, sent_to_platform
+from contract_specs import openapi_errors, raw_spec, request_errors, swagger2_errors
+
+from aep import AEPClient
+from aep.dataprep import legacy_mapping_set, modern_mapping_set
+from aep.flowservice import patch_op
+from aep.types import Schedule
+
+SCHEMA_ID = "https://ns.adobe.com/acme/schemas/5f76be8c4e4b847fdac13ca42aa6b596a89a5b91dea48b16"
+MAPPING = [("data.id", "_acme.charges_data.id", False)]
+
+# Adobe's data-prep.yaml uses `allowEmptyValue`, which openapi-core reports as deprecated.
+pytestmark = pytest.mark.filterwarnings("ignore:Use of allowEmptyValue:DeprecationWarning")
+
+Scenario = Callable[[AEPClient], Any]
+START = datetime(2024, 3, 12, 18, 24, 18, tzinfo=UTC)
+
+SCENARIOS: dict[str, Scenario] = {
+    # Flow Service
+    "flowservice.create_connection": lambda c: c.flowservice.create_connection(
+        name="Stripe", auth_params={"accessToken": "sk_test"}, description="Stripe account"
+    ),
+    "flowservice.get_connection": lambda c: c.flowservice.get_connection("conn-1"),
+    "flowservice.list_connections": lambda c: list(
+        c.flowservice.list_connections(properties=["state==enabled"], orderby="-createdAt", limit=5)
+    ),
+    "flowservice.patch_connection": lambda c: c.flowservice.patch_connection(
+        "conn-1",
+        ETAG,
+        [
+            patch_op("replace", "/auth/params", {"accessToken": "sk_new"}),
+            patch_op("replace", "/name", "Stripe (rotated)"),
+        ],
+    ),
+    "flowservice.delete_connection": lambda c: c.flowservice.delete_connection("conn-1"),
+    "flowservice.test_connection": lambda c: c.flowservice.test_connection("conn-1"),
+    "flowservice.explore_connection": lambda c: c.flowservice.explore_connection(
+        "conn-1", "charges", preview=True
+    ),
+    "flowservice.get_connection_spec": lambda c: c.flowservice.get_connection_spec("spec-1"),
+    "flowservice.list_connection_specs": lambda c: list(
+        c.flowservice.list_connection_specs(properties=["name==stripe"])
+    ),
+    "flowservice.get_flow_spec": lambda c: c.flowservice.get_flow_spec("spec-1"),
+    "flowservice.list_flow_specs": lambda c: list(c.flowservice.list_flow_specs()),
+    "flowservice.create_source_connection": lambda c: c.flowservice.create_source_connection(
+        name="charges", base_connection_id="conn-1", params={"resourcePath": "charges"}
+    ),
+    "flowservice.get_source_connection": lambda c: c.flowservice.get_source_connection("sc-1"),
+    "flowservice.list_source_connections": lambda c: list(
+        c.flowservice.list_source_connections(properties=["baseConnectionId==conn-1"], limit=2)
+    ),
+    "flowservice.delete_source_connection": lambda c: c.flowservice.delete_source_connection(
+        "sc-1"
+    ),
+    "flowservice.create_target_connection": lambda c: c.flowservice.create_target_connection(
+        name="charges target", dataset_id="ds-1", schema_id=SCHEMA_ID
+    ),
+    "flowservice.get_target_connection": lambda c: c.flowservice.get_target_connection("tc-1"),
+    "flowservice.list_target_connections": lambda c: list(c.flowservice.list_target_connections()),
+    "flowservice.delete_target_connection": lambda c: c.flowservice.delete_target_connection(
+        "tc-1"
+    ),
+    "flowservice.create_flow": lambda c: c.flowservice.create_flow(
+        name="Stripe charges",
+        source_connection_id="sc-1",
+        target_connection_id="tc-1",
+        mapping_id="map-1",
+        mapping_version=0,
+        schedule=Schedule(START, "minute", 15, backfill=True),
+    ),
+    "flowservice.get_flow": lambda c: c.flowservice.get_flow("flow-1"),
+    "flowservice.list_flows": lambda c: list(
+        c.flowservice.list_flows(properties=["state==enabled"], orderby="name", limit=10)
+    ),
+    "flowservice.patch_flow": lambda c: c.flowservice.patch_flow(
+        "flow-1",
+        ETAG,
+        [
+            patch_op("replace", "/scheduleParams/frequency", "day"),
+            patch_op(
+                "replace",
+                "/transformations/0",
+                {"name": "Mapping", "params": {"mappingId": "map-1", "mappingVersion": 2}},
+            ),
+        ],
+    ),
+    "flowservice.delete_flow": lambda c: c.flowservice.delete_flow("flow-1"),
+    "flowservice.enable_flow": lambda c: c.flowservice.enable_flow("flow-1"),
+    "flowservice.disable_flow": lambda c: c.flowservice.disable_flow("flow-1"),
+    "flowservice.list_runs": lambda c: list(
+        c.flowservice.list_runs(
+            "flow-1",
+            properties=["metrics.statusSummary.status==failed"],
+            orderby="-createdAt",
+            limit=10,
+        )
+    ),
+    "flowservice.get_run": lambda c: c.flowservice.get_run("run-1"),
+    "flowservice.retrigger_run": lambda c: c.flowservice.retrigger_run("run-1"),
+    "flowservice.create_run": lambda c: c.flowservice.create_run(
+        "flow-1", window_start=START, window_end=datetime(2024, 3, 13, tzinfo=UTC)
+    ),
+    "flowservice.count": lambda c: c.flowservice.count("runs", properties=["flowId==flow-1"]),
+    # Data Prep
+    "dataprep.create_mapping_set": lambda c: [
+        c.dataprep.create_mapping_set(legacy_mapping_set(SCHEMA_ID, MAPPING)),
+        c.dataprep.create_mapping_set(modern_mapping_set(SCHEMA_ID, [m[:2] for m in MAPPING])),
+    ],
+    "dataprep.get_mapping_set": lambda c: c.dataprep.get_mapping_set("map-1", version=1),
+    "dataprep.list_mapping_sets": lambda c: list(c.dataprep.list_mapping_sets(page_size=1)),
+    "dataprep.validate_mapping_set": lambda c: c.dataprep.validate_mapping_set(
+        modern_mapping_set(SCHEMA_ID, [("data.id", "_acme.charges_data.id")])
+    ),
+    "dataprep.preview_mapping_set": lambda c: c.dataprep.preview_mapping_set(
+        modern_mapping_set(SCHEMA_ID, [("data.id", "_acme.charges_data.id")]),
+        [{"data": {"id": "ch_1"}}],
+    ),
+    # Schema Registry
+    "schemas.get_stats": lambda c: c.schemas.get_stats(),
+    "schemas.create_class": lambda c: c.schemas.create_class(
+        {
+            "title": "Stripe Payment Record",
+            "type": "object",
+            "allOf": [{"$ref": "https://ns.adobe.com/xdm/data/record"}],
+        }
+    ),
+    "schemas.create_field_group": lambda c: c.schemas.create_field_group(
+        {"title": "Stripe Charges", "type": "object"}
+    ),
+    "schemas.get_field_group": lambda c: c.schemas.get_field_group(
+        "https://ns.adobe.com/acme/mixins/e49c"
+    ),
+    "schemas.create_schema": lambda c: c.schemas.create_schema(
+        {"title": "Stripe Charges Schema", "type": "object", "allOf": []}
+    ),
+    "schemas.get_schema": lambda c: [
+        c.schemas.get_schema(SCHEMA_ID),
+        c.schemas.get_schema(SCHEMA_ID, full=True),
+    ],
+    "schemas.list_schemas": lambda c: list(c.schemas.list_schemas(limit=1)),
+    # Catalog
+    "catalog.list_datasets": lambda c: list(
+        c.catalog.list_datasets(page_size=1, properties=["name", "schemaRef"])
+    ),
+    "catalog.get_dataset": lambda c: c.catalog.get_dataset("ds-1"),
+    "catalog.create_dataset": lambda c: c.catalog.create_dataset(
+        name="Stripe Charges Dataset",
+        schema_id=SCHEMA_ID,
+        tags={"unifiedProfile": ["enabled: true"]},
+    ),
+}
+
+
+def run_scenario(name: str, platform: responses.RequestsMock) -> list[Any]:
+    SCENARIOS[name](make_client())
+    return sent_to_platform(platform)
+
+
+def _public_methods(obj: object) -> set[str]:
+    return {
+        name for name, _ in inspect.getmembers(obj, inspect.ismethod) if not name.startswith("_")
+    }
+
+
+def test_every_client_method_has_a_scenario():
+    client = make_client()
+    methods = {
+        f"{service}.{method}"
+        for service in ("flowservice", "dataprep", "schemas", "catalog")
+        for method in _public_methods(getattr(client, service))
+    }
+    assert methods == set(SCENARIOS)
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_requests_match_the_published_spec(name, platform):
+    sent = run_scenario(name, platform)
+    assert sent, f"{name} sent nothing"
+    problems = {f"{r.method} {r.url}": request_errors(r) for r in sent}
+    assert {request: errors for request, errors in problems.items() if errors} == {}
+
+
+def test_list_scenarios_exercise_their_second_page(platform):
+    sent = run_scenario("flowservice.list_runs", platform)
+    assert len(sent) == 2
+    assert "continuationToken=abc" in sent[1].url
+
+
+# The allow-list itself -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("deviation", DEVIATIONS, ids=lambda d: d.reason)
+def test_every_deviation_still_changes_its_spec(deviation):
+    spec = copy.deepcopy(raw_spec(deviation.spec))
+    deviation.apply(spec)
+    assert spec != raw_spec(deviation.spec)
+
+
+def test_the_unpatched_spec_would_reject_what_the_service_really_takes(platform):
+    # Proves the validator is not vacuous: without the allow-list, the documented
+    # `op=enable` (and the missing subOp) fail against the raw spec.
+    (request,) = run_scenario("flowservice.enable_flow", platform)
+    assert openapi_errors(request, with_deviations=False)
+    assert openapi_errors(request) == []
+
+
+def test_the_swagger2_check_rejects_an_undeclared_route_and_missing_headers(platform):
+    (request,) = run_scenario("schemas.get_stats", platform)
+    request.url = request.url.replace("/stats", "/statistics")
+    assert swagger2_errors(request) == ["GET /statistics is not declared in schema-registry.yaml"]
+    (request,) = run_scenario("schemas.get_field_group", platform)[-1:]
+    del request.headers["Accept"]
+    assert "missing required header Accept" in swagger2_errors(request)
