@@ -28,8 +28,22 @@ DAY = 86_400
 Obj = dict[str, Any]
 
 
+_PART_TEXT: dict[tuple, str] = {}
+
+
 def template(object_name: str) -> Obj:
     return json.loads(_TEMPLATE_TEXT[object_name])
+
+
+def template_part(object_name: str, *path: str | int) -> Any:
+    """A fresh copy of one nested value of a sample object, e.g. a charge's card details."""
+    key = (object_name, *path)
+    if key not in _PART_TEXT:
+        value: Any = _FIXTURES[object_name]
+        for step in path:
+            value = value[step]
+        _PART_TEXT[key] = json.dumps(value)
+    return json.loads(_PART_TEXT[key])
 
 
 def fixture(object_name: str) -> Obj:
@@ -369,7 +383,7 @@ class Factory:
 
     @staticmethod
     def _card_details(card: Card, amount: int, succeeded: bool) -> Obj:
-        details = template("charge")["payment_method_details"]
+        details = template_part("charge", "payment_method_details")
         c = details["card"]
         c.update(
             amount_authorized=amount if succeeded else None,
@@ -552,7 +566,7 @@ class Factory:
         return obj
 
     def _subscription_item(self, sub_id: str, created: int, price: Obj, start: int, period: int):
-        item = template("subscription")["items"]["data"][0]
+        item = template_part("subscription", "items", "data", 0)
         item.update(
             created=created,
             id=self.new_id("si_", 14),
@@ -567,7 +581,7 @@ class Factory:
 
     @staticmethod
     def _plan(price: Obj) -> Obj:
-        plan = template("subscription")["items"]["data"][0]["plan"]
+        plan = template_part("subscription", "items", "data", 0, "plan")
         plan.update(
             active=price["active"],
             amount=price["unit_amount"],
