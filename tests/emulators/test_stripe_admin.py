@@ -167,3 +167,22 @@ def test_seed_command_line_keeps_adding(tmp_path):
         output = process.communicate(timeout=10)[0]
     assert "seeded acct_demo" in output and "25 charges" in output
     assert "added to acct_demo" in output
+
+
+def test_start_seeds_only_an_empty_database(tmp_path):
+    from emulators.stripe.testing import start_stripe_stand_in
+
+    empty = start_stripe_stand_in(tmp_path / "a", charges=0)
+    try:
+        assert list_page(empty, "charges")["data"] == []
+        assert empty.count() == 0
+    finally:
+        empty.stop()
+    first = start_stripe_stand_in(tmp_path / "b", charges=15)
+    first.stop()
+    again = start_stripe_stand_in(tmp_path / "c", charges=40, db_path=first.db_path)
+    try:
+        assert again.count("charges") == 15
+        assert again.count("charges", account="acct_live") == 3
+    finally:
+        again.stop()
