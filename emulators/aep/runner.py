@@ -1,0 +1,554 @@
+"""Execute one dataflow run: read a window of Stripe objects, map them, validate them, and report
+the run in Flow Service's shape.
+
+A run is all-or-nothing towards Stripe: any failed request fails the run and nothing is written.
+Record problems are per record: a record that cannot be mapped or does not fit the target schema
+is counted as failed and left out, and the run ends ``partialSuccess`` (or ``failed`` when every
+record failed or the partial-ingestion threshold is exceeded).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from emulators.aep.mapping import CompiledMappingSet, MappingValidationError, compile_mappings
+from emulators.aep.xdm import validate_record
+
+PAGE_SIZE = 100
+ROW_ERROR_SAMPLE_LIMIT = 100
+DEFAULT_EXPORT_BASE_URL = "https://platform.adobe.io/data/foundation/export"
+
+# Run-level failures: (code, message template). Stripe failures quote Stripe's own message.
+RUN_ERRORS: dict[str, tuple[str, str]] = {
+    "unauthorized": (
+        "CONNECTOR-1001-401",
+        "Stripe rejected the access token (HTTP 401): {detail}",
+    ),
+    "forbidden": (
+        "CONNECTOR-1003-403",
+        "The access token may not read '{resource}' (HTTP 403): {detail}",
+    ),
+    "not_found": ("CONNECTOR-1004-404", "Stripe has no resource '{resource}' (HTTP 404): {detail}"),
+    "rate_limited": ("CONNECTOR-1029-429", "Stripe rate-limited the request (HTTP 429): {detail}"),
+    "bad_request": ("CONNECTOR-1000-400", "Stripe rejected the request (HTTP {status}): {detail}"),
+    "server_error": ("CONNECTOR-2001-500", "Stripe failed with HTTP {status}: {detail}"),
+    "timeout": ("CONNECTOR-2001-500", "Stripe did not answer within {timeout:g} seconds"),
+    "unreachable": ("CONNECTOR-2001-500", "Could not connect to Stripe: {detail}"),
+    "bad_response": ("CONNECTOR-2001-500", "Stripe returned an unreadable list: {detail}"),
+    "invalid_mapping": ("MAPPER-1000-400", "The mapping set is not valid: {detail}"),
+    "records_failed": (
+        "INGEST-1211-400",
+        "Encountered errors while parsing, converting or otherwise validating the data: "
+        "{failed} of {total} records failed{threshold}.",
+    ),
+}
+# Record-level failures, reported in the promotion activity with a recordCount.
+MAPPER_TRANSFORM_ERROR = ("MAPPER-3700-400", "Mapper Transform Error")
+SCHEMA_VALIDATION_ERROR = ("INGEST-1104-400", "The record does not conform to the XDM schema")
+INGEST_SUMMARY = (
+    "INGEST-1212-400",
+    "Encountered {failed} errors in the data. Successfully ingested {ingested} rows. "
+    "Review the associated diagnostic files for additional details.",
+)
+
+
+@dataclass
+class RunOutcome:
+    status: str  # "success" | "partialSuccess" | "failed"
+    started_at_ms: int
+    completed_at_ms: int
+    window_start: int | None  # epoch seconds of Stripe's `created`; None = from the beginning
+    window_end: int
+    input_records: int
+    output_records: int
+    failed_records: int
+    input_bytes: int
+    output_bytes: int
+    records: list[dict]  # mapped output records to write to the dataset
+    errors: list[dict]  # run level: [{"code", "message"}]
+    record_errors: list[dict]  # [{"code", "recordCount"?, "message"}]
+    copy_completed_at_ms: int = 0
+    pages: int = 0
+    failure_stage: str | None = None  # "copy" when Stripe or the mapping set failed the run
+    # Diagnostics for failed records: [{"id": stripe object id, "code", "message"}], capped.
+    row_errors: list[dict] = field(default_factory=list)
+
+    @property
+    def copy_failed(self) -> bool:
+        return self.failure_stage == "copy"
+
+
+class RunFailure(Exception):
+    def __init__(self, kind: str, **details: Any) -> None:
+        code, template = RUN_ERRORS[kind]
+        self.code = code
+        self.message = template.format(**details)
+        super().__init__(self.message)
+
+    def as_error(self) -> dict:
+        return {"code": self.code, "message": self.message}
+
+
+# -- reading Stripe ----------------------------------------------------------------------------
+
+
+def fetch_objects(
+    session: requests.Session,
+    *,
+    stripe_api_base: str,
+    access_token: str,
+    resource_path: str,
+    window_start: int | None,
+    window_end: int,
+    timeout: float,
+) -> tuple[list[dict], int]:
+    """Every object created in [window_start, window_end), newest first, and the page count."""
+    url = f"{stripe_api_base.rstrip('/')}/v1/{resource_path}"
+    params: dict[str, Any] = {"limit": PAGE_SIZE, "created[lt]": window_end}
+    if window_start is not None:
+        params["created[gte]"] = window_start
+    objects: list[dict] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        page_params = {**params, "starting_after": cursor} if cursor else params
+        page = _get_page(session, url, access_token, page_params, timeout, resource_path)
+        pages += 1
+        objects.extend(page["data"])
+        if not page.get("has_more") or not page["data"]:
+            return objects, pages
+        next_cursor = page["data"][-1].get("id") if isinstance(page["data"][-1], dict) else None
+        if not next_cursor or next_cursor == cursor:
+            raise RunFailure("bad_response", detail="the page cursor did not advance")
+        cursor = next_cursor
+
+
+def _get_page(
+    session: requests.Session,
+    url: str,
+    access_token: str,
+    params: dict,
+    timeout: float,
+    resource_path: str,
+) -> dict:
+    headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
+    try:
+        response = session.get(url, params=params, headers=headers, timeout=timeout)
+    except requests.Timeout as exc:
+        raise RunFailure("timeout", timeout=timeout) from exc
+    except requests.RequestException as exc:
+        raise RunFailure("unreachable", detail=_shorten(str(exc))) from exc
+    if response.status_code != 200:
+        raise _http_error(response, resource_path)
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise RunFailure("bad_response", detail="the body is not JSON") from exc
+    if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+        raise RunFailure("bad_response", detail="the body has no 'data' list")
+    return body
+
+
+def _http_error(response: requests.Response, resource_path: str) -> RunFailure:
+    status = response.status_code
+    kind = {401: "unauthorized", 403: "forbidden", 404: "not_found", 429: "rate_limited"}.get(
+        status, "server_error" if status >= 500 else "bad_request"
+    )
+    return RunFailure(kind, status=status, resource=resource_path, detail=_stripe_message(response))
+
+
+def _stripe_message(response: requests.Response) -> str:
+    try:
+        error = response.json().get("error") or {}
+        message = error.get("message")
+    except (ValueError, AttributeError):
+        message = None
+    return _shorten(message or response.text or response.reason or "no error message")
+
+
+def _shorten(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+
+def execute_run(
+    *,
+    stripe_api_base: str,
+    access_token: str,
+    resource_path: str,
+    window_start: int | None,
+    window_end: int,
+    mappings: list[dict],
+    target_schema: dict | None,
+    session: requests.Session | None = None,
+    timeout: float = 30,
+    partial_ingestion_percent: float | None = None,
+) -> RunOutcome:
+    """Run one window of a flow. ``target_schema`` is the resolved schema of the dataset."""
+    started = _now_ms()
+    window = (window_start, window_end)
+    try:
+        compiled = compile_mappings(mappings, target_schema)
+    except MappingValidationError as exc:
+        return _failed_before_mapping(started, window, RunFailure("invalid_mapping", detail=exc))
+    http = session or requests.Session()
+    try:
+        objects, pages = fetch_objects(
+            http,
+            stripe_api_base=stripe_api_base,
+            access_token=access_token,
+            resource_path=resource_path,
+            window_start=window_start,
+            window_end=window_end,
+            timeout=timeout,
+        )
+    except RunFailure as exc:
+        return _failed_before_mapping(started, window, exc)
+    finally:
+        if session is None:
+            http.close()
+    copied = _now_ms()
+    outcome = _map_and_validate(objects, compiled, target_schema, partial_ingestion_percent)
+    outcome.started_at_ms, outcome.copy_completed_at_ms = started, copied
+    outcome.window_start, outcome.window_end, outcome.pages = window_start, window_end, pages
+    outcome.completed_at_ms = _now_ms()
+    return outcome
+
+
+def _map_and_validate(
+    objects: list[dict],
+    compiled: CompiledMappingSet,
+    target_schema: dict | None,
+    partial_ingestion_percent: float | None,
+) -> RunOutcome:
+    good: list[dict] = []
+    row_errors: list[dict] = []
+    counts = {MAPPER_TRANSFORM_ERROR: 0, SCHEMA_VALIDATION_ERROR: 0}
+    for obj in objects:
+        mapped = compiled.apply({"data": obj})
+        problems = mapped.errors
+        kind = MAPPER_TRANSFORM_ERROR
+        if not problems and target_schema is not None:
+            problems, kind = validate_record(mapped.output, target_schema), SCHEMA_VALIDATION_ERROR
+        if problems:
+            counts[kind] += 1
+            if len(row_errors) < ROW_ERROR_SAMPLE_LIMIT:
+                row_errors.append(
+                    {"id": _object_id(obj), "code": kind[0], "message": "; ".join(problems)}
+                )
+        else:
+            good.append(mapped.output)
+    return _outcome_from(objects, good, counts, row_errors, partial_ingestion_percent)
+
+
+def _outcome_from(
+    objects: list[dict],
+    good: list[dict],
+    counts: dict[tuple[str, str], int],
+    row_errors: list[dict],
+    partial_ingestion_percent: float | None,
+) -> RunOutcome:
+    total, failed = len(objects), sum(counts.values())
+    status, errors = _judge(total, failed, partial_ingestion_percent)
+    record_errors = [
+        {"code": code, "recordCount": count, "message": message}
+        for (code, message), count in counts.items()
+        if count
+    ]
+    if status == "failed":
+        good = []  # a failed batch is not promoted to the dataset
+    elif status == "partialSuccess":
+        summary = INGEST_SUMMARY[1].format(failed=failed, ingested=len(good))
+        record_errors.insert(0, {"code": INGEST_SUMMARY[0], "message": summary})
+    return RunOutcome(
+        status=status,
+        started_at_ms=0,
+        completed_at_ms=0,
+        window_start=None,
+        window_end=0,
+        input_records=total,
+        output_records=len(good),
+        failed_records=failed,
+        input_bytes=sum(_size(obj) for obj in objects),
+        output_bytes=sum(_size(record) for record in good),
+        records=good,
+        errors=errors,
+        record_errors=record_errors,
+        row_errors=row_errors,
+    )
+
+
+def _judge(total: int, failed: int, threshold: float | None) -> tuple[str, list[dict]]:
+    """Status and run-level errors of a run whose records were all read."""
+    if not failed:
+        return "success", []
+    over_threshold = threshold is not None and failed * 100 > threshold * total
+    if failed < total and not over_threshold:
+        return "partialSuccess", []
+    note = f" (partial ingestion threshold {threshold:g}%)" if over_threshold else ""
+    failure = RunFailure("records_failed", failed=failed, total=total, threshold=note)
+    return "failed", [failure.as_error()]
+
+
+def _failed_before_mapping(
+    started: int, window: tuple[int | None, int], error: RunFailure
+) -> RunOutcome:
+    now = _now_ms()
+    return RunOutcome(
+        status="failed",
+        started_at_ms=started,
+        completed_at_ms=now,
+        window_start=window[0],
+        window_end=window[1],
+        input_records=0,
+        output_records=0,
+        failed_records=0,
+        input_bytes=0,
+        output_bytes=0,
+        records=[],
+        errors=[error.as_error()],
+        record_errors=[],
+        copy_completed_at_ms=now,
+        failure_stage="copy",
+    )
+
+
+def _object_id(obj: Any) -> str | None:
+    return obj.get("id") if isinstance(obj, dict) else None
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+# -- run documents -----------------------------------------------------------------------------
+
+
+def run_document(
+    *,
+    run_id: str,
+    flow_id: str,
+    etag: str,
+    outcome: RunOutcome,
+    created_at_ms: int,
+    updated_at_ms: int,
+    sandbox_id: str,
+    sandbox_name: str,
+    source_connection_id: str,
+    target_connection_id: str,
+    batch_id: str,
+    created_by: str = "acp_foundation_connectors@AdobeID",
+    created_client: str = "acp_foundation_connectors",
+    copy_type: str = "one-time",
+    export_base_url: str = DEFAULT_EXPORT_BASE_URL,
+    extra: dict | None = None,
+) -> dict:
+    """A finished run as ``GET /runs`` returns it (Flow Service monitoring shape)."""
+    activities = [_copy_activity(outcome, run_id, source_connection_id, copy_type)]
+    if not outcome.copy_failed:
+        activities.append(
+            _promotion_activity(outcome, target_connection_id, batch_id, export_base_url)
+        )
+    last = activities[-1]
+    document = _run_header(
+        run_id, flow_id, etag, created_at_ms, updated_at_ms, sandbox_id, sandbox_name,
+        created_by, created_client, extra,
+    )  # fmt: skip
+    document["metrics"] = {
+        "durationSummary": {
+            "startedAtUTC": outcome.started_at_ms,
+            "completedAtUTC": outcome.completed_at_ms,
+        },
+        "sizeSummary": {"inputBytes": outcome.input_bytes, "outputBytes": outcome.output_bytes},
+        "recordSummary": _record_summary(outcome),
+        "fileSummary": {
+            "inputFileCount": last["fileSummary"]["inputFileCount"],
+            "outputFileCount": last["fileSummary"]["outputFileCount"],
+            "activityRefs": [last["id"]],
+        },
+        "statusSummary": {
+            "status": outcome.status,
+            "errors": list(outcome.errors),
+            "activityRefs": [last["id"]],
+        },
+    }
+    document["activities"] = activities
+    return document
+
+
+def in_progress_run_document(
+    *,
+    run_id: str,
+    flow_id: str,
+    etag: str,
+    created_at_ms: int,
+    updated_at_ms: int,
+    started_at_ms: int,
+    window_start: int | None,
+    window_end: int,
+    sandbox_id: str,
+    sandbox_name: str,
+    source_connection_id: str,
+    created_by: str = "acp_foundation_connectors@AdobeID",
+    created_client: str = "acp_foundation_connectors",
+    copy_type: str = "one-time",
+    extra: dict | None = None,
+) -> dict:
+    """A run that has started and not finished: status ``inProgress``, no counts yet."""
+    document = _run_header(
+        run_id, flow_id, etag, created_at_ms, updated_at_ms, sandbox_id, sandbox_name,
+        created_by, created_client, extra,
+    )  # fmt: skip
+    document["metrics"] = {
+        "durationSummary": {"startedAtUTC": started_at_ms},
+        "sizeSummary": {},
+        "recordSummary": {},
+        "fileSummary": {"activityRefs": ["copyActivity"]},
+        "statusSummary": {"status": "inProgress", "errors": [], "activityRefs": ["copyActivity"]},
+    }
+    document["activities"] = [
+        {
+            "id": "copyActivity",
+            "updatedAtUTC": updated_at_ms,
+            "durationSummary": {
+                "startedAtUTC": started_at_ms,
+                "extensions": _window_extensions(window_start, window_end),
+            },
+            "sizeSummary": {},
+            "recordSummary": {},
+            "fileSummary": {},
+            "statusSummary": {"status": "inProgress", "extensions": {"type": copy_type}},
+            "sourceInfo": _source_info(source_connection_id, run_id),
+        }
+    ]
+    return document
+
+
+def _run_header(
+    run_id: str,
+    flow_id: str,
+    etag: str,
+    created_at_ms: int,
+    updated_at_ms: int,
+    sandbox_id: str,
+    sandbox_name: str,
+    created_by: str,
+    created_client: str,
+    extra: dict | None,
+) -> dict:
+    header = {
+        "createdAt": created_at_ms,
+        "updatedAt": updated_at_ms,
+        "createdBy": created_by,
+        "updatedBy": created_by,
+        "createdClient": created_client,
+        "updatedClient": created_client,
+        "sandboxId": sandbox_id,
+        "sandboxName": sandbox_name,
+        "id": run_id,
+        "flowId": flow_id,
+        "etag": etag,
+    }
+    header.update(extra or {})
+    return header
+
+
+def _record_summary(outcome: RunOutcome) -> dict:
+    return {
+        "inputRecordCount": outcome.input_records,
+        "outputRecordCount": outcome.output_records,
+        "failedRecordCount": outcome.failed_records,
+    }
+
+
+def _window_extensions(window_start: int | None, window_end: int) -> dict:
+    return {"windowStart": (window_start or 0) * 1000, "windowEnd": window_end * 1000}
+
+
+def _source_info(source_connection_id: str, run_id: str) -> list[dict]:
+    return [
+        {
+            "id": source_connection_id,
+            "type": "SourceConnection",
+            "reference": {"type": "AdfRunId", "ids": [run_id]},
+        }
+    ]
+
+
+def _copy_activity(
+    outcome: RunOutcome, run_id: str, source_connection_id: str, copy_type: str
+) -> dict:
+    failed = outcome.copy_failed
+    status: dict[str, Any] = {
+        "status": "failed" if failed else "success",
+        "extensions": {"type": copy_type},
+    }
+    if failed:
+        status["errors"] = list(outcome.errors)
+    copied = 0 if failed else 1
+    return {
+        "id": "copyActivity",
+        "updatedAtUTC": outcome.copy_completed_at_ms,
+        "durationSummary": {
+            "startedAtUTC": outcome.started_at_ms,
+            "completedAtUTC": outcome.copy_completed_at_ms,
+            "extensions": _window_extensions(outcome.window_start, outcome.window_end),
+        },
+        "sizeSummary": {"inputBytes": outcome.input_bytes, "outputBytes": outcome.input_bytes},
+        "recordSummary": {},
+        "fileSummary": {"inputFileCount": copied, "outputFileCount": copied},
+        "statusSummary": status,
+        "sourceInfo": _source_info(source_connection_id, run_id),
+    }
+
+
+def _promotion_activity(
+    outcome: RunOutcome, target_connection_id: str, batch_id: str, export_base_url: str
+) -> dict:
+    batch_meta = f"{export_base_url.rstrip('/')}/batches/{batch_id}/meta?path="
+    extensions: dict[str, Any] = {}
+    if outcome.failed_records:
+        extensions["manifest"] = {
+            "failedRecords": batch_meta + "row_errors",
+            "sampleErrors": batch_meta + "row_error_samples.json",
+        }
+    extensions["errors"] = list(outcome.record_errors)
+    status: dict[str, Any] = {"status": outcome.status}
+    if outcome.errors:
+        status["errors"] = list(outcome.errors)
+    status["extensions"] = extensions
+    return {
+        "id": "promotionActivity",
+        "updatedAtUTC": outcome.completed_at_ms,
+        "durationSummary": {
+            "startedAtUTC": outcome.copy_completed_at_ms,
+            "completedAtUTC": outcome.completed_at_ms,
+        },
+        "sizeSummary": {"inputBytes": outcome.input_bytes, "outputBytes": outcome.output_bytes},
+        "recordSummary": _record_summary(outcome),
+        "fileSummary": {
+            "inputFileCount": 1,
+            "outputFileCount": 1 if outcome.output_records else 0,
+            "extensions": {"manifest": {"fileInfo": batch_meta + "input_files"}},
+        },
+        "statusSummary": status,
+        "targetInfo": [
+            {
+                "id": target_connection_id,
+                "type": "TargetConnection",
+                "reference": {"type": "Batch", "ids": [batch_id]},
+            }
+        ],
+    }
