@@ -27,6 +27,7 @@ class AEPClient:
         session: requests.Session | None = None,
     ) -> None:
         self.config = config
+        self._owns_session = session is None
         self.session = session if session is not None else build_session()
         self.tokens = IMSTokenProvider(config, token_cache or default_token_cache(), self.session)
         self.http = AEPHttp(config, self.session, self.tokens)
@@ -36,7 +37,9 @@ class AEPClient:
         self.catalog = CatalogClient(self.http)
 
     def close(self) -> None:
-        self.session.close()
+        """Close the HTTP session, unless the caller supplied (and so owns) it."""
+        if self._owns_session:
+            self.session.close()
 
     def __enter__(self) -> AEPClient:
         return self

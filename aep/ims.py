@@ -81,14 +81,20 @@ def cache_key(config: AEPConfig) -> str:
 
 
 class MemoryTokenCache:
-    """Per-process cache; a lock keeps threads from fetching the same token twice."""
+    """Per-process cache; a lock per key keeps threads from fetching the same token twice
+    without making one credential's fetch wait for another's."""
 
     def __init__(self) -> None:
         self._tokens: dict[str, AccessToken] = {}
-        self._lock = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _lock(self, key: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
 
     def get_or_fetch(self, key: str, fetch: Fetcher) -> AccessToken:
-        with self._lock:
+        with self._lock(key):
             token = self._tokens.get(key)
             if token is None or not token.is_fresh():
                 token = fetch()
@@ -96,7 +102,7 @@ class MemoryTokenCache:
             return token
 
     def invalidate(self, key: str, rejected: str) -> None:
-        with self._lock:
+        with self._lock(key):
             token = self._tokens.get(key)
             if token is not None and token.value == rejected:
                 del self._tokens[key]

@@ -167,7 +167,11 @@ def test_flow_service_problem_bodies_map_to_error_classes(
     ("status", "error_code", "error_class"),
     [
         (400, "400003", BadRequestError),
+        (401, "401013", AuthenticationError),
         (403, "403003", PermissionDeniedError),
+        (404, "404000", NotFoundError),
+        (409, "409000", ConflictError),
+        (412, "412000", PreconditionFailedError),
         (429, "429050", RateLimitError),
         (502, "502000", ServerError),
     ],
@@ -280,3 +284,11 @@ def test_errors_survive_pickling_for_celery(error):
 def test_str_names_the_request_and_the_code():
     error = NotFoundError("not found", 404, "req-9", "FLOW-1439-404")
     assert str(error) == "Request req-9: [FLOW-1439-404] not found"
+
+
+def test_close_leaves_a_callers_session_open(config):
+    session = build_session()
+    closed: list[bool] = []
+    session.close = lambda: closed.append(True)  # type: ignore[method-assign]
+    AEPClient(config, token_cache=MemoryTokenCache(), session=session).close()
+    assert closed == []

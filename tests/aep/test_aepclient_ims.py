@@ -306,3 +306,26 @@ def test_a_failed_fetch_releases_the_lock(config, redis_client, prefix):
         cache.get_or_fetch(key, failing)
     assert redis_client.get(f"{prefix}lock:{key}") is None
     assert cache.get_or_fetch(key, lambda: AccessToken.issued("second", 60)).value == "second"
+
+
+def test_one_credentials_slow_fetch_does_not_block_another():
+    cache = MemoryTokenCache()
+    release = threading.Event()
+    started = threading.Event()
+
+    def slow() -> AccessToken:
+        started.set()
+        release.wait(5)
+        return AccessToken.issued("slow", 3600)
+
+    worker = threading.Thread(target=cache.get_or_fetch, args=("slow-key", slow))
+    worker.start()
+    started.wait(5)
+    try:
+        assert (
+            cache.get_or_fetch("fast-key", lambda: AccessToken.issued("fast", 3600)).value == "fast"
+        )
+    finally:
+        release.set()
+        worker.join(5)
+    assert cache.get_or_fetch("slow-key", lambda: AccessToken.issued("again", 3600)).value == "slow"
