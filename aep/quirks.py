@@ -24,9 +24,8 @@ CONNECTION_ITEM_PATH = "/connections/{}"
 # lower case and the service accepts either. We normalise to lower case.
 PATCH_OPS = frozenset({"add", "replace", "remove"})
 
-# notes §9 "Data Prep create": POST /mappingSets answers 200, not 201. Callers must not rely on
-# 201 for creation; the HTTP layer treats every 2xx as success.
-MAPPING_SET_CREATE_STATUS = 200
+# notes §9 "Data Prep create": POST /mappingSets answers 200, not 201. Nothing to do here:
+# the HTTP layer treats every 2xx as success, so no caller may test for 201.
 
 # notes §9 "Catalog create dataset": the 201 body is a list of one path, "@/dataSets/{id}".
 _DATASET_REF_PREFIX = "@/dataSets/"
