@@ -84,3 +84,31 @@ def stripe_list_all(stripe_get: StripeGet) -> Callable[..., list[dict]]:
                 return items
 
     return list_all
+
+
+# ---- AEP emulator ------------------------------------------------------------------------------
+
+# A 15-minute schedule interval lasts one real second.
+AEP_TIME_SCALE = 900
+
+
+@pytest.fixture(scope="module")
+def aep_server(tmp_path_factory: pytest.TempPathFactory, stripe_server) -> Iterator:
+    """An AEP emulator per test module, reading Stripe from the shared (read-only) stand-in."""
+    from emulators.aep.testing import start_aep_emulator
+
+    server = start_aep_emulator(
+        tmp_path_factory.mktemp("aep_server"), stripe_server.url, time_scale=AEP_TIME_SCALE
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def aep(aep_server) -> Iterator:
+    """A demo-org, prod-sandbox platform session on a freshly reset emulator."""
+    from emulators.aep.testing import PlatformSession
+
+    requests.post(f"{aep_server.url}/__emulator__/reset", timeout=10).raise_for_status()
+    with PlatformSession(aep_server.url) as session:
+        yield session

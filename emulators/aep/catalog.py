@@ -1,0 +1,141 @@
+"""Catalog (``/data/foundation/catalog``): datasets, and the batches flow runs write into them.
+
+Catalog answers with objects keyed by id (``{"<id>": {...}}``), creates with
+``["@/dataSets/<id>"]``, pages with ``limit`` (default 20, at most 100) and ``start``, and trims
+fields with ``properties``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from emulators.aep.context import caller, emulator
+from emulators.aep.errors import ApiError
+from emulators.aep.ids import dataset_id, now_ms
+from emulators.aep.web import read_json_object, require_string
+
+blueprint = Blueprint("catalog", __name__, url_prefix="/data/foundation/catalog")
+
+DATASETS = "dataSets"
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+# Query parameters that filter on the top-level field of the same name.
+FIELD_FILTERS = ("name", "description", "createdClient", "createdUser", "updatedUser", "state")
+
+
+@blueprint.post("/dataSets")
+def create_dataset():
+    body = read_json_object()
+    name = require_string(body, "name")
+    schema_ref = body.get("schemaRef")
+    if not isinstance(schema_ref, dict) or not isinstance(schema_ref.get("id"), str):
+        raise ApiError(400, "1020", "'schemaRef.id' is required.")
+    scope = caller().scope
+    if emulator().store.get("schemas", schema_ref["id"], scope) is None:
+        raise ApiError(
+            400, "1021", f"The schema '{schema_ref['id']}' does not exist in this sandbox."
+        )
+    new_id = dataset_id()
+    doc = _dataset_doc(new_id, name, body, schema_ref)
+    emulator().store.insert(DATASETS, doc, scope, entity_id=new_id, created_at=doc["created"])
+    location = f"{request.host_url.rstrip('/')}/data/foundation/catalog/dataSets/{new_id}"
+    return jsonify([f"@/dataSets/{new_id}"]), 201, {"Location": location}
+
+
+@blueprint.get("/dataSets")
+def list_datasets() -> Response:
+    docs = emulator().store.list(DATASETS, caller().scope)
+    docs = [d for d in docs if _passes_filters(d)]
+    docs = _ordered(docs, request.args.get("orderBy", ""))
+    start, limit = _int("start", 0, 0), min(_int("limit", DEFAULT_LIMIT, 1), MAX_LIMIT)
+    page = docs[start : start + limit]
+    return jsonify({doc["id"]: _project(doc) for doc in page})
+
+
+@blueprint.get("/dataSets/<dataset>")
+def get_dataset(dataset: str) -> Response:
+    doc = _load(dataset)
+    return jsonify({dataset: _project(doc)})
+
+
+@blueprint.delete("/dataSets/<dataset>")
+def delete_dataset(dataset: str) -> Response:
+    _load(dataset)
+    emulator().store.delete(DATASETS, dataset)
+    return jsonify([f"@/dataSets/{dataset}"])
+
+
+def _dataset_doc(
+    new_id: str, name: str, body: dict[str, Any], schema_ref: dict[str, Any]
+) -> dict[str, Any]:
+    who = caller()
+    now = now_ms()
+    return {
+        "id": new_id,
+        "name": name,
+        "description": body.get("description", ""),
+        "imsOrg": who.org.ims_org_id,
+        "sandboxId": who.sandbox.id,
+        "tags": body.get("tags") or {},
+        "version": "1.0.0",
+        "created": now,
+        "updated": now,
+        "createdClient": who.client_id,
+        "createdUser": who.principal,
+        "updatedUser": who.principal,
+        "viewId": dataset_id(),
+        "files": f"@/dataSetFiles?dataSetId={new_id}",
+        "schemaRef": {
+            "id": schema_ref["id"],
+            "contentType": schema_ref.get("contentType")
+            or "application/vnd.adobe.xed+json;version=1",
+        },
+        "enableErrorDiagnostics": bool(body.get("enableErrorDiagnostics", False)),
+        "state": "DRAFT",
+    }
+
+
+def _load(dataset: str) -> dict[str, Any]:
+    doc = emulator().store.get(DATASETS, dataset, caller().scope)
+    if doc is None:
+        raise ApiError(404, "1024", f"Dataset '{dataset}' was not found.")
+    return doc
+
+
+def _project(doc: dict[str, Any]) -> dict[str, Any]:
+    shown = {k: v for k, v in doc.items() if k != "id"}
+    wanted = request.args.get("properties")
+    if not wanted:
+        return shown
+    fields = {f.strip() for f in wanted.split(",") if f.strip()}
+    return {k: v for k, v in shown.items() if k in fields}
+
+
+def _passes_filters(doc: dict[str, Any]) -> bool:
+    for field in FIELD_FILTERS:
+        wanted = request.args.get(field)
+        if wanted is not None and str(doc.get(field, "")) != wanted:
+            return False
+    return True
+
+
+def _ordered(docs: list[dict[str, Any]], order_by: str) -> list[dict[str, Any]]:
+    """``orderBy=asc:created`` / ``desc:updated``; insertion order otherwise."""
+    if not order_by:
+        return docs
+    direction, _, field = order_by.partition(":")
+    if not field:
+        direction, field = "asc", direction
+    return sorted(docs, key=lambda d: str(d.get(field.split(",")[0], "")),
+                  reverse=direction.lower() == "desc")  # fmt: skip
+
+
+def _int(name: str, default: int, minimum: int) -> int:
+    text = request.args.get(name)
+    if text is None or text == "":
+        return default
+    if not text.lstrip("-").isdigit() or int(text) < minimum:
+        raise ApiError(400, "1022", f"'{name}' must be an integer of at least {minimum}.")
+    return int(text)
