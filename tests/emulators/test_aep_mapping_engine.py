@@ -339,3 +339,19 @@ def test_wildcard_destinations_convert_each_element():
 def test_validate_expression():
     assert validate_expression('concat("Hi", ",", "there", "!")') == []
     assert validate_expression("frobnicate(1)") == ["Function 'frobnicate' is not supported"]
+
+
+def test_unforeseen_failures_stay_record_errors():
+    body = [
+        {"sourceType": "EXPRESSION", "source": "lpad('a', 1000000000, 'b')", "destination": "a"},
+        {"sourceType": "EXPRESSION", "source": "to_bigint('1e999')", "destination": "b"},
+        {"sourceType": "EXPRESSION", "source": "floor(1e308 * 1e308)", "destination": "c"},
+        {"sourceType": "STATIC", "source": "kept", "destination": "d"},
+    ]
+    mapped = compile_mappings(body).apply({})
+    assert mapped.output == {"d": "kept"}
+    assert mapped.errors == [
+        "a: lpad count 1000000000 is larger than 65536",
+        "b: to_bigint: '1e999' is out of range",
+        "c: Operator '*' overflowed",
+    ]

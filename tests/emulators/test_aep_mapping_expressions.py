@@ -226,3 +226,18 @@ def test_tokenizer_records_positions():
         ("RPAREN", 13),
         ("END", 14),
     ]
+
+
+def test_overflow_is_a_record_error():
+    with pytest.raises(EvalError, match="Operator '\\*' overflowed"):
+        run("1e308 * 10")
+    with pytest.raises(EvalError, match="'1e999' is out of range"):
+        run("'1e999' * 1")
+
+
+def test_expressions_are_limited_in_length_and_depth():
+    with pytest.raises(ExpressionError, match="longer than 4096 characters"):
+        parse("1 + " * 1100 + "1", resolve_function)
+    with pytest.raises(ExpressionError, match="nested too deeply"):
+        parse("(" * 1500 + "1" + ")" * 1500, resolve_function)
+    assert run("(" * 50 + "1" + ")" * 50) == 1

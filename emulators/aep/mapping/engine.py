@@ -92,6 +92,11 @@ class CompiledMappingSet:
             except EvalError as exc:
                 _record_failure(result, mapping, str(exc))
                 continue
+            except (ArithmeticError, ValueError, TypeError, RecursionError) as exc:
+                # One odd value must not stop a run: anything the functions did not foresee
+                # still fails only this record.
+                _record_failure(result, mapping, f"{type(exc).__name__}: {exc}")
+                continue
             if value is not None:
                 write_path(result.output, mapping.target, value)
         return result

@@ -135,6 +135,13 @@ def _arithmetic(op: str, left: Any, right: Any) -> Any:
             )
     a = to_number(left, f"Operator '{op}'")
     b = to_number(right, f"Operator '{op}'")
+    result = _calculate(op, a, b)
+    if isinstance(result, float) and not math.isfinite(result):
+        raise EvalError(f"Operator '{op}' overflowed")
+    return result
+
+
+def _calculate(op: str, a: int | float, b: int | float) -> int | float:
     if op == "+":
         return a + b
     if op == "-":

@@ -45,6 +45,7 @@ RESERVED_WORDS = frozenset(
 )
 SYMBOLS = ("==", "!=", "<=", ">=", "&&", "||", "<", ">", "!", "+", "-", "*", "/", "%")
 PUNCTUATION = {"(": "LPAREN", ")": "RPAREN", "[": "LBRACKET", "]": "RBRACKET", ",": "COMMA"}
+MAX_EXPRESSION_LENGTH = 4096  # the limit of Data Prep's calculated-field editor
 ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'"}
 
 
@@ -227,8 +228,15 @@ FunctionResolver = Callable[[str, int, int], str]
 def parse(text: str, resolve_function: FunctionResolver) -> Node:
     if not text or not text.strip():
         raise ExpressionError("Expression is empty", 0)
+    if len(text) > MAX_EXPRESSION_LENGTH:
+        raise ExpressionError(
+            f"Expression is longer than {MAX_EXPRESSION_LENGTH} characters", MAX_EXPRESSION_LENGTH
+        )
     parser = _Parser(tokenize(text), resolve_function)
-    node = parser.expression()
+    try:
+        node = parser.expression()
+    except RecursionError as exc:
+        raise ExpressionError("Expression is nested too deeply", 0) from exc
     parser.expect("END")
     return node
 

@@ -31,6 +31,8 @@ from emulators.aep.mapping.values import (
     type_name,
 )
 
+MAX_PADDED_LENGTH = 65_536
+
 
 @dataclass(frozen=True)
 class FunctionSpec:
@@ -113,7 +115,10 @@ def _pad(name: str, left: bool) -> Callable[[Any, Any, Any], str | None]:
         if text is None:
             return None
         fill = to_text(padding, name) or " "
-        missing = to_whole(count, f"{name} count") - len(text)
+        size = to_whole(count, f"{name} count")
+        if size > MAX_PADDED_LENGTH:
+            raise EvalError(f"{name} count {size} is larger than {MAX_PADDED_LENGTH}")
+        missing = size - len(text)
         if missing <= 0:
             return text
         extra = (fill * (missing // len(fill) + 1))[:missing]

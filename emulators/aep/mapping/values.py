@@ -7,6 +7,7 @@ Values are plain JSON values plus ``datetime`` (what Data Prep calls a ZonedDate
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import datetime
 from typing import Any
@@ -66,7 +67,10 @@ def to_number(value: Any, context: str) -> int | float | None:
         if INTEGER_TEXT.fullmatch(text):
             return int(text)
         if NUMBER_TEXT.fullmatch(text):
-            return float(text)
+            number = float(text)
+            if not math.isfinite(number):
+                raise EvalError(f"{context}: '{value}' is out of range")
+            return number
         raise EvalError(f"{context}: cannot convert '{value}' to a number")
     raise EvalError(f"{context} expects a number, got {type_name(value)}")
 
@@ -97,6 +101,8 @@ def to_output(value: Any) -> Any:
     """Make an evaluated value JSON-ready (dates become ISO strings)."""
     if isinstance(value, datetime):
         return to_iso(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise EvalError(f"The result {value} is not a finite number")
     if isinstance(value, list | tuple):
         return [to_output(item) for item in value]
     if isinstance(value, dict):
