@@ -96,6 +96,9 @@ class RunFailure(Exception):
 
 # -- reading Stripe ----------------------------------------------------------------------------
 
+# Stripe leaves canceled subscriptions out of its list unless asked; a source loads them all.
+LIST_FILTERS: dict[str, dict[str, str]] = {"subscriptions": {"status": "all"}}
+
 
 def fetch_objects(
     session: requests.Session,
@@ -112,6 +115,7 @@ def fetch_objects(
     params: dict[str, Any] = {"limit": PAGE_SIZE, "created[lt]": window_end}
     if window_start is not None:
         params["created[gte]"] = window_start
+    params.update(LIST_FILTERS.get(resource_path, {}))
     objects: list[dict] = []
     cursor: str | None = None
     pages = 0
