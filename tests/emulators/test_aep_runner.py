@@ -18,6 +18,7 @@ from emulators.aep.runner import (
     RUN_ERRORS,
     RunOutcome,
     execute_run,
+    fetch_objects,
     in_progress_run_document,
     run_document,
 )
@@ -748,3 +749,26 @@ def test_stand_in_auth_failures_map_to_connector_codes(stand_in, key_name, resou
         assert outcome.status == "failed"
         assert outcome.errors[0]["code"] == code
         assert token not in outcome.errors[0]["message"]
+
+
+@pytest.mark.integration
+def test_backfill_of_subscriptions_includes_canceled_ones(tmp_path):
+    testing = pytest.importorskip("emulators.stripe.testing")
+    # Enough history for some subscriptions to have been canceled already.
+    stand_in = testing.start_stripe_stand_in(tmp_path, charges=2000)
+    try:
+        window_end = int(time.time()) + 60
+        objects, _pages = fetch_objects(
+            requests.Session(),
+            stripe_api_base=stand_in.url,
+            access_token=stand_in.secret_key,
+            resource_path="subscriptions",
+            window_start=None,
+            window_end=window_end,
+            timeout=30,
+        )
+        assert stand_in.count("subscriptions", status="canceled") > 0
+        assert len(objects) == stand_in.count("subscriptions", created__lt=window_end)
+        assert any(obj["status"] == "canceled" for obj in objects)
+    finally:
+        stand_in.stop()
