@@ -1,0 +1,750 @@
+"""Turn a Draft into AEP objects: ordered, resumable steps, each storing its AEP id at once.
+
+Per resource path: source connection → (field group + schema + dataset, when the user asked
+for a new dataset) → target connection → mapping set → flow; one shared XDM class comes first
+when any path needs a new schema. Every payload is built here, both for the Review page and for
+the calls, so what the user reviewed is what AEP receives.
+
+A retry runs the steps again: `done` ones are skipped, and a step that was tried before first
+looks for the object it may already have created (AEP may have acted on a call that then timed
+out), so retries never leave duplicates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from aep import AEPClient, AEPError, NotFoundError, redact
+from aep.flowservice import (
+    DATA_LAKE_CONNECTION_SPEC_ID,
+    STRIPE_CONNECTION_SPEC_ID,
+    STRIPE_FLOW_SPEC_ID,
+    XDM_FULL_SCHEMA_VERSION,
+)
+from aep.quirks import mapping_version_for_request
+from core.explain import explain_aep_error
+from monitoring.audit import record
+from monitoring.models import Account, Dataflow
+from onboarding import aep_calls, mapping
+from onboarding import schedule as schedules
+from onboarding.models import Draft, ProvisioningStep
+
+logger = logging.getLogger(__name__)
+Kind = ProvisioningStep.Kind
+StepStatus = ProvisioningStep.Status
+
+CLASS_TITLE = "Stripe record"
+RECORD_BEHAVIOR = "https://ns.adobe.com/xdm/data/record"
+DATASET_CONTENT_TYPE = "application/vnd.adobe.xed+json;version=1"
+NEW_DATASET_KINDS = (
+    Kind.SOURCE_CONNECTION,
+    Kind.FIELD_GROUP,
+    Kind.SCHEMA,
+    Kind.DATASET,
+    Kind.TARGET_CONNECTION,
+    Kind.MAPPING_SET,
+    Kind.FLOW,
+)
+EXISTING_DATASET_KINDS = (
+    Kind.SOURCE_CONNECTION,
+    Kind.TARGET_CONNECTION,
+    Kind.MAPPING_SET,
+    Kind.FLOW,
+)
+MAX_RETRY_WAIT_SECONDS = 30
+
+
+def unexpected_failure() -> str:
+    return _("Something went wrong on our side. Try again; if it keeps failing, tell support.")
+
+
+def resource_label(path: str) -> str:
+    return path.replace("_", " ")
+
+
+def default_flow_name(account_name: str, path: str) -> str:
+    return f"Stripe {resource_label(path)} - {account_name}".strip(" -")
+
+
+def uses_new_dataset(draft: Draft, path: str) -> bool:
+    return (draft.datasets.get(path) or {}).get("mode", "new") != "existing"
+
+
+@dataclass(frozen=True)
+class Names:
+    flow: str
+    dataset: str
+
+    @property
+    def source(self) -> str:
+        return f"{self.flow} - source"
+
+    @property
+    def target(self) -> str:
+        return f"{self.flow} - target"
+
+    @property
+    def mapping(self) -> str:
+        return f"{self.flow} - mapping"
+
+    @property
+    def field_group(self) -> str:
+        return f"{self.dataset} fields"
+
+    @property
+    def schema(self) -> str:
+        return f"{self.dataset} schema"
+
+
+def names_for(draft: Draft, path: str) -> Names:
+    account = draft.account.name if draft.account_id else draft.account_name
+    flow = draft.flow_names.get(path) or default_flow_name(account, path)
+    dataset = (draft.datasets.get(path) or {}).get("name") or flow
+    return Names(flow=flow, dataset=dataset)
+
+
+def plan(draft: Draft) -> list[tuple[str, str]]:
+    """(resource path, kind) of every object provisioning creates, in order."""
+    steps: list[tuple[str, str]] = []
+    if any(uses_new_dataset(draft, path) for path in draft.resource_paths):
+        steps.append(("", Kind.SCHEMA_CLASS))
+    for path in draft.resource_paths:
+        kinds = NEW_DATASET_KINDS if uses_new_dataset(draft, path) else EXISTING_DATASET_KINDS
+        steps.extend((path, kind) for kind in kinds)
+    return steps
+
+
+def create_steps(draft: Draft) -> None:
+    draft.steps.all().delete()
+    ProvisioningStep.objects.bulk_create(
+        ProvisioningStep(draft=draft, position=i, resource_path=path, kind=kind)
+        for i, (path, kind) in enumerate(plan(draft))
+    )
+
+
+# -- payloads ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Ids:
+    """AEP ids known so far; unknown ones show as placeholders on the Review page."""
+
+    values: dict[tuple[str, str], str] = field(default_factory=dict)
+    extra: dict[tuple[str, str], dict] = field(default_factory=dict)
+
+    def get(self, path: str, kind: str) -> str:
+        return self.values.get((path, kind)) or "{" + _placeholder(kind) + "}"
+
+    @classmethod
+    def from_steps(cls, steps: Iterable[ProvisioningStep]) -> Ids:
+        ids = cls()
+        for step in steps:
+            if step.aep_id:
+                ids.values[(step.resource_path, step.kind)] = step.aep_id
+                ids.extra[(step.resource_path, step.kind)] = step.extra
+        return ids
+
+
+def _placeholder(kind: str) -> str:
+    return {
+        Kind.SCHEMA_CLASS: "id of the Stripe record class",
+        Kind.SOURCE_CONNECTION: "id of the source connection",
+        Kind.FIELD_GROUP: "id of the field group",
+        Kind.SCHEMA: "id of the new schema",
+        Kind.DATASET: "id of the new dataset",
+        Kind.TARGET_CONNECTION: "id of the target connection",
+        Kind.MAPPING_SET: "id of the mapping set",
+    }.get(kind, "new id")
+
+
+def target_ids(draft: Draft, path: str, ids: Ids) -> tuple[str, str]:
+    """(dataset id, schema id) the flow of `path` writes to."""
+    if uses_new_dataset(draft, path):
+        return ids.get(path, Kind.DATASET), ids.get(path, Kind.SCHEMA)
+    chosen = draft.datasets.get(path) or {}
+    return chosen.get("dataset_id", ""), chosen.get("schema_id", "")
+
+
+def class_body() -> dict[str, Any]:
+    return {
+        "title": CLASS_TITLE,
+        "description": "Stripe objects (charges, customers, …) loaded by the Stripe source.",
+        "type": "object",
+        "allOf": [{"$ref": RECORD_BEHAVIOR}],
+    }
+
+
+def source_connection_body(draft: Draft, path: str) -> dict[str, Any]:
+    return {
+        "name": names_for(draft, path).source,
+        "description": f"Stripe {resource_label(path)}",
+        "baseConnectionId": draft.base_connection_id or "{id of the account's base connection}",
+        "connectionSpec": {"id": STRIPE_CONNECTION_SPEC_ID, "version": "1.0"},
+        "data": {"format": "json"},
+        "params": {"resourcePath": path},
+    }
+
+
+def field_group_body(draft: Draft, path: str, ids: Ids) -> dict[str, Any]:
+    names = names_for(draft, path)
+    return mapping.field_group_body(
+        title=names.field_group,
+        description=f"Stripe {resource_label(path)} fields, as explored from the account.",
+        tenant_namespace=draft.tenant_namespace,
+        resource_path=path,
+        explored_schema=(draft.explore.get(path) or {}).get("schema") or {},
+        rows=draft.mappings.get(path) or [],
+        class_id=ids.get("", Kind.SCHEMA_CLASS),
+    )
+
+
+def schema_body(draft: Draft, path: str, ids: Ids) -> dict[str, Any]:
+    return {
+        "title": names_for(draft, path).schema,
+        "description": f"Stripe {resource_label(path)} as loaded by the Stripe source.",
+        "type": "object",
+        "allOf": [
+            {"$ref": ids.get("", Kind.SCHEMA_CLASS)},
+            {"$ref": ids.get(path, Kind.FIELD_GROUP)},
+        ],
+    }
+
+
+def dataset_body(draft: Draft, path: str, ids: Ids) -> dict[str, Any]:
+    return {
+        "name": names_for(draft, path).dataset,
+        "description": f"Stripe {resource_label(path)}",
+        "schemaRef": {"id": ids.get(path, Kind.SCHEMA), "contentType": DATASET_CONTENT_TYPE},
+    }
+
+
+def target_connection_body(draft: Draft, path: str, ids: Ids) -> dict[str, Any]:
+    dataset_id, schema_id = target_ids(draft, path, ids)
+    return {
+        "name": names_for(draft, path).target,
+        "description": f"Data lake dataset for Stripe {resource_label(path)}",
+        "connectionSpec": {"id": DATA_LAKE_CONNECTION_SPEC_ID, "version": "1.0"},
+        "data": {
+            "format": "parquet_xdm",
+            "schema": {"id": schema_id, "version": XDM_FULL_SCHEMA_VERSION},
+        },
+        "params": {"dataSetId": dataset_id},
+    }
+
+
+def mapping_set_body(draft: Draft, path: str, ids: Ids) -> dict[str, Any]:
+    _dataset_id, schema_id = target_ids(draft, path, ids)
+    body = mapping.mapping_set_body(schema_id, draft.mappings.get(path) or [])
+    return {"name": names_for(draft, path).mapping, **body}
+
+
+def flow_schedule(draft: Draft):
+    start = draft.start_time or timezone.now()
+    return schedules.to_api(draft.frequency, draft.interval, start, draft.backfill)
+
+
+def flow_body(draft: Draft, path: str, ids: Ids) -> dict[str, Any]:
+    version = (ids.extra.get((path, Kind.MAPPING_SET)) or {}).get("version", 0)
+    return {
+        "name": names_for(draft, path).flow,
+        "description": f"Stripe {resource_label(path)} into AEP",
+        "flowSpec": {"id": STRIPE_FLOW_SPEC_ID, "version": "1.0"},
+        "sourceConnectionIds": [ids.get(path, Kind.SOURCE_CONNECTION)],
+        "targetConnectionIds": [ids.get(path, Kind.TARGET_CONNECTION)],
+        "transformations": [
+            {
+                "name": "Mapping",
+                "params": {
+                    "mappingId": ids.get(path, Kind.MAPPING_SET),
+                    "mappingVersion": mapping_version_for_request(version),
+                },
+            }
+        ],
+        "scheduleParams": flow_schedule(draft).to_api(),
+    }
+
+
+PAYLOADS: dict[str, Callable[[Draft, str, Ids], dict[str, Any]]] = {
+    Kind.SCHEMA_CLASS: lambda draft, path, ids: class_body(),
+    Kind.SOURCE_CONNECTION: lambda draft, path, ids: source_connection_body(draft, path),
+    Kind.FIELD_GROUP: field_group_body,
+    Kind.SCHEMA: schema_body,
+    Kind.DATASET: dataset_body,
+    Kind.TARGET_CONNECTION: target_connection_body,
+    Kind.MAPPING_SET: mapping_set_body,
+    Kind.FLOW: flow_body,
+}
+ENDPOINTS = {
+    Kind.SCHEMA_CLASS: "POST /data/foundation/schemaregistry/tenant/classes",
+    Kind.SOURCE_CONNECTION: "POST /data/foundation/flowservice/sourceConnections",
+    Kind.FIELD_GROUP: "POST /data/foundation/schemaregistry/tenant/fieldgroups",
+    Kind.SCHEMA: "POST /data/foundation/schemaregistry/tenant/schemas",
+    Kind.DATASET: "POST /data/foundation/catalog/dataSets",
+    Kind.TARGET_CONNECTION: "POST /data/foundation/flowservice/targetConnections",
+    Kind.MAPPING_SET: "POST /data/foundation/conversion/mappingSets",
+    Kind.FLOW: "POST /data/foundation/flowservice/flows",
+}
+
+
+def payload(draft: Draft, path: str, kind: str, ids: Ids) -> dict[str, Any]:
+    return redact(PAYLOADS[kind](draft, path, ids))
+
+
+def review_groups(draft: Draft) -> list[dict[str, Any]]:
+    """What Review shows: per resource path, each object with its endpoint and payload."""
+    ids = Ids()
+    groups: dict[str, list[dict]] = {}
+    for path, kind in plan(draft):
+        groups.setdefault(path, []).append(
+            {
+                "kind": kind,
+                "label": Kind(kind).label,
+                "endpoint": ENDPOINTS[kind],
+                "payload": payload(draft, path, kind, ids),
+            }
+        )
+    return [{"resource": path, "items": items} for path, items in groups.items()]
+
+
+# -- finding what an earlier attempt created ----------------------------------------------------
+
+
+def _first(items: Iterable[Any], accept: Callable[[Any], bool]) -> Any:
+    return next((item for item in items if accept(item)), None)
+
+
+@dataclass
+class Run:
+    client: AEPClient
+    draft: Draft
+    ids: Ids
+
+    def find(self, step: ProvisioningStep) -> tuple[str, str, dict] | None:
+        """The object this step may have created in an earlier attempt, if AEP has it."""
+        finder = getattr(self, f"_find_{step.kind}")
+        return finder(step.resource_path)
+
+    def create(self, step: ProvisioningStep) -> tuple[str, str, dict]:
+        creator = getattr(self, f"_create_{step.kind}")
+        return creator(step.resource_path)
+
+    def body(self, path: str, kind: str) -> dict[str, Any]:
+        return PAYLOADS[kind](self.draft, path, self.ids)
+
+    # class
+    def _find_schema_class(self, path: str):
+        found = aep_calls.find_tenant_by_title(self.client, "classes", CLASS_TITLE)
+        return (found, "", {}) if found else None
+
+    def _create_schema_class(self, path: str):
+        created = self.client.schemas.create_class(class_body())
+        return created.id, "", {}
+
+    # source connection
+    def _find_source_connection(self, path: str):
+        name = names_for(self.draft, path).source
+        base = self.draft.base_connection_id
+        found = _first(
+            self.client.flowservice.list_source_connections(
+                properties=[f"baseConnectionId=={base}"]
+            ),
+            lambda sc: sc.name == name and sc.resource_path == path,
+        )
+        return (found.id, found.etag or "", {}) if found else None
+
+    def _create_source_connection(self, path: str):
+        body = source_connection_body(self.draft, path)
+        created = self.client.flowservice.create_source_connection(
+            name=body["name"],
+            description=body["description"],
+            base_connection_id=body["baseConnectionId"],
+            params=body["params"],
+        )
+        return created.id, created.etag or "", {}
+
+    # field group
+    def _find_field_group(self, path: str):
+        title = names_for(self.draft, path).field_group
+        found = aep_calls.find_tenant_by_title(self.client, "fieldgroups", title)
+        return (found, "", {}) if found else None
+
+    def _create_field_group(self, path: str):
+        created = self.client.schemas.create_field_group(self.body(path, Kind.FIELD_GROUP))
+        return created.id, "", {}
+
+    # schema
+    def _find_schema(self, path: str):
+        title = names_for(self.draft, path).schema
+        found = _first(self.client.schemas.list_schemas(), lambda s: s.title == title)
+        return (found.id, "", {}) if found else None
+
+    def _create_schema(self, path: str):
+        created = self.client.schemas.create_schema(self.body(path, Kind.SCHEMA))
+        return created.id, "", {}
+
+    # dataset
+    def _find_dataset(self, path: str):
+        body = self.body(path, Kind.DATASET)
+        schema_id = body["schemaRef"]["id"]
+        found = _first(
+            self.client.catalog.list_datasets(properties=["name", "schemaRef"]),
+            lambda d: d.name == body["name"] and d.schema_id == schema_id,
+        )
+        return (found.id, "", {}) if found else None
+
+    def _create_dataset(self, path: str):
+        body = self.body(path, Kind.DATASET)
+        dataset_id = self.client.catalog.create_dataset(
+            name=body["name"], schema_id=body["schemaRef"]["id"], description=body["description"]
+        )
+        return dataset_id, "", {}
+
+    # target connection
+    def _find_target_connection(self, path: str):
+        body = self.body(path, Kind.TARGET_CONNECTION)
+        dataset_id = body["params"]["dataSetId"]
+        found = _first(
+            self.client.flowservice.list_target_connections(
+                properties=[f"params.dataSetId=={dataset_id}"]
+            ),
+            lambda tc: tc.name == body["name"],
+        )
+        return (found.id, found.etag or "", {}) if found else None
+
+    def _create_target_connection(self, path: str):
+        body = self.body(path, Kind.TARGET_CONNECTION)
+        created = self.client.flowservice.create_target_connection(
+            name=body["name"],
+            description=body["description"],
+            dataset_id=body["params"]["dataSetId"],
+            schema_id=body["data"]["schema"]["id"],
+        )
+        return created.id, created.etag or "", {}
+
+    # mapping set
+    def _find_mapping_set(self, path: str):
+        body = self.body(path, Kind.MAPPING_SET)
+        schema_id = body["outputSchema"]["schemaRef"]["id"]
+        found = _first(
+            self.client.dataprep.list_mapping_sets(name=body["name"]),
+            lambda m: m.schema_id in (None, schema_id),
+        )
+        return (found.id, "", {"version": found.version}) if found else None
+
+    def _create_mapping_set(self, path: str):
+        created = self.client.dataprep.create_mapping_set(self.body(path, Kind.MAPPING_SET))
+        return created.id, "", {"version": created.version}
+
+    # flow
+    def _find_flow(self, path: str):
+        source_id = self.ids.get(path, Kind.SOURCE_CONNECTION)
+        found = _first(
+            self.client.flowservice.list_flows(properties=[f"sourceConnectionIds[]=={source_id}"]),
+            lambda f: True,
+        )
+        return (found.id, found.etag or "", {}) if found else None
+
+    def _create_flow(self, path: str):
+        body = self.body(path, Kind.FLOW)
+        mapping_params = body["transformations"][0]["params"]
+        created = self.client.flowservice.create_flow(
+            name=body["name"],
+            description=body["description"],
+            source_connection_id=body["sourceConnectionIds"][0],
+            target_connection_id=body["targetConnectionIds"][0],
+            mapping_id=mapping_params["mappingId"],
+            mapping_version=mapping_params["mappingVersion"],
+            schedule=flow_schedule(self.draft),
+        )
+        return created.id, created.etag or "", {}
+
+
+# -- running -----------------------------------------------------------------------------------
+
+
+def claim(draft_pk, attempt: int) -> bool:
+    """Take this attempt; False when another worker has it or a newer attempt replaced it."""
+    taken = Draft.objects.filter(
+        pk=draft_pk, status=Draft.Status.PROVISIONING, attempt=attempt, heartbeat=None
+    ).update(heartbeat=timezone.now())
+    return taken == 1
+
+
+def _still_current(draft_pk, attempt: int) -> bool:
+    return (
+        Draft.objects.filter(pk=draft_pk, attempt=attempt, status=Draft.Status.PROVISIONING).update(
+            heartbeat=timezone.now()
+        )
+        == 1
+    )
+
+
+def step_retries() -> int:
+    return getattr(settings, "ONBOARDING_STEP_RETRIES", 2)
+
+
+def provision(client: AEPClient, draft: Draft, attempt: int) -> bool:
+    """Run every step not yet done; True when all are done and the monitoring rows exist."""
+    steps = list(draft.steps.order_by("position"))
+    run = Run(client, draft, Ids.from_steps(steps))
+    for step in steps:
+        if step.status == StepStatus.DONE:
+            continue
+        if not _still_current(draft.pk, attempt):
+            logger.info("provisioning of draft %s attempt %s was superseded", draft.pk, attempt)
+            return False
+        if not _run_step(run, step):
+            return False
+    finish(draft, run.ids)
+    return True
+
+
+def _run_step(run: Run, step: ProvisioningStep) -> bool:
+    retries = step_retries()
+    while True:
+        try:
+            _attempt_step(run, step)
+        except AEPError as exc:
+            if exc.retryable and retries > 0:
+                retries -= 1
+                wait = _retry_wait(exc, step.attempts)
+                logger.info("step %s of %s: %s; retry in %ss", step, run.draft.pk, exc, wait)
+                time.sleep(wait)
+                continue
+            _fail(run, step, explain_aep_error(exc), exc.code or "", exc.request_id or "")
+            return False
+        except Exception:
+            logger.exception("step %s of draft %s failed unexpectedly", step, run.draft.pk)
+            _fail(run, step, unexpected_failure())
+            return False
+        return True
+
+
+def _retry_wait(exc: AEPError, attempts: int) -> float:
+    hinted = getattr(exc, "retry_after", None)
+    if hinted is not None:
+        return min(float(hinted), MAX_RETRY_WAIT_SECONDS)
+    return min(2.0**attempts, MAX_RETRY_WAIT_SECONDS)
+
+
+def _attempt_step(run: Run, step: ProvisioningStep) -> None:
+    tried_before = step.attempts > 0
+    step.status = StepStatus.RUNNING
+    step.attempts += 1
+    step.started = timezone.now()
+    step.error = step.error_code = step.request_id = ""
+    step.save()
+    found = None
+    # The shared class is looked up every time: another draft may have created it already.
+    if tried_before or step.kind == Kind.SCHEMA_CLASS:
+        found = run.find(step)
+    if found:
+        aep_id, etag, extra = found
+        created_here = tried_before
+    else:
+        aep_id, etag, extra = run.create(step)
+        created_here = True
+    # Store the id before anything else can fail, so a retry resumes from here.
+    ProvisioningStep.objects.filter(pk=step.pk).update(
+        aep_id=aep_id,
+        etag=etag,
+        extra=extra,
+        created_here=created_here,
+        status=StepStatus.DONE,
+        finished=timezone.now(),
+    )
+    step.aep_id, step.etag, step.extra = aep_id, etag, extra
+    step.created_here, step.status = created_here, StepStatus.DONE
+    run.ids.values[(step.resource_path, step.kind)] = aep_id
+    run.ids.extra[(step.resource_path, step.kind)] = extra
+    if created_here:
+        _audit_created(run, step)
+
+
+def _audit_created(run: Run, step: ProvisioningStep) -> None:
+    body = run.body(step.resource_path, step.kind)
+    if step.kind in (Kind.FIELD_GROUP, Kind.MAPPING_SET):
+        # Whole field trees and mapping lists would swamp the audit trail; keep the gist.
+        body = {
+            key: value
+            for key, value in body.items()
+            if key not in ("definitions", "allOf", "mappings")
+        }
+        body["rows"] = len(run.draft.mappings.get(step.resource_path) or [])
+    record(
+        run.draft.created_by,
+        "wizard.create",
+        target_type=step.kind,
+        target_id=step.aep_id,
+        target_label=body.get("name") or body.get("title") or step.resource_path,
+        sandbox=run.draft.sandbox,
+        after=body,
+    )
+
+
+def _fail(run: Run, step: ProvisioningStep, message: str, code: str = "", request_id: str = ""):
+    ProvisioningStep.objects.filter(pk=step.pk).update(
+        status=StepStatus.FAILED,
+        error=message,
+        error_code=code,
+        request_id=request_id,
+        finished=timezone.now(),
+    )
+    Draft.objects.filter(pk=run.draft.pk).update(
+        status=Draft.Status.FAILED, error=message, heartbeat=None
+    )
+    record(
+        run.draft.created_by,
+        "wizard.create",
+        target_type=step.kind,
+        target_label=step.resource_path or step.kind,
+        sandbox=run.draft.sandbox,
+        result="failed",
+        error=message,
+        request_id=request_id,
+    )
+
+
+@transaction.atomic
+def finish(draft: Draft, ids: Ids) -> list[Dataflow]:
+    """Create the monitoring Account and Dataflow rows, forget the Stripe key, mark done."""
+    draft = Draft.objects.select_for_update().get(pk=draft.pk)
+    account = _account_for(draft)
+    start = flow_schedule(draft).start_time
+    flows = []
+    for path in draft.resource_paths:
+        dataset_id, schema_id = target_ids(draft, path, ids)
+        flow, _created = Dataflow.objects.update_or_create(
+            sandbox=draft.sandbox,
+            flow_id=ids.values[(path, Kind.FLOW)],
+            defaults={
+                "account": account,
+                "name": names_for(draft, path).flow,
+                "description": f"Stripe {resource_label(path)} into AEP",
+                "resource_path": path,
+                "source_connection_id": ids.values[(path, Kind.SOURCE_CONNECTION)],
+                "target_connection_id": ids.values[(path, Kind.TARGET_CONNECTION)],
+                "dataset_id": dataset_id,
+                "schema_id": schema_id,
+                "mapping_set_id": ids.values[(path, Kind.MAPPING_SET)],
+                "mapping_version": str(
+                    (ids.extra.get((path, Kind.MAPPING_SET)) or {}).get("version", 0)
+                ),
+                "frequency": draft.frequency,
+                "interval": draft.interval if draft.frequency != "once" else None,
+                "start_time": start,
+                "backfill": draft.backfill if draft.frequency != "once" else False,
+                "owner": draft.created_by,
+            },
+        )
+        flows.append(flow)
+    draft.account = account
+    draft.status = Draft.Status.DONE
+    draft.error = ""
+    draft.heartbeat = None
+    draft.forget_token()
+    draft.save()
+    return flows
+
+
+def _account_for(draft: Draft) -> Account:
+    if draft.account_mode == Draft.AccountMode.EXISTING and draft.account_id:
+        return draft.account
+    account, _created = Account.objects.get_or_create(
+        sandbox=draft.sandbox,
+        connection_id=draft.connection_id,
+        defaults={
+            "name": draft.account_name,
+            "description": draft.account_description,
+            "etag": draft.connection_etag,
+            "token_last4": draft.token_last4,
+            "key_kind": draft.key_kind,
+            "livemode": draft.livemode,
+            "probe_result": draft.probe,
+            "probed_at": draft.probed_at,
+            "created_by": draft.created_by,
+        },
+    )
+    return account
+
+
+# -- discarding --------------------------------------------------------------------------------
+
+DELETERS: dict[str, Callable[[AEPClient, str], None]] = {
+    Kind.FLOW: lambda c, i: c.flowservice.delete_flow(i),
+    Kind.MAPPING_SET: aep_calls.delete_mapping_set,
+    Kind.TARGET_CONNECTION: lambda c, i: c.flowservice.delete_target_connection(i),
+    Kind.DATASET: aep_calls.delete_dataset,
+    Kind.SCHEMA: lambda c, i: aep_calls.delete_tenant(c, "schemas", i),
+    Kind.FIELD_GROUP: lambda c, i: aep_calls.delete_tenant(c, "fieldgroups", i),
+    Kind.SOURCE_CONNECTION: lambda c, i: c.flowservice.delete_source_connection(i),
+    Kind.SCHEMA_CLASS: lambda c, i: aep_calls.delete_tenant(c, "classes", i),
+}
+
+
+def discard(client: AEPClient, draft: Draft) -> None:
+    """Delete what this draft created, newest first, then its base connection (new account).
+
+    Raises AEPError when AEP refuses a delete; what was deleted until then stays recorded, so
+    discarding again continues where it stopped.
+    """
+    steps = list(draft.steps.order_by("position"))
+    run = Run(client, draft, Ids.from_steps(steps))
+    for step in reversed(steps):
+        if step.status == StepStatus.DELETED:
+            continue
+        if not step.aep_id and step.attempts:
+            found = run.find(step)
+            if found:
+                step.aep_id, step.created_here = found[0], True
+        if step.aep_id and step.created_here:
+            _delete(client, draft, step.kind, step.aep_id, step.resource_path)
+        ProvisioningStep.objects.filter(pk=step.pk).update(status=StepStatus.DELETED)
+    if draft.account_mode == Draft.AccountMode.NEW and draft.connection_id:
+        _delete_connection(client, draft)
+
+
+def _delete(client: AEPClient, draft: Draft, kind: str, aep_id: str, path: str) -> None:
+    try:
+        DELETERS[kind](client, aep_id)
+    except NotFoundError:
+        pass  # already gone: that is what we want
+    except AEPError:
+        if kind != Kind.SCHEMA_CLASS:
+            raise
+        # The class is shared by every draft of the sandbox; another one may be using it.
+        logger.info("kept class %s of draft %s: AEP refused to delete it", aep_id, draft.pk)
+        return
+    record(
+        draft.created_by,
+        "wizard.discard",
+        target_type=kind,
+        target_id=aep_id,
+        target_label=path or kind,
+        sandbox=draft.sandbox,
+    )
+
+
+def _delete_connection(client: AEPClient, draft: Draft) -> None:
+    with contextlib.suppress(NotFoundError):
+        client.flowservice.delete_connection(draft.connection_id)
+    record(
+        draft.created_by,
+        "wizard.discard",
+        target_type="base_connection",
+        target_id=draft.connection_id,
+        target_label=draft.account_name,
+        sandbox=draft.sandbox,
+    )
+    Draft.objects.filter(pk=draft.pk).update(connection_id="", connection_etag="")
+    draft.connection_id = ""

@@ -1,0 +1,341 @@
+"""Wizard work done by Celery workers: every Stripe and AEP call of the wizard happens here.
+
+Short tasks (probe, connect, explore, datasets, mapping checks, estimate) record their outcome
+on a core.Job the page polls; provisioning and discarding record theirs on the Draft and its
+ProvisioningSteps. Tasks take primary keys and re-read rows. POSTing tasks keep Celery's early
+ack: a redelivered message must not create twice (provisioning also checks before it creates).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from aep import AEPClient, AEPError
+from core.explain import explain_aep_error
+from core.jobs import perform
+from core.models import Job
+from core.roles import perm
+from monitoring.aep import client_for
+from monitoring.audit import record
+from monitoring.models import Dataflow, Sandbox
+from onboarding import aep_calls, mapping, profiling, provisioning, stripe_probe
+from onboarding.models import Draft
+
+logger = logging.getLogger(__name__)
+
+PROBE = "wizard.probe"
+CONNECT = "wizard.connect"
+EXPLORE = "wizard.explore"
+DATASETS = "wizard.datasets"
+CHECK_MAPPING = "wizard.check_mapping"
+IMPORT_MAPPING = "wizard.import_mapping"
+ESTIMATE = "wizard.estimate"
+DATASET_LIST_LIMIT = 500
+PREVIEW_RECORDS = 5
+
+
+def target(draft: Draft | str) -> str:
+    return f"draft:{draft.pk if isinstance(draft, Draft) else draft}"
+
+
+def may_run_wizard(user) -> bool:
+    return user is not None and user.is_active and user.has_perm(perm("run_wizard"))
+
+
+def run_job(job_id: str, work: Callable[[Job], dict]) -> None:
+    """`core.jobs.perform`, after re-checking that whoever started the job may still do so."""
+    job = Job.objects.select_related("created_by").get(pk=job_id)
+    if not may_run_wizard(job.created_by):
+        if job.claim():
+            job.fail(_("Only Marketing Ops and Admins may use the onboarding wizard."))
+        return
+    perform(job_id, work)
+
+
+def _draft(job: Job) -> Draft:
+    return Draft.objects.select_related("sandbox", "account").get(
+        pk=job.target.removeprefix("draft:")
+    )
+
+
+# -- step 1: probe and connect -----------------------------------------------------------------
+
+
+@shared_task(name="onboarding.probe_stripe_key")
+def probe_stripe_key(job_id: str) -> None:
+    run_job(job_id, _probe)
+
+
+def _probe(job: Job) -> dict:
+    draft = _draft(job)
+    result = stripe_probe.probe_key(draft.access_token.reveal(), settings.STRIPE_API_BASE)
+    Draft.objects.filter(pk=draft.pk).update(
+        probe=result.as_dict(),
+        probed_at=timezone.now(),
+        key_kind=result.key_kind,
+        livemode=result.livemode,
+    )
+    return {"readable": result.readable, "key_error": result.key_error}
+
+
+@shared_task(name="onboarding.connect_account")
+def connect_account(job_id: str) -> None:
+    run_job(job_id, _connect)
+
+
+def _connect(job: Job) -> dict:
+    """Create the base connection holding the Stripe key (once per draft)."""
+    draft = _draft(job)
+    if draft.connection_id:
+        return {"connection_id": draft.connection_id}
+    client = client_for(draft.sandbox)
+    created = client.flowservice.create_connection(
+        name=draft.account_name,
+        description=draft.account_description,
+        auth_params={"accessToken": draft.access_token.reveal()},
+    )
+    Draft.objects.filter(pk=draft.pk).update(
+        connection_id=created.id, connection_etag=created.etag or ""
+    )
+    record(
+        job.created_by,
+        "wizard.create",
+        target_type="base_connection",
+        target_id=created.id,
+        target_label=draft.account_name,
+        sandbox=draft.sandbox,
+        after={
+            "name": draft.account_name,
+            "connectionSpec": {"id": provisioning.STRIPE_CONNECTION_SPEC_ID, "version": "1.0"},
+            "auth": {"specName": "OAuth2 Refresh Code", "params": {"accessToken": "set"}},
+        },
+    )
+    return {"connection_id": created.id}
+
+
+# -- step 3: explore ---------------------------------------------------------------------------
+
+
+def ensure_tenant(client: AEPClient, sandbox: Sandbox) -> str:
+    if not sandbox.tenant_id:
+        sandbox.tenant_id = client.schemas.get_stats().tenant_id
+        Sandbox.objects.filter(pk=sandbox.pk).update(tenant_id=sandbox.tenant_id)
+    return sandbox.tenant_id
+
+
+@shared_task(name="onboarding.explore_resources")
+def explore_resources(job_id: str) -> None:
+    run_job(job_id, _explore)
+
+
+def _explore(job: Job) -> dict:
+    draft = _draft(job)
+    client = client_for(draft.sandbox)
+    ensure_tenant(client, draft.sandbox)
+    explored = {}
+    for path in draft.resource_paths:
+        structure = client.flowservice.explore_connection(draft.base_connection_id, path)
+        sample = client.flowservice.explore_connection(draft.base_connection_id, path, preview=True)
+        records = [r for r in sample.data if isinstance(r, dict)]
+        fields = profiling.profile_fields(structure.schema, records)
+        explored[path] = {
+            "schema": structure.schema,
+            "fields": fields,
+            "sample": records[: profiling.SAMPLE_ROWS_KEPT],
+            "sample_size": len(records),
+        }
+    draft.refresh_from_db()
+    draft.explore = explored
+    for path in draft.resource_paths:
+        if not draft.mappings.get(path):
+            draft.mappings[path] = mapping.default_rows(
+                draft.tenant_namespace, path, explored[path]["fields"]
+            )
+    draft.save(update_fields=["explore", "mappings", "updated"])
+    return {path: len(profiling.leaf_fields(e["fields"])) for path, e in explored.items()}
+
+
+# -- step 4: datasets --------------------------------------------------------------------------
+
+
+@shared_task(name="onboarding.list_datasets")
+def list_datasets(job_id: str) -> None:
+    run_job(job_id, _list_datasets)
+
+
+def _list_datasets(job: Job) -> dict:
+    draft = _draft(job)
+    client = client_for(draft.sandbox)
+    titles = {s.id: s.title for s in client.schemas.list_schemas()}
+    choices = []
+    for dataset in client.catalog.list_datasets(properties=["name", "schemaRef"]):
+        choices.append(
+            {
+                "id": dataset.id,
+                "name": dataset.name,
+                "schema_id": dataset.schema_id or "",
+                "schema_title": titles.get(dataset.schema_id or "", ""),
+            }
+        )
+        if len(choices) >= DATASET_LIST_LIMIT:
+            break
+    choices.sort(key=lambda c: c["name"].lower())
+    Draft.objects.filter(pk=draft.pk).update(dataset_choices=choices)
+    return {"datasets": len(choices)}
+
+
+# -- step 5: mapping checks and imports --------------------------------------------------------
+
+
+@shared_task(name="onboarding.check_mapping")
+def check_mapping(job_id: str, resource_path: str, action: str) -> None:
+    run_job(job_id, lambda job: _check_mapping(job, resource_path, action))
+
+
+def _schema_for_checks(draft: Draft, path: str) -> str | None:
+    """Existing datasets are checked against their schema; a new one does not exist yet."""
+    if provisioning.uses_new_dataset(draft, path):
+        return None
+    return (draft.datasets.get(path) or {}).get("schema_id") or None
+
+
+def check_body(draft: Draft, path: str) -> dict:
+    rows = draft.mappings.get(path) or []
+    body = mapping.mapping_set_body(_schema_for_checks(draft, path) or "", rows)
+    if not _schema_for_checks(draft, path):
+        body.pop("outputSchema")
+    return body
+
+
+def _check_mapping(job: Job, path: str, action: str) -> dict:
+    draft = _draft(job)
+    client = client_for(draft.sandbox)
+    body = check_body(draft, path)
+    rows = draft.mappings.get(path) or []
+    if action == "preview":
+        records = (draft.explore.get(path) or {}).get("sample", [])[:PREVIEW_RECORDS]
+        answers = aep_calls.preview_mappings(client, body, records)
+        outcome = {
+            "action": "preview",
+            "records": [a.data for a in answers],
+            "errors": [list(a.errors) for a in answers],
+        }
+    else:
+        answers = aep_calls.validate_mappings(client, body)
+        outcome = {
+            "action": "validate",
+            "rows": [
+                {
+                    "source": row["source"],
+                    "destination": row["destination"],
+                    "ok": answer.ok,
+                    "errors": [e.get("message", "") for e in answer.errors],
+                }
+                for row, answer in zip(rows, answers, strict=False)
+            ],
+        }
+    draft.refresh_from_db()
+    draft.mapping_checks[path] = outcome
+    draft.save(update_fields=["mapping_checks", "updated"])
+    if action == "preview":
+        return {"records": len(outcome["records"])}
+    return {"failed": sum(1 for r in outcome["rows"] if not r["ok"])}
+
+
+@shared_task(name="onboarding.import_flow_mapping")
+def import_flow_mapping(job_id: str, resource_path: str, dataflow_pk: int) -> None:
+    run_job(job_id, lambda job: _import_flow_mapping(job, resource_path, dataflow_pk))
+
+
+def _import_flow_mapping(job: Job, path: str, dataflow_pk: int) -> dict:
+    draft = _draft(job)
+    flow = Dataflow.objects.get(pk=dataflow_pk, sandbox=draft.sandbox)
+    client = client_for(draft.sandbox)
+    version = int(flow.mapping_version) if flow.mapping_version.isdigit() else None
+    mapping_set = client.dataprep.get_mapping_set(flow.mapping_set_id, version=version)
+    rows = mapping.rows_from_mapping_set(mapping_set.mappings)
+    draft.refresh_from_db()
+    draft.mappings[path] = rows
+    draft.mapping_checks.pop(path, None)
+    draft.save(update_fields=["mappings", "mapping_checks", "updated"])
+    return {"rows": len(rows)}
+
+
+# -- step 6: backfill estimate -----------------------------------------------------------------
+
+
+@shared_task(name="onboarding.estimate_backfill")
+def estimate_backfill(job_id: str) -> None:
+    run_job(job_id, _estimate)
+
+
+def _estimate(job: Job) -> dict:
+    draft = _draft(job)
+    token = draft.access_token.reveal()
+    before = draft.start_time or timezone.now()
+    estimates = {}
+    for path in draft.resource_paths:
+        try:
+            count, more = stripe_probe.count_created_before(
+                token, settings.STRIPE_API_BASE, path, before
+            )
+        except stripe_probe.stripe.StripeError as exc:
+            estimates[path] = {"error": stripe_probe.describe(exc)}
+        else:
+            estimates[path] = {"count": count, "more": more}
+    Draft.objects.filter(pk=draft.pk).update(estimate=estimates)
+    return {"resources": len(estimates)}
+
+
+# -- provisioning ------------------------------------------------------------------------------
+
+
+@shared_task(name="onboarding.provision")
+def provision(draft_pk: str, attempt: int) -> None:
+    if not provisioning.claim(draft_pk, attempt):
+        return  # another worker has this attempt, or the user started a newer one
+    draft = Draft.objects.select_related("sandbox", "account", "created_by").get(pk=draft_pk)
+    if not may_run_wizard(draft.created_by):
+        _stop(draft, _("The draft's creator may no longer use the onboarding wizard."))
+        return
+    try:
+        client = client_for(draft.sandbox)
+        ensure_tenant(client, draft.sandbox)
+    except AEPError as exc:
+        _stop(draft, explain_aep_error(exc))
+        return
+    provisioning.provision(client, draft, attempt)
+
+
+def _stop(draft: Draft, message: str) -> None:
+    Draft.objects.filter(pk=draft.pk).update(
+        status=Draft.Status.FAILED, error=message, heartbeat=None
+    )
+
+
+@shared_task(name="onboarding.discard_draft")
+def discard_draft(draft_pk: str) -> None:
+    claimed = Draft.objects.filter(pk=draft_pk, status=Draft.Status.DISCARDING).update(
+        heartbeat=timezone.now()
+    )
+    if not claimed:
+        return
+    draft = Draft.objects.select_related("sandbox", "account", "created_by").get(pk=draft_pk)
+    try:
+        provisioning.discard(client_for(draft.sandbox), draft)
+    except AEPError as exc:
+        _stop(draft, _("Could not remove everything: %(why)s") % {"why": explain_aep_error(exc)})
+        return
+    except Exception:
+        logger.exception("discarding draft %s failed", draft_pk)
+        _stop(draft, _("Something went wrong on our side while discarding. Try again."))
+        return
+    Draft.objects.filter(pk=draft_pk).update(
+        status=Draft.Status.DISCARDED, access_token="", heartbeat=None, error=""
+    )

@@ -1,0 +1,289 @@
+"""An in-memory stand-in for `aep.AEPClient`, enough for the wizard's tasks.
+
+It keeps every object it creates, so tests can count them, and can fail a call on request:
+`fake.fail("create_flow", ServerError("boom"))` raises before acting, `after=True` acts first
+(the object exists) and then raises, like a timeout after AEP did the work.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+from aep.errors import AEPError
+from aep.types import (
+    Created,
+    Dataset,
+    ExploreResult,
+    FieldMapping,
+    Flow,
+    MappingPreview,
+    MappingSet,
+    MappingValidation,
+    RegistryStats,
+    Schema,
+    SchemaClass,
+    SourceConnection,
+    TargetConnection,
+)
+
+TENANT = "acme"
+CHARGE = {
+    "id": "ch_1",
+    "object": "charge",
+    "amount": 1099,
+    "currency": "usd",
+    "created": 1700000000,
+    "status": "succeeded",
+    "billing_details": {"email": "jo@example.org", "name": "Jo Doe", "address": {"city": "Oslo"}},
+    "payment_method_details": {"card": {"last4": "4242", "brand": "visa"}},
+    "metadata": {},
+    "description": None,
+}
+CUSTOMER = {
+    "id": "cus_1",
+    "object": "customer",
+    "email": "jo@example.org",
+    "name": "Jo Doe",
+    "created": 1700000000,
+    "balance": 0,
+}
+SAMPLES = {
+    "charges": [CHARGE, {**CHARGE, "id": "ch_2", "description": "x"}],
+    "customers": [CUSTOMER],
+}
+
+
+def _schema_of(value: Any) -> dict:
+    if isinstance(value, bool):
+        return {"type": "boolean"}
+    if isinstance(value, int):
+        return {"type": "integer"}
+    if isinstance(value, str):
+        return {"type": "string"}
+    if isinstance(value, dict):
+        return {"type": "object", "properties": {k: _schema_of(v) for k, v in value.items()}}
+    return {}
+
+
+def explore_schema(resource: str) -> dict:
+    record = SAMPLES.get(resource, [{"id": "x"}])[0]
+    return {"type": "object", "properties": {"data": _schema_of(record)}}
+
+
+@dataclass
+class Failure:
+    exc: AEPError
+    after: bool
+    count: int
+
+
+@dataclass
+class FakeAEP:
+    objects: dict[str, dict[str, dict]] = field(default_factory=dict)
+    calls: list[str] = field(default_factory=list)
+    failures: dict[str, Failure] = field(default_factory=dict)
+    _ids: Any = field(default_factory=lambda: itertools.count(1))
+
+    def __post_init__(self) -> None:
+        self.flowservice = self
+        self.dataprep = self
+        self.schemas = self
+        self.catalog = self
+        self.http = _FakeHttp(self)
+        self.config = _Config()
+
+    # -- test controls -------------------------------------------------------------------
+    def fail(self, method: str, exc: AEPError, *, after: bool = False, count: int = 1) -> None:
+        self.failures[method] = Failure(exc, after, count)
+
+    def count(self, kind: str) -> int:
+        return len(self.objects.get(kind, {}))
+
+    def _enter(self, method: str) -> Failure | None:
+        self.calls.append(method)
+        failure = self.failures.get(method)
+        if failure is None or failure.count <= 0:
+            return None
+        failure.count -= 1
+        if not failure.after:
+            raise failure.exc
+        return failure
+
+    def _store(self, kind: str, method: str, data: dict, prefix: str = "") -> str:
+        failure = self._enter(method)
+        new_id = f"{prefix}{kind}-{next(self._ids)}"
+        self.objects.setdefault(kind, {})[new_id] = {"id": new_id, **data}
+        if failure:
+            raise failure.exc
+        return new_id
+
+    # -- flow service --------------------------------------------------------------------
+    def create_connection(self, *, name, auth_params, description="", **kw) -> Created:
+        new_id = self._store("connection", "create_connection", {"name": name, **auth_params})
+        return Created(new_id, '"etag-1"')
+
+    def delete_connection(self, connection_id):
+        self._delete("connection", "delete_connection", connection_id)
+
+    def explore_connection(self, connection_id, resource_path, *, preview=False):
+        self._enter("explore_connection")
+        data = [{"data": r} for r in SAMPLES.get(resource_path, [])] if preview else []
+        return ExploreResult("hierarchical", explore_schema(resource_path), data)
+
+    def create_source_connection(self, *, name, base_connection_id, params, **kw) -> Created:
+        data = {"name": name, "baseConnectionId": base_connection_id, "params": dict(params)}
+        return Created(self._store("source", "create_source_connection", data), '"e"')
+
+    def list_source_connections(self, *, properties=(), **kw):
+        self._enter("list_source_connections")
+        for item in self.objects.get("source", {}).values():
+            yield SourceConnection.from_api(item)
+
+    def delete_source_connection(self, source_id):
+        self._delete("source", "delete_source_connection", source_id)
+
+    def create_target_connection(self, *, name, dataset_id, schema_id, **kw) -> Created:
+        data = {
+            "name": name,
+            "params": {"dataSetId": dataset_id},
+            "data": {"schema": {"id": schema_id}},
+        }
+        return Created(self._store("target", "create_target_connection", data), '"e"')
+
+    def list_target_connections(self, *, properties=(), **kw):
+        self._enter("list_target_connections")
+        for item in self.objects.get("target", {}).values():
+            yield TargetConnection.from_api(item)
+
+    def delete_target_connection(self, target_id):
+        self._delete("target", "delete_target_connection", target_id)
+
+    def create_flow(self, *, name, source_connection_id, target_connection_id, **kw) -> Created:
+        mapping_id, mapping_version = kw["mapping_id"], kw["mapping_version"]
+        schedule = kw["schedule"]
+        data = {
+            "name": name,
+            "sourceConnectionIds": [source_connection_id],
+            "targetConnectionIds": [target_connection_id],
+            "transformations": [
+                {
+                    "name": "Mapping",
+                    "params": {"mappingId": mapping_id, "mappingVersion": mapping_version},
+                }
+            ],
+            "scheduleParams": schedule.to_api(),
+        }
+        return Created(self._store("flow", "create_flow", data), '"e"')
+
+    def list_flows(self, *, properties=(), **kw):
+        self._enter("list_flows")
+        wanted = [p.split("==", 1)[1] for p in properties if "sourceConnectionIds" in p]
+        for item in self.objects.get("flow", {}).values():
+            if not wanted or wanted[0] in item["sourceConnectionIds"]:
+                yield Flow.from_api(item)
+
+    def delete_flow(self, flow_id):
+        self._delete("flow", "delete_flow", flow_id)
+
+    # -- data prep -----------------------------------------------------------------------
+    def create_mapping_set(self, body) -> MappingSet:
+        new_id = self._store("mapping", "create_mapping_set", dict(body))
+        return MappingSet(id=new_id, version=0)
+
+    def list_mapping_sets(self, *, name=None, **kw):
+        self._enter("list_mapping_sets")
+        for item in self.objects.get("mapping", {}).values():
+            if name is None or item.get("name") == name:
+                yield MappingSet.from_api(item)
+
+    def get_mapping_set(self, mapping_set_id, *, version=None) -> MappingSet:
+        self._enter("get_mapping_set")
+        return MappingSet.from_api(self.objects["mapping"][mapping_set_id])
+
+    # -- schema registry and catalog -----------------------------------------------------
+    def get_stats(self) -> RegistryStats:
+        self._enter("get_stats")
+        return RegistryStats(tenant_id=TENANT)
+
+    def create_class(self, body) -> SchemaClass:
+        new_id = self._store("class", "create_class", dict(body), prefix="https://ns/")
+        return SchemaClass(id=new_id, title=body["title"])
+
+    def create_field_group(self, body):
+        new_id = self._store("fieldgroup", "create_field_group", dict(body), prefix="https://ns/")
+        return SchemaClass(id=new_id, title=body["title"])
+
+    def create_schema(self, body) -> Schema:
+        new_id = self._store("schema", "create_schema", dict(body), prefix="https://ns/")
+        return Schema(id=new_id, title=body["title"])
+
+    def list_schemas(self, **kw):
+        self._enter("list_schemas")
+        for item in self.objects.get("schema", {}).values():
+            yield Schema(id=item["id"], title=item["title"])
+
+    def create_dataset(self, *, name, schema_id, description="", **kw) -> str:
+        data = {"name": name, "schemaRef": {"id": schema_id}}
+        return self._store("dataset", "create_dataset", data)
+
+    def list_datasets(self, **kw):
+        self._enter("list_datasets")
+        for item in self.objects.get("dataset", {}).values():
+            yield Dataset.from_api(item, item["id"])
+
+    def _delete(self, kind: str, method: str, entity_id: str) -> None:
+        self._enter(method)
+        self.objects.get(kind, {}).pop(entity_id, None)
+
+
+REGISTRY_KINDS = {"classes": "class", "fieldgroups": "fieldgroup", "schemas": "schema"}
+
+
+class _Config:
+    def service_url(self, base_path: str) -> str:
+        return f"http://fake{base_path}"
+
+
+class _FakeHttp:
+    """Routes the few raw calls `onboarding.aep_calls` makes."""
+
+    def __init__(self, fake: FakeAEP) -> None:
+        self.fake = fake
+
+    def call(self, method, url, *, params=None, json=None, headers=None):
+        path = url.removeprefix("http://fake")
+        if "/schemaregistry/tenant/" in path:
+            kind_name, _, rest = path.split("/tenant/")[1].partition("/")
+            kind = REGISTRY_KINDS[kind_name]
+            if method == "GET":
+                self.fake._enter(f"list_{kind_name}")
+                items = self.fake.objects.get(kind, {}).values()
+                return {"results": [{"$id": i["id"], "title": i["title"]} for i in items]}
+            self.fake._delete(kind, f"delete_{kind_name}", unquote(rest))
+            return None
+        if "/catalog/dataSets/" in path:
+            self.fake._delete("dataset", "delete_dataset", unquote(path.rsplit("/", 1)[1]))
+            return None
+        if path.endswith("/mappingSets/validate"):
+            self.fake._enter("validate")
+            return {
+                "validationResponse": [
+                    {"status": "FAILED", "errors": [{"message": "bad destination"}]}
+                    if m["destination"].endswith("bad")
+                    else {"status": "SUCCESS", "errors": None}
+                    for m in json["mappings"]
+                ]
+            }
+        if path.endswith("/mappingSets/preview"):
+            self.fake._enter("preview")
+            return [{"data": {"mapped": r}, "errors": None} for r in json["data"]]
+        if "/conversion/mappingSets/" in path and method == "DELETE":
+            self.fake._delete("mapping", "delete_mapping_set", path.rsplit("/", 1)[1])
+            return None
+        raise AssertionError(f"unexpected raw call {method} {url}")
+
+
+__all__ = ["FakeAEP", "FieldMapping", "MappingPreview", "MappingValidation"]
