@@ -85,10 +85,10 @@ STRIPE_CONNECTION_SPEC: dict[str, Any] = {
                 "isSource": True,
                 "isPreview": True,
                 "isBeta": True,
-                "category": {"key": "payments"},
-                "icon": {"key": "stripe"},
-                "description": {"key": "stripeDescription"},
-                "label": {"key": "stripeLabel"},
+                "category": "payments",
+                "icon": "stripe",
+                "description": "Ingest payment data from Stripe.",
+                "label": "Stripe",
             }
         },
         "spec": {
