@@ -128,8 +128,14 @@ def _ordered(docs: list[dict[str, Any]], order_by: str) -> list[dict[str, Any]]:
     direction, _, field = order_by.partition(":")
     if not field:
         direction, field = "asc", direction
-    return sorted(docs, key=lambda d: str(d.get(field.split(",")[0], "")),
-                  reverse=direction.lower() == "desc")  # fmt: skip
+    first = field.split(",")[0]
+    return sorted(docs, key=lambda d: _sortable(d.get(first)), reverse=direction.lower() == "desc")
+
+
+def _sortable(value: Any) -> tuple[int, Any]:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (0, value)
+    return (1, "" if value is None else str(value))
 
 
 def _int(name: str, default: int, minimum: int) -> int:

@@ -197,12 +197,16 @@ def test_dataset_list_paging_and_properties(aep):
         aep.get(f"{CATALOG}/dataSets", params={"limit": 1, "properties": "name,schemaRef"}), 200
     )
     by_name = expect(aep.get(f"{CATALOG}/dataSets", params={"name": "ds 05"}), 200)
+    newest = expect(
+        aep.get(f"{CATALOG}/dataSets", params={"orderBy": "desc:name", "limit": 3}), 200
+    )
 
     assert list(default) == ids[:20]
     assert list(rest) == ids[20:]
     assert len(capped) == 23
     assert set(next(iter(trimmed.values()))) == {"name", "schemaRef"}
     assert list(by_name) == [ids[5]]
+    assert list(newest) == [ids[22], ids[21], ids[20]]
     assert aep.get(f"{CATALOG}/dataSets", params={"limit": 0}).status_code == 400
 
 

@@ -11,7 +11,7 @@ from emulators.aep.context import caller, emulator
 from emulators.aep.errors import ApiError, not_found
 from emulators.aep.flowservice.blueprint import BASE_PATH
 from emulators.aep.ids import new_etag, now_ms, strip_quotes
-from emulators.aep.querying import parse_list_query, run_list_query
+from emulators.aep.querying import ListQuery, parse_list_query, run_list_query
 from emulators.aep.store import Scope
 from emulators.aep.web import multi_args
 
@@ -139,11 +139,23 @@ def list_response(
 ) -> Response:
     """Apply property/orderby/limit/count/continuationToken to the caller's entities."""
     query = parse_list_query(request.args, multi_args("property"))
+    if kind == RUNS and parent_id is None:
+        parent_id = _single_flow_filter(query)
     if docs is None:
         docs = emulator().store.list(kind, caller().scope, parent_id=parent_id)
     if present is not None:
         docs = [present(d) for d in docs]
     return jsonify(run_list_query(docs, query, f"/{kind}"))
+
+
+def _single_flow_filter(query: ListQuery) -> str | None:
+    """``flowId==<id>``, the monitoring query, reads one flow's runs through the parent index
+    instead of every run of the sandbox."""
+    for condition in query.conditions:
+        is_flow_id = condition.path == (("flowId", False),) and condition.operator == "=="
+        if is_flow_id and len(condition.values) == 1:
+            return condition.values[0]
+    return None
 
 
 def item_response(doc: dict[str, Any]) -> Response:
