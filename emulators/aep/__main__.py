@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import threading
 from pathlib import Path
@@ -81,6 +82,10 @@ def main(argv: list[str] | None = None) -> None:
         pass
     finally:
         emulator.stop()
+        logging.shutdown()
+    # Runs still waiting on Stripe are abandoned rather than awaited (they are failed at the
+    # next start); every write so far is committed.
+    os._exit(0)
 
 
 if __name__ == "__main__":

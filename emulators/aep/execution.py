@@ -119,20 +119,27 @@ class FlowExecutor:
         except MissingDependency as exc:
             outcome = _failed_outcome(window, MISSING_DEPENDENCY, str(exc))
             return self._finish(run, scope, outcome, None, batch_id())
-        outcome = runner.execute_run(
-            stripe_api_base=self.settings.stripe_api_base,
-            access_token=parts.access_token,
-            resource_path=parts.source["params"]["resourcePath"],
-            window_start=window.stripe_start,
-            window_end=window.stripe_end,
-            mappings=parts.mappings,
-            target_schema=parts.target_schema,
-            timeout=self.settings.stripe_timeout,
-            partial_ingestion_percent=(flow.get("options") or {}).get("partialIngestionPercent"),
-        )
         batch = batch_id()
-        if outcome.records:
-            self._ingest(parts.dataset_id, scope, run["id"], batch, outcome.records)
+        try:
+            outcome = runner.execute_run(
+                stripe_api_base=self.settings.stripe_api_base,
+                access_token=parts.access_token,
+                resource_path=parts.source["params"]["resourcePath"],
+                window_start=window.stripe_start,
+                window_end=window.stripe_end,
+                mappings=parts.mappings,
+                target_schema=parts.target_schema,
+                timeout=self.settings.stripe_timeout,
+                partial_ingestion_percent=(flow.get("options") or {}).get(
+                    "partialIngestionPercent"
+                ),
+            )
+            if outcome.records:
+                self._ingest(parts.dataset_id, scope, run["id"], batch, outcome.records)
+        except Exception:
+            # A bug must not leave the run inProgress for ever: report it as a failed run.
+            logger.exception("run %s of flow %s crashed", run["id"], run["flowId"])
+            outcome = _failed_outcome(window, INTERRUPTED, "The run failed with an internal error.")
         return self._finish(run, scope, outcome, parts, batch)
 
     def run_window(
