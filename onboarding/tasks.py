@@ -59,9 +59,9 @@ def run_job(job_id: str, work: Callable[[Job], dict]) -> None:
 
 
 def _draft(job: Job) -> Draft:
-    return Draft.objects.select_related("sandbox", "account").get(
-        pk=job.target.removeprefix("draft:")
-    )
+    # Mapping jobs target "draft:<pk>:<resource>", so that each resource has its own status.
+    pk = job.target.removeprefix("draft:").split(":")[0]
+    return Draft.objects.select_related("sandbox", "account").get(pk=pk)
 
 
 # -- step 1: probe and connect -----------------------------------------------------------------

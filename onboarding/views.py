@@ -62,6 +62,11 @@ def wizard_view(view):
     return csrf_exempt(requires("run_wizard")(guarded))
 
 
+def _posted(request):
+    """The POST data of a POST (even an empty one, which must still be validated), else None."""
+    return request.POST if request.method == "POST" else None
+
+
 def _too_large(request) -> HttpResponse:
     limit_mb = MAX_POST_BYTES / (1024 * 1024)
     return render(request, "onboarding/too_large.html", {"limit_mb": limit_mb}, status=413)
@@ -161,7 +166,7 @@ def _account_context(form, draft: Draft | None) -> dict:
 
 @wizard_view
 def start(request: AuthenticatedHttpRequest):
-    form = forms.AccountForm(request.POST or None)
+    form = forms.AccountForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         draft = Draft(sandbox=form.cleaned_data["sandbox"], created_by=request.user)
         with transaction.atomic():
@@ -261,7 +266,7 @@ def account(request: AuthenticatedHttpRequest, pk):
         "account_name": draft.account_name,
         "account_description": draft.account_description,
     }
-    form = forms.AccountForm(request.POST or None, initial=initial, draft=draft)
+    form = forms.AccountForm(_posted(request), initial=initial, draft=draft)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             _apply_account(request, draft, form)
@@ -315,7 +320,7 @@ def resources(request: AuthenticatedHttpRequest, pk):
         initial[f"name_{path}"] = draft.flow_names.get(path) or provisioning.default_flow_name(
             account_name, path
         )
-    form = forms.ResourcesForm(request.POST or None, initial=initial, draft=draft)
+    form = forms.ResourcesForm(_posted(request), initial=initial, draft=draft)
     if request.method == "POST" and form.is_valid():
         chosen = form.cleaned_data["resource_paths"]
         draft.resource_paths = chosen
@@ -438,7 +443,7 @@ def dataset(request: AuthenticatedHttpRequest, pk):
             chosen.get("name") if chosen.get("mode", "new") == "new" else ""
         ) or f"Stripe {provisioning.resource_label(path)}"
         initial[f"dataset_{path}"] = chosen.get("dataset_id", "")
-    form = forms.DatasetChoiceForm(request.POST or None, initial=initial, draft=draft)
+    form = forms.DatasetChoiceForm(_posted(request), initial=initial, draft=draft)
     if request.method == "POST" and form.is_valid():
         draft.datasets = form.datasets()
         draft.mapping_checks = {}
@@ -746,7 +751,7 @@ def schedule(request: AuthenticatedHttpRequest, pk):
         "time_zone": draft.time_zone,
         "backfill": draft.backfill,
     }
-    form = forms.ScheduleForm(request.POST or None, initial=initial)
+    form = forms.ScheduleForm(_posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         draft.frequency = data["frequency"]

@@ -1,0 +1,94 @@
+"""Step 6: frequency, interval, start time in the user's zone, backfill, summary, estimate."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from unittest.mock import patch
+
+from core.models import Job
+from onboarding import tasks
+from onboarding.models import STEP_NAMES
+from tests.base import BaseTestCase, make_sandbox
+from tests.onboarding.onboarding_builders import ready_draft
+
+
+class StepScheduleTestCase(BaseTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.draft = ready_draft(self.mina, make_sandbox(), paths=("charges",))
+        self.draft.reached = STEP_NAMES.index("mapping")
+        self.draft.save()
+        self.url = f"/wizard/{self.draft.pk}/schedule/"
+        self.login(self.mina)
+
+    def post(self, **overrides):
+        data = {
+            "frequency": "hour",
+            "interval": "2",
+            "start_time": "2030-12-03T10:00",
+            "time_zone": "Europe/Berlin",
+            "backfill": "on",
+            "action": "save",
+            **overrides,
+        }
+        with (
+            patch("onboarding.tasks.estimate_backfill.delay_on_commit") as delay,
+            self.captureOnCommitCallbacks(execute=True),
+        ):
+            return self.client.post(self.url, data), delay
+
+    def test_it_stores_utc_and_shows_a_plain_summary_in_the_users_zone(self):
+        r, delay = self.post()
+        assert r.status_code == 302
+        self.draft.refresh_from_db()
+        assert self.draft.start_time == datetime(2030, 12, 3, 9, 0, tzinfo=UTC)
+        assert (self.draft.frequency, self.draft.interval, self.draft.backfill) == ("hour", 2, True)
+        delay.assert_called_once_with(str(Job.objects.get(kind=tasks.ESTIMATE).pk))
+        r = self.client.get(self.url)
+        self.assertContains(
+            r,
+            "Every 2 hours from 3 Dec 2030 10:00 CET; the first run loads all charges created "
+            "before then.",
+        )
+        self.assertContains(r, 'value="2030-12-03T10:00"')
+
+    def test_without_backfill_the_summary_says_older_objects_are_skipped(self):
+        self.post(backfill="", time_zone="UTC")
+        r = self.client.get(self.url)
+        self.assertContains(r, "only charges created after then are loaded")
+
+    def test_bad_intervals_are_explained(self):
+        for value, message in [
+            ("0", "1 or more"),
+            ("-3", "1 or more"),
+            ("abc", "Enter a whole number"),
+            ("", "Enter how many hours"),
+        ]:
+            r, _ = self.post(interval=value)
+            self.assertContains(r, message, msg_prefix=value)
+        r, _ = self.post(frequency="minute", interval="5")
+        self.assertContains(r, "at most every 15 minutes")
+        r, _ = self.post(frequency="minute", interval="15")
+        assert r.status_code == 302
+
+    def test_once_needs_no_interval_and_no_backfill(self):
+        r, _ = self.post(frequency="once", interval="")
+        assert r.status_code == 302
+        self.draft.refresh_from_db()
+        assert self.draft.interval is None and self.draft.backfill is False
+
+    def test_an_unparsable_start_time_is_explained(self):
+        r, _ = self.post(start_time="next tuesday")
+        self.assertContains(r, "Enter a date and time like 2025-12-03 09:00")
+
+    def test_estimates_are_shown(self):
+        self.draft.estimate = {"charges": {"count": 1200, "more": True}}
+        self.draft.reached = STEP_NAMES.index("schedule")
+        self.draft.save()
+        r = self.client.get(f"{self.url}status/", headers={"HX-Request": "true"})
+        assert r.status_code == 286
+        assert "more than 1,200 objects" in r.content.decode()
+
+    def test_next_goes_to_review(self):
+        r, _ = self.post(action="next")
+        assert r["Location"] == f"/wizard/{self.draft.pk}/review/"
