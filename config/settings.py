@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "core",
     "monitoring",
     "onboarding",
+    "operations",
 ]
 
 MIDDLEWARE = [

@@ -12,5 +12,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("wizard/", include("onboarding.urls")),
+    path("ops/", include("operations.urls")),
     path("", include("monitoring.urls")),
 ]

@@ -1,0 +1,167 @@
+"""Run an operation's steps in order, one AEP call each, recording every outcome as it happens.
+
+A step's status is saved before and after its call, so the page shows progress and a failed
+operation resumes at the step that failed. Every step that changes AEP writes an AuditEvent,
+whether it succeeded or not.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from aep import AEPClient
+from aep.errors import AEPError
+from core.explain import explain_aep_error
+from monitoring.audit import record
+from monitoring.models import AuditEvent
+from operations.aep_calls import RequestIds
+from operations.models import Operation
+
+logger = logging.getLogger(__name__)
+
+PENDING, RUNNING, DONE, SKIPPED, FAILED, CONFLICT = (
+    "pending",
+    "running",
+    "done",
+    "skipped",
+    "failed",
+    "conflict",
+)
+UNEXPECTED = _("Something went wrong on our side. Try again; if it keeps failing, tell support.")
+
+
+class OperationStopped(Exception):
+    """The operation cannot go on; `message` says why in words the page can show."""
+
+    status = Operation.Status.FAILED
+
+    def __init__(self, message: str, *, code: str = "", request_id: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.request_id = request_id
+
+
+class Conflict(OperationStopped):
+    """Someone changed the object in AEP after the user looked at it; nothing was overwritten."""
+
+    status = Operation.Status.CONFLICT
+
+
+@dataclass(frozen=True)
+class Done:
+    """A step's outcome: what the object looked like before and after, for the audit trail."""
+
+    before: dict[str, Any] = field(default_factory=dict)
+    after: dict[str, Any] = field(default_factory=dict)
+    skipped: bool = False
+    note: str = ""
+
+
+@dataclass
+class Context:
+    operation: Operation
+    client: AEPClient
+    request_ids: RequestIds
+
+    def remember(self, **values: Any) -> None:
+        """Keep values for later steps (and for the page) in the operation's result."""
+        self.operation.save_fields(result={**self.operation.result, **values})
+
+    def audit(self, step: Mapping[str, Any], **fields: Any) -> AuditEvent:
+        op = self.operation
+        return record(
+            op.actor,
+            step.get("audit_action") or op.kind,
+            target_type=step.get("target_type") or "",
+            target_id=step.get("id") or "",
+            target_label=step.get("label") or op.target_label,
+            sandbox=op.sandbox,
+            reason=op.reason,
+            ticket=op.ticket,
+            **fields,
+        )
+
+
+Handler = Callable[[Context, dict[str, Any]], Done]
+
+
+def step(action: str, label: str, **data: Any) -> dict[str, Any]:
+    """A planned step; `data` carries the AEP id and what the handler and the audit need."""
+    key = f"{action}:{data.get('run_id') or data.get('id', '')}"
+    return {"key": key, "action": action, "label": label, "status": PENDING, **data}
+
+
+def run_steps(ctx: Context, handlers: Mapping[str, Handler]) -> None:
+    """Run every step not yet done; on the first failure record it and re-raise."""
+    op = ctx.operation
+    op.save_fields(status=Operation.Status.RUNNING, error="")
+    for index, current in enumerate(op.steps):
+        if current["status"] in (DONE, SKIPPED) and not current.get("repeat"):
+            continue
+        _mark(op, index, status=RUNNING, error="")
+        ctx.request_ids.take()
+        try:
+            done = handlers[current["action"]](ctx, current)
+        except Exception as exc:
+            _record_failure(ctx, index, exc)
+            raise
+        _record_success(ctx, index, done)
+    op.save_fields(status=Operation.Status.SUCCEEDED, finished=timezone.now(), secret="")
+
+
+def _record_success(ctx: Context, index: int, done: Done) -> None:
+    current = ctx.operation.steps[index]
+    request_id = ctx.request_ids.take()
+    _mark(
+        ctx.operation,
+        index,
+        status=SKIPPED if done.skipped else DONE,
+        note=done.note,
+        request_id=request_id,
+    )
+    if current.get("audit_action") and not done.skipped:
+        ctx.audit(current, before=done.before, after=done.after, request_id=request_id)
+
+
+def _record_failure(ctx: Context, index: int, exc: Exception) -> None:
+    message, code, request_id, status = describe_failure(exc)
+    request_id = request_id or ctx.request_ids.take()
+    op = ctx.operation
+    _mark(
+        op,
+        index,
+        status=CONFLICT if status == Operation.Status.CONFLICT else FAILED,
+        error=message,
+        request_id=request_id,
+        code=code,
+    )
+    op.save_fields(status=status, error=message, finished=timezone.now())
+    ctx.audit(
+        op.steps[index],
+        result=AuditEvent.Result.FAILED,
+        error=message,
+        request_id=request_id,
+        after=op.result.get("conflict") or {},
+    )
+
+
+def describe_failure(exc: Exception) -> tuple[str, str, str, str]:
+    """(message, code, request id, operation status) for any exception a step can raise."""
+    if isinstance(exc, OperationStopped):
+        return exc.message, exc.code, exc.request_id, exc.status
+    if isinstance(exc, AEPError):
+        return explain_aep_error(exc), exc.code or "", exc.request_id or "", Operation.Status.FAILED
+    logger.exception("operation step failed unexpectedly")
+    return UNEXPECTED, "", "", Operation.Status.FAILED
+
+
+def _mark(op: Operation, index: int, **fields: Any) -> None:
+    op.steps[index] = {**op.steps[index], **fields, "at": timezone.now().isoformat()}
+    op.save_fields(steps=op.steps)

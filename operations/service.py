@@ -1,0 +1,141 @@
+"""Start, preview, confirm, resume and cancel operations: what views and commands call.
+
+Nothing here talks to AEP; it records what was asked and hands the work to a job.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from core.jobs import start_job
+from core.models import Job
+from monitoring.models import Account, Dataflow, Sandbox
+from operations import planning
+from operations.models import Operation
+
+Kind = Operation.Kind
+Status = Operation.Status
+# Kinds whose page shows AEP's answer before the user confirms.
+PREVIEWED = (Kind.ACCOUNT_ROTATE_KEY, Kind.ACCOUNT_DELETE, Kind.DATAFLOW_DELETE)
+
+
+def create(
+    kind: str,
+    *,
+    actor,
+    sandbox: Sandbox | None = None,
+    account: Account | None = None,
+    dataflow: Dataflow | None = None,
+    label: str = "",
+    reason: str = "",
+    ticket: str = "",
+    params: dict[str, Any] | None = None,
+    steps: list[dict[str, Any]] | None = None,
+    secret: str = "",
+) -> Operation:
+    target = dataflow or account
+    sandbox = sandbox or (target.sandbox if target else None)
+    if sandbox is None:
+        raise ValueError("an operation needs a sandbox, an account or a dataflow")
+    return Operation.objects.create(
+        kind=kind,
+        status=Status.PREVIEWING if kind in PREVIEWED else Status.QUEUED,
+        sandbox=sandbox,
+        account=account or (dataflow.account if dataflow else None),
+        dataflow=dataflow,
+        target_label=label or (target.name if target else ""),
+        actor=actor,
+        reason=reason.strip(),
+        ticket=ticket.strip(),
+        params=params or {},
+        steps=steps or [],
+        secret=secret,
+    )
+
+
+def enqueue(operation: Operation, task) -> Job:
+    """A job for the next piece of work on `operation`, sent to the worker on commit."""
+    job = start_job(
+        operation.kind, f"operation:{operation.pk}", operation.actor, task, str(operation.pk)
+    )
+    operation.save_fields(job=job)
+    return job
+
+
+def start(operation: Operation) -> Job:
+    from operations.tasks import execute_operation, preview_operation
+
+    if operation.status == Status.PREVIEWING:
+        return enqueue(operation, preview_operation)
+    return enqueue(operation, execute_operation)
+
+
+def confirm(
+    operation: Operation,
+    *,
+    reason: str,
+    ticket: str = "",
+    delete_datasets: bool = False,
+    delete_schemas: bool = False,
+) -> Job:
+    """Plan the steps from the preview the user has just seen, and start them."""
+    with transaction.atomic():
+        locked = Operation.objects.select_for_update().get(pk=operation.pk)
+        if locked.status != Status.AWAITING_CONFIRMATION:
+            raise ValueError("operation is not waiting for confirmation")
+        steps = _steps_after_preview(locked, delete_datasets, delete_schemas)
+        locked.save_fields(
+            status=Status.QUEUED,
+            reason=reason.strip(),
+            ticket=ticket.strip(),
+            steps=steps,
+            params={
+                **locked.params,
+                "delete_datasets": delete_datasets,
+                "delete_schemas": delete_schemas,
+            },
+        )
+        return start(locked)
+
+
+def _steps_after_preview(op: Operation, delete_datasets: bool, delete_schemas: bool) -> list:
+    if op.kind == Kind.ACCOUNT_ROTATE_KEY:
+        return planning.rotate_key_steps(op.account)
+    connection_id = op.account.connection_id if op.kind == Kind.ACCOUNT_DELETE else ""
+    return planning.delete_steps(
+        op.preview,
+        connection_id=connection_id,
+        delete_datasets=delete_datasets,
+        delete_schemas=delete_schemas,
+    )
+
+
+def resume(operation: Operation) -> Job:
+    """Start a new attempt; steps already done are skipped."""
+    if not operation.steps:
+        raise ValueError("an operation that never started has nothing to resume")
+    with transaction.atomic():
+        updated = Operation.objects.filter(pk=operation.pk, status=Status.FAILED).update(
+            status=Status.QUEUED, error="", finished=None, updated=timezone.now()
+        )
+        if not updated:
+            raise ValueError("only a failed operation can be resumed")
+        operation.refresh_from_db()
+        return start(operation)
+
+
+def cancel(operation: Operation) -> None:
+    """Drop an operation nobody confirmed; a pending new key is forgotten."""
+    Operation.objects.filter(
+        pk=operation.pk, status__in=(Status.AWAITING_CONFIRMATION, Status.FAILED)
+    ).update(status=Status.CANCELLED, secret="", finished=timezone.now(), updated=timezone.now())
+    operation.refresh_from_db()
+
+
+def in_flight(**filters) -> Operation | None:
+    """The operation still moving for an account or dataflow, if any (one at a time)."""
+    moving = (Status.PREVIEWING, Status.QUEUED, Status.RUNNING)
+    return Operation.objects.filter(status__in=moving, **filters).first()

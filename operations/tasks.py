@@ -1,0 +1,170 @@
+"""Worker side of support operations: every AEP call of an operation happens here.
+
+Each task re-checks the actor's role before touching AEP: a role can change between the
+click and the worker picking the job up, and commands reach these functions without a view.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from celery import shared_task
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.models import Job
+from monitoring.aep import client_for
+from monitoring.audit import record
+from monitoring.models import AuditEvent, Dataflow
+from operations import impact
+from operations.aep_calls import RequestIds
+from operations.engine import Context, OperationStopped, describe_failure, run_steps
+from operations.handlers import HANDLERS
+from operations.keys import check_key, dataflows_losing_access
+from operations.mapping import rules_from_mappings, rules_text
+from operations.models import Operation
+from operations.permissions import (
+    NotAllowed,
+    check_dataflow_update,
+    check_operate,
+    editable_dataflow_fields,
+)
+
+logger = logging.getLogger(__name__)
+Kind = Operation.Kind
+
+
+@shared_task(name="operations.preview")
+def preview_operation(job_id: str, operation_id: str) -> None:
+    run_job(job_id, lambda job: preview(Operation.objects.get(pk=operation_id)))
+
+
+@shared_task(name="operations.execute")
+def execute_operation(job_id: str, operation_id: str) -> None:
+    run_job(job_id, lambda job: execute(Operation.objects.get(pk=operation_id)))
+
+
+def run_job(job_id: str, work: Callable[[Job], dict]) -> Job | None:
+    """Like core.jobs.perform, but the operation has already put its failure into words
+    (and audited it), so the job records that message instead of a generic one."""
+    job = Job.objects.get(pk=job_id)
+    if not job.claim():
+        return None  # another worker took this message first
+    try:
+        result = work(job)
+    except Exception as exc:
+        message, code, request_id, _status = describe_failure(exc)
+        job.fail(message, code=code, request_id=request_id)
+    else:
+        job.succeed(result)
+    return job
+
+
+def check_allowed(op: Operation) -> None:
+    """Raise NotAllowed unless the operation's actor may do it, right now."""
+    if op.actor is None:
+        raise NotAllowed("An operation needs a person who asked for it.")
+    if op.kind == Kind.DATAFLOW_UPDATE:
+        check_dataflow_update(op.actor, op.dataflow, set(op.params.get("changes", {})))
+    else:
+        check_operate(op.actor)
+
+
+def _guard(op: Operation) -> None:
+    try:
+        check_allowed(op)
+    except NotAllowed as exc:
+        op.save_fields(
+            status=Operation.Status.FAILED, error=exc.message, finished=timezone.now(), secret=""
+        )
+        target_type, target_id = _target_of(op)
+        record(
+            op.actor,
+            op.kind,
+            target_type=target_type,
+            target_id=target_id,
+            target_label=op.target_label,
+            sandbox=op.sandbox,
+            reason=op.reason,
+            ticket=op.ticket,
+            result=AuditEvent.Result.FAILED,
+            error=exc.message,
+        )
+        raise OperationStopped(exc.message) from exc
+
+
+def _target_of(op: Operation) -> tuple[str, str]:
+    if op.dataflow_id:
+        return "dataflow", op.dataflow.flow_id
+    if op.account_id:
+        return "account", op.account.connection_id
+    return "sandbox", str(op.sandbox_id)
+
+
+def execute(op: Operation) -> dict:
+    _guard(op)
+    client = client_for(op.sandbox)
+    run_steps(Context(op, client, RequestIds(client)), HANDLERS)
+    return {"steps": op.done_steps}
+
+
+def preview(op: Operation) -> dict:
+    """Work out what the operation would touch; the user confirms on the page afterwards."""
+    _guard(op)
+    try:
+        found = _preview_for(op)
+    except Exception as exc:
+        message, *_rest = describe_failure(exc)
+        op.save_fields(status=Operation.Status.FAILED, error=message, finished=timezone.now())
+        raise
+    op.save_fields(preview=found, status=Operation.Status.AWAITING_CONFIRMATION)
+    return {}
+
+
+def _preview_for(op: Operation) -> dict:
+    if op.kind == Kind.ACCOUNT_ROTATE_KEY:
+        return _key_preview(op)
+    client = client_for(op.sandbox)
+    if op.kind == Kind.ACCOUNT_DELETE:
+        return impact.account_impact(client, op.account)
+    return impact.dataflow_impact(client, op.dataflow)
+
+
+def _key_preview(op: Operation) -> dict:
+    check = check_key(op.secret.reveal())
+    dataflows = op.account.dataflows.filter(deleted_at=None)
+    losing = dataflows_losing_access(dataflows, check)
+    return {
+        "check": check.as_dict(),
+        "readable": check.readable_paths,
+        "losing": [{"pk": d.pk, "name": d.name, "resource_path": d.resource_path} for d in losing],
+        "usable": bool(check.readable_paths),
+        "livemode_changes": check.livemode != op.account.livemode,
+    }
+
+
+@shared_task(name="operations.load_mapping")
+def load_mapping(job_id: str) -> None:
+    run_job(job_id, _load_mapping)
+
+
+def _load_mapping(job: Job) -> dict:
+    """The flow's current mapping rules (the version the flow uses) for the editor."""
+    dataflow = Dataflow.objects.get(pk=job.target.removeprefix("dataflow:"))
+    if "mapping" not in editable_dataflow_fields(job.created_by, dataflow):
+        raise OperationStopped(_("Your role may not change the mapping of this dataflow."))
+    client = client_for(dataflow.sandbox)
+    flow = client.flowservice.get_flow(dataflow.flow_id)
+    mapping = flow.mapping
+    if mapping is None or not mapping.mapping_id:
+        raise OperationStopped(_("This dataflow has no mapping set in AEP."))
+    mapping_set = client.dataprep.get_mapping_set(
+        mapping.mapping_id, version=mapping.mapping_version
+    )
+    return {
+        "rules": rules_text(rules_from_mappings(mapping_set.mappings)),
+        "version": mapping_set.version,
+        "mapping_set_id": mapping.mapping_id,
+        "etag": flow.etag or "",
+    }

@@ -1,0 +1,56 @@
+"""Template helpers for pages (ours and monitoring's) that show support actions."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.translation import gettext, ngettext
+
+from monitoring.models import Dataflow
+from operations.permissions import can, can_operate, editable_dataflow_fields
+from operations.service import in_flight
+from operations.timeline import timeline
+
+register = template.Library()
+
+
+@register.simple_tag
+def dataflow_permissions(user, dataflow: Dataflow) -> dict[str, bool]:
+    """What `user` may do to `dataflow`: {edit, edit_details, mapping, operate}."""
+    editable = editable_dataflow_fields(user, dataflow)
+    return {
+        "edit": bool(editable),
+        "edit_details": "name" in editable,
+        "mapping": "mapping" in editable,
+        "operate": can_operate(user),
+    }
+
+
+@register.simple_tag
+def account_permissions(user) -> dict[str, bool]:
+    return {"operate": can_operate(user), "view": can(user, "view_monitoring")}
+
+
+@register.simple_tag
+def operation_in_flight(*, dataflow=None, account=None):
+    if dataflow is not None:
+        return in_flight(dataflow=dataflow)
+    return in_flight(account=account) if account is not None else None
+
+
+@register.inclusion_tag("operations/_timeline.html")
+def dataflow_timeline(dataflow: Dataflow, limit: int = 50) -> dict:
+    return {"dataflow": dataflow, "entries": timeline(dataflow, limit)}
+
+
+@register.filter
+def schedule_text(dataflow: Dataflow) -> str:
+    """“every 15 minutes”, “every hour”, “once”."""
+    n = dataflow.interval or 1
+    texts = {
+        "minute": ngettext("every minute", "every %(n)d minutes", n),
+        "hour": ngettext("every hour", "every %(n)d hours", n),
+        "day": ngettext("every day", "every %(n)d days", n),
+        "week": ngettext("every week", "every %(n)d weeks", n),
+    }
+    text = texts.get(dataflow.frequency)
+    return text % {"n": n} if text else gettext("once")

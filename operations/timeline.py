@@ -1,0 +1,173 @@
+"""One list per dataflow: its runs, configuration changes, alerts and support actions, newest
+first. Read from the database only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.apps import apps
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from monitoring.models import AuditEvent, Dataflow
+from operations.models import Operation
+
+RUN, CHANGE, SUPPORT, ALERT, OPERATION = "run", "change", "support", "alert", "operation"
+SUPPORT_ROLES = ("Support", "Admin")
+
+
+@dataclass(frozen=True)
+class Entry:
+    when: datetime
+    kind: str
+    title: str
+    status: str = ""
+    detail: str = ""
+    actor: str = ""
+    reason: str = ""
+    ticket: str = ""
+    link: str = ""
+
+
+def timeline(dataflow: Dataflow, limit: int = 50) -> list[Entry]:
+    entries = [
+        *_runs(dataflow, limit),
+        *_audit(dataflow, limit),
+        *_alerts(dataflow, limit),
+        *_operations(dataflow),
+    ]
+    entries.sort(key=lambda entry: entry.when, reverse=True)
+    return entries[:limit]
+
+
+def _runs(dataflow: Dataflow, limit: int) -> list[Entry]:
+    return [
+        Entry(
+            when=run.created_at,
+            kind=RUN,
+            title=_("Run %(id)s") % {"id": run.run_id},
+            status=run.status,
+            detail=_("%(ok)s records in, %(failed)s failed")
+            % {"ok": run.output_records, "failed": run.failed_records}
+            + (f" · {run.errors[0].get('message', '')}" if run.errors else ""),
+        )
+        for run in dataflow.runs.order_by("-created_at")[:limit]
+    ]
+
+
+def _audit(dataflow: Dataflow, limit: int) -> list[Entry]:
+    """Changes to the flow itself, and to its account (a new key affects every flow on it)."""
+    query = Q(target_type="dataflow", target_id=dataflow.flow_id)
+    if dataflow.account_id and dataflow.account.connection_id:
+        query |= Q(target_type="account", target_id=dataflow.account.connection_id)
+    events = AuditEvent.objects.filter(query, sandbox=dataflow.sandbox).order_by("-created")
+    return [_audit_entry(event) for event in events[:limit]]
+
+
+def _audit_entry(event: AuditEvent) -> Entry:
+    kind = SUPPORT if event.role in SUPPORT_ROLES else CHANGE
+    detail = _describe_change(event.before, event.after)
+    if event.result == AuditEvent.Result.FAILED and event.error:
+        detail = event.error
+    return Entry(
+        when=event.created,
+        kind=kind,
+        title=_action_title(event.action, event.target_type),
+        status=event.result,
+        detail=detail,
+        actor=f"{event.actor_name} ({event.role})" if event.role else event.actor_name,
+        reason=event.reason,
+        ticket=event.ticket,
+    )
+
+
+def _action_title(action: str, target_type: str) -> str:
+    titles = {
+        "dataflow.update": _("Dataflow edited"),
+        "dataflow.disable": _("Dataflow disabled"),
+        "dataflow.enable": _("Dataflow enabled"),
+        "dataflow.delete": _("Dataflow deleted"),
+        "dataflow.create": _("Dataflow created"),
+        "run.retry": _("Failed run re-triggered"),
+        "account.update": _("Account edited"),
+        "account.rotate_key": _("Stripe key rotated"),
+        "account.delete": _("Account deleted"),
+    }
+    return titles.get(action, action)
+
+
+def _describe_change(before: dict[str, Any], after: dict[str, Any]) -> str:
+    parts = []
+    for key, value in (after or {}).items():
+        if key in (before or {}) and before[key] != value:
+            parts.append(f"{key}: {before[key]} → {value}")
+        elif key not in (before or {}) and not isinstance(value, list | dict):
+            parts.append(f"{key}: {value}")
+    return "; ".join(parts)
+
+
+def _alerts(dataflow: Dataflow, limit: int) -> list[Entry]:
+    """Alerts, when the monitoring app keeps them (monitoring.Alert with a dataflow link)."""
+    try:
+        alert_model = apps.get_model("monitoring", "Alert")
+    except LookupError:
+        return []
+    field_names = {f.name for f in alert_model._meta.get_fields()}
+    if "dataflow" not in field_names:
+        return []
+    time_field = next(
+        (f for f in ("opened_at", "created", "created_at", "fired_at") if f in field_names), None
+    )
+    if time_field is None:
+        return []
+    alerts = alert_model.objects.filter(dataflow=dataflow).order_by(f"-{time_field}")[:limit]
+    return [
+        Entry(
+            when=getattr(alert, time_field),
+            kind=ALERT,
+            title=_("Alert: %(what)s") % {"what": _alert_text(alert)},
+            status=_alert_status(alert),
+            detail=str(getattr(alert, "resolution", "") or ""),
+        )
+        for alert in alerts
+    ]
+
+
+def _alert_status(alert: Any) -> str:
+    if hasattr(alert, "resolved_at"):
+        return "resolved" if alert.resolved_at else "open"
+    return str(getattr(alert, "status", "") or "")
+
+
+def _alert_text(alert: Any) -> str:
+    for name in ("title", "summary", "kind", "rule"):
+        value = getattr(alert, name, None)
+        if value:
+            return str(value)
+    return str(alert)
+
+
+def _operations(dataflow: Dataflow) -> list[Entry]:
+    """Support actions still in flight or stuck; finished ones show up as audit events."""
+    open_ops = (
+        Operation.objects.filter(dataflow=dataflow)
+        .exclude(status__in=(Operation.Status.SUCCEEDED, Operation.Status.CANCELLED))
+        .exclude(status=Operation.Status.CONFLICT)
+    )
+    return [
+        Entry(
+            when=op.updated,
+            kind=OPERATION,
+            title=op.get_kind_display(),
+            status=op.status,
+            detail=op.error or op.get_status_display(),
+            actor=op.actor.get_username() if op.actor else "",
+            reason=op.reason,
+            ticket=op.ticket,
+            link=reverse("operations:operation-detail", args=[op.pk]),
+        )
+        for op in open_ops.select_related("actor")[:20]
+    ]
