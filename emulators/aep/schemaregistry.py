@@ -51,6 +51,43 @@ _ACCEPT = re.compile(
 LIST_LIMIT = 300
 
 
+def _global_class(class_id: str, alt_id: str, title: str, behaviour: str) -> dict[str, Any]:
+    return {
+        "$id": class_id,
+        "meta:altId": alt_id,
+        "meta:resourceType": "classes",
+        "version": "1.0",
+        "title": title,
+        "type": "object",
+        "meta:extends": [behaviour],
+        "meta:containerId": "global",
+        "meta:abstract": True,
+        "meta:extensible": True,
+        "allOf": [{"$ref": behaviour}],
+    }
+
+
+# The read-only global container holds Adobe's standard classes; their fields are not modelled.
+GLOBAL_RESOURCES: dict[str, list[dict[str, Any]]] = {
+    "classes": [
+        _global_class(
+            "https://ns.adobe.com/xdm/context/profile",
+            "_xdm.context.profile",
+            "XDM Individual Profile",
+            "https://ns.adobe.com/xdm/data/record",
+        ),
+        _global_class(
+            "https://ns.adobe.com/xdm/context/experienceevent",
+            "_xdm.context.experienceevent",
+            "XDM ExperienceEvent",
+            "https://ns.adobe.com/xdm/data/time-series",
+        ),
+    ],
+    "mixins": [],
+    "schemas": [],
+}
+
+
 # -- tenant resources ---------------------------------------------------------------------------
 
 
@@ -186,6 +223,36 @@ def delete_resource(resource: str, ref: str):
     return "", 204
 
 
+# -- global container (read-only) ---------------------------------------------------------------
+
+
+@blueprint.get("/global/<resource>")
+def list_global_resources(resource: str) -> Response:
+    variant = _accept_variant()
+    docs = GLOBAL_RESOURCES[_kind(resource)]
+    results = [_summary(d) if variant == "-id" else d for d in docs]
+    return jsonify(
+        {
+            "results": results,
+            "_page": {"orderby": request.args.get("orderby", ""), "next": None,
+                      "count": len(results)},
+            "_links": {"next": None},
+        }
+    )  # fmt: skip
+
+
+@blueprint.get("/global/<resource>/<path:ref>")
+def get_global_resource(resource: str, ref: str) -> Response:
+    docs = GLOBAL_RESOURCES[_kind(resource)]
+    if _accept_variant() == "-id":
+        raise _not_acceptable()
+    ref = _normalised_ref(ref)
+    found = next((d for d in docs if ref in (d["$id"], d["meta:altId"])), None)
+    if found is None:
+        raise ApiError(404, "1010", f"The requested resource {ref} was not found.")
+    return jsonify(found)
+
+
 # -- validation ---------------------------------------------------------------------------------
 
 
@@ -299,15 +366,19 @@ def _not_acceptable() -> ApiError:
 
 
 def _load(kind: str, ref: str) -> dict[str, Any]:
-    ref = unquote(ref)
-    # Proxies and WSGI servers collapse the double slash of an un-encoded https:// id.
-    ref = re.sub(r"^(https?):/(?!/)", r"\1://", ref)
+    ref = _normalised_ref(ref)
     scope = caller().scope
     store = emulator().store
     doc = store.get(kind, ref, scope) or store.get_by_alt(kind, ref, scope)
     if doc is None:
         raise ApiError(404, "1010", f"The requested resource {ref} was not found.")
     return doc
+
+
+def _normalised_ref(ref: str) -> str:
+    ref = unquote(ref)
+    # Proxies and WSGI servers collapse the double slash of an un-encoded https:// id.
+    return re.sub(r"^(https?):/(?!/)", r"\1://", ref)
 
 
 def _find_any(ref: str) -> dict[str, Any] | None:

@@ -213,3 +213,23 @@ def test_dataset_list_paging_and_properties(aep):
 def test_unknown_dataset_is_404(aep):
     response = aep.get(f"{CATALOG}/dataSets/000000000000000000000000")
     assert response.status_code == 404
+
+
+def test_the_global_container_offers_the_standard_classes(aep):
+    profile = "https://ns.adobe.com/xdm/context/profile"
+
+    listed = expect(aep.get(f"{SCHEMA_REGISTRY}/global/classes", headers=IDS), 200)
+    fetched = aep.get(f"{SCHEMA_REGISTRY}/global/classes/{quote(profile, safe='')}", headers=LOOKUP)
+    missing = aep.get(f"{SCHEMA_REGISTRY}/global/schemas/_xdm.nothing", headers=LOOKUP)
+    schema = aep.post(
+        f"{SCHEMA_REGISTRY}/tenant/schemas",
+        json={"title": "Profiles", "allOf": [{"$ref": profile}]},
+    )
+
+    assert {r["$id"] for r in listed["results"]} == {
+        profile,
+        "https://ns.adobe.com/xdm/context/experienceevent",
+    }
+    assert expect(fetched, 200)["meta:containerId"] == "global"
+    assert missing.status_code == 404
+    assert expect(schema, 201)["meta:class"] == profile
