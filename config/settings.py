@@ -141,7 +141,22 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 # Periodic work; task names are the stable strings given in each app's tasks.py.
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # Flags late flows and dispatches the dataflow syncs that are due (monitoring/scheduler.py).
+    # `expires` drops ticks no worker took in time instead of letting them pile up.
+    "monitoring-schedule-syncs": {
+        "task": "monitoring.schedule_syncs",
+        "schedule": 30.0,
+        "options": {"expires": 30},
+    },
+    # Adopts Stripe flows created outside the dashboard and marks flows deleted in AEP.
+    "monitoring-discover-flows": {
+        "task": "monitoring.discover_flows",
+        "schedule": 300.0,
+        "options": {"expires": 300},
+    },
+    "monitoring-housekeeping": {"task": "monitoring.housekeeping", "schedule": 3600.0},
+}
 
 # --- AEP and Stripe ---------------------------------------------------------------------------
 AEP_PLATFORM_URL = env_url("AEP_PLATFORM_URL", "https://platform.adobe.io")

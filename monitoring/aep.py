@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 
 import redis
@@ -11,10 +12,17 @@ from aep import AEPClient, AEPConfig
 from aep.ims import RedisTokenCache
 from monitoring.models import Sandbox
 
+_local = threading.local()
+
 
 @cache
 def _redis() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def redis_client() -> redis.Redis:
+    """The Redis connection the workers share (token cache, poller state)."""
+    return _redis()
 
 
 def config_for(sandbox: Sandbox) -> AEPConfig:
@@ -33,3 +41,20 @@ def config_for(sandbox: Sandbox) -> AEPConfig:
 def client_for(sandbox: Sandbox) -> AEPClient:
     """A client whose IMS token is shared by every worker process through Redis."""
     return AEPClient(config_for(sandbox), token_cache=RedisTokenCache(_redis(), prefix="aep-token"))
+
+
+def pooled_client_for(sandbox: Sandbox) -> AEPClient:
+    """A client kept per worker thread and sandbox, so polling reuses its HTTP connections.
+
+    The sandbox's `updated` time and the timeout are part of the key: an edited credential or
+    setting gets a fresh client.
+    """
+    clients: dict = getattr(_local, "clients", None) or {}
+    _local.clients = clients
+    key = (sandbox.pk, sandbox.updated, settings.AEP_TIMEOUT_SECONDS)
+    client = clients.get(key)
+    if client is None:
+        for stale in [k for k in clients if k[0] == sandbox.pk]:
+            clients.pop(stale).close()
+        client = clients[key] = client_for(sandbox)
+    return client

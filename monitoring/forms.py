@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from monitoring.models import Sandbox
+from monitoring.models import AlertRule, Dataflow, Sandbox
 
 
 class SandboxForm(forms.ModelForm):
@@ -63,3 +63,151 @@ class SandboxForm(forms.ModelForm):
         if self.instance.pk and self.instance.client_secret:
             return self.instance.client_secret  # keep the stored one
         raise forms.ValidationError(_("Enter the client secret."))
+
+
+class FreshnessSLAForm(forms.ModelForm):
+    """A dataflow's freshness SLA in minutes; empty means "derived from the schedule"."""
+
+    class Meta:
+        model = Dataflow
+        fields = ["freshness_sla_minutes"]
+        labels = {"freshness_sla_minutes": _("Freshness SLA (minutes)")}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["freshness_sla_minutes"]
+        field.min_value = 5
+        field.widget.attrs.update(min=5, max=60 * 24 * 60)
+        default = self.instance.default_sla_minutes
+        if default:
+            field.help_text = _(
+                "Leave empty for the default of %(n)d minutes (twice the schedule interval)."
+            ) % {"n": default}
+        else:
+            field.help_text = _("One-time flows have no default: set one to track freshness.")
+
+    def clean_freshness_sla_minutes(self):
+        value = self.cleaned_data["freshness_sla_minutes"]
+        if value is not None and not 5 <= value <= 60 * 24 * 60:
+            raise forms.ValidationError(_("Choose between 5 minutes and 60 days."))
+        return value
+
+
+class AlertRuleForm(forms.ModelForm):
+    """Create or edit an alert rule; the webhook secret is write-only."""
+
+    webhook_url = forms.URLField(label=_("Webhook URL"), required=False, assume_scheme="https")
+    webhook_secret = forms.CharField(
+        label=_("Webhook signing secret"),
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+
+    class Meta:
+        model = AlertRule
+        fields = [
+            "dataflow",
+            "kind",
+            "threshold",
+            "enabled",
+            "notify_subscribers",
+            "emails",
+            "webhook_url",
+            "webhook_secret",
+        ]
+
+    def __init__(self, *args, dataflows=None, allow_global: bool = True, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["dataflow"]
+        field.queryset = dataflows if dataflows is not None else Dataflow.objects.none()
+        field.required = not allow_global
+        field.empty_label = _("Every dataflow") if allow_global else None
+        self.fields["threshold"].help_text = _(
+            "Consecutive failures: how many in a row (default 3). Failed-record ratio: a "
+            "fraction such as 0.05 for 5% (default). Other conditions ignore it."
+        )
+        self.fields["emails"].help_text = _("Comma-separated addresses, besides subscribers.")
+        secret = self.instance.webhook_secret if self.instance.pk else None
+        if secret:
+            self.fields["webhook_secret"].help_text = _(
+                "Set (ends in …%(last4)s). Leave empty to keep it."
+            ) % {"last4": secret.last4}
+        else:
+            self.fields["webhook_secret"].help_text = _(
+                "Each delivery carries X-Stripe-Sources-Signature: t=<time>,v1=<HMAC-SHA256 "
+                'of "<time>.<body>"> with this secret.'
+            )
+
+    def clean_emails(self) -> str:
+        raw = self.cleaned_data["emails"]
+        addresses = [e.strip() for e in raw.replace(";", ",").split(",") if e.strip()]
+        validator = forms.EmailField()
+        for address in addresses:
+            validator.clean(address)
+        return ", ".join(addresses)
+
+    def clean(self):
+        cleaned = super().clean()
+        kind, threshold = cleaned.get("kind"), cleaned.get("threshold")
+        if kind == AlertRule.Kind.FAILED_RATIO and threshold is not None and not 0 < threshold < 1:
+            self.add_error("threshold", _("Give a fraction between 0 and 1, e.g. 0.05."))
+        if kind == AlertRule.Kind.CONSECUTIVE_FAILURES and threshold is not None and threshold < 1:
+            self.add_error("threshold", _("Give a number of runs, at least 1."))
+        secret = cleaned.get("webhook_secret") or (
+            self.instance.webhook_secret if self.instance.pk else ""
+        )
+        if cleaned.get("webhook_url") and not secret:
+            self.add_error("webhook_secret", _("A webhook needs a signing secret."))
+        return cleaned
+
+    def clean_webhook_secret(self):
+        secret = self.cleaned_data["webhook_secret"]
+        if secret:
+            if len(secret) < 16:
+                raise forms.ValidationError(_("Use at least 16 characters."))
+            return secret
+        if self.instance.pk and self.instance.webhook_secret:
+            return self.instance.webhook_secret  # keep the stored one
+        return ""
+
+
+class ReconcileForm(forms.Form):
+    """Days to reconcile, and a Stripe key when none is stored (used once, never shown back)."""
+
+    first_day = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    last_day = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    stripe_key = forms.CharField(
+        label=_("Stripe key for this check"),
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=_("Used once by the worker, kept encrypted until then, never shown or stored."),
+    )
+
+    MAX_DAYS = 90
+
+    def __init__(self, *args, key_required: bool = False, may_paste: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.key_required = key_required
+        if not may_paste:
+            del self.fields["stripe_key"]
+
+    def clean(self):
+        cleaned = super().clean()
+        first, last = cleaned.get("first_day"), cleaned.get("last_day")
+        if first and last:
+            if last < first:
+                self.add_error("last_day", _("The end is before the start."))
+            elif (last - first).days >= self.MAX_DAYS:
+                self.add_error("last_day", _("Reconcile at most 90 days at a time."))
+        key = cleaned.get("stripe_key", "")
+        if self.key_required and not key:
+            raise forms.ValidationError(
+                _("No Stripe key is stored for this account: paste one for this check.")
+            )
+        if key and not key.startswith(("sk_", "rk_")):
+            self.add_error(
+                "stripe_key", _("A Stripe secret or restricted key starts with sk_ or rk_.")
+            )
+        return cleaned

@@ -1,11 +1,22 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.crypto import EncryptedSecretField
+
+SCHEDULE_UNITS = {
+    "minute": timedelta(minutes=1),
+    "hour": timedelta(hours=1),
+    "day": timedelta(days=1),
+    "week": timedelta(weeks=1),
+}
+OPEN_RUN_STATUSES = ("inProgress", "scheduled", "queued")
+SUCCESS_RUN_STATUSES = ("success", "partialSuccess")
 
 
 def default_platform_url() -> str:
@@ -153,11 +164,24 @@ class Dataflow(models.Model):
     records_7d = models.BigIntegerField(default=0)
     failed_ratio = models.FloatField(default=0)
     freshness_sla_minutes = models.PositiveIntegerField(null=True, blank=True)
+    # Runs that ended in the last 24 h (the zero-records rule needs "ran, but loaded nothing").
+    runs_24h = models.PositiveIntegerField(default=0)
+    # End of the newest window ingested successfully: how fresh the data in AEP is.
+    data_through = models.DateTimeField(null=True, blank=True)
+    # When the flow turns late if nothing new arrives: its data older than the SLA (stale), or
+    # a scheduled run that has not shown up (overdue). Kept so a single UPDATE can flip flows.
+    stale_at = models.DateTimeField(null=True, blank=True)
+    overdue_at = models.DateTimeField(null=True, blank=True)
+    late_reason = models.CharField(max_length=16, blank=True)
+    health_at = models.DateTimeField(null=True, blank=True)
+    # Found in AEP by discovery rather than created through the dashboard.
+    discovered = models.BooleanField(default=False)
 
     # Sync bookkeeping.
     next_sync_at = models.DateTimeField(default=timezone.now)
     sync_failures = models.PositiveIntegerField(default=0)
     last_synced_at = models.DateTimeField(null=True, blank=True)
+    sync_error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -172,10 +196,51 @@ class Dataflow(models.Model):
                 name="monitoring_flow_due",
             ),
             models.Index(fields=["health", "name"], name="monitoring_flow_health"),
+            # Used by monitoring.schedule_syncs to flip healthy flows to late in one UPDATE.
+            models.Index(
+                fields=["stale_at"],
+                condition=models.Q(health__in=["healthy", "new"]),
+                name="monitoring_flow_stale",
+            ),
+            models.Index(
+                fields=["overdue_at"],
+                condition=models.Q(health__in=["healthy", "new"]),
+                name="monitoring_flow_overdue",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.enabled and self.deleted_at is None
+
+    @property
+    def schedule_period(self) -> timedelta | None:
+        """Time between two scheduled runs; None for a one-time flow."""
+        unit = SCHEDULE_UNITS.get(self.frequency)
+        if unit is None:
+            return None
+        return unit * (self.interval or 1)
+
+    @property
+    def default_sla_minutes(self) -> int | None:
+        """Twice the schedule period (at least 30 minutes): one missed run is tolerated."""
+        period = self.schedule_period
+        if period is None:
+            return None
+        return max(30, int(period.total_seconds() * 2 // 60))
+
+    @property
+    def sla_minutes(self) -> int | None:
+        return self.freshness_sla_minutes or self.default_sla_minutes
+
+    @property
+    def freshness_age(self) -> timedelta | None:
+        if self.data_through is None:
+            return None
+        return timezone.now() - self.data_through
 
 
 class Run(models.Model):
@@ -208,7 +273,7 @@ class Run(models.Model):
             # Used by the sync to re-poll runs that have not ended.
             models.Index(
                 fields=["dataflow"],
-                condition=models.Q(status__in=["inProgress", "scheduled", "queued"]),
+                condition=models.Q(status__in=list(OPEN_RUN_STATUSES)),
                 name="monitoring_run_open",
             ),
         ]
@@ -221,6 +286,14 @@ class Run(models.Model):
         if self.started_at and self.completed_at:
             return self.completed_at - self.started_at
         return None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_RUN_STATUSES
+
+    @property
+    def failed_ratio(self) -> float:
+        return self.failed_records / self.input_records if self.input_records else 0.0
 
 
 class AuditEvent(models.Model):
@@ -260,3 +333,196 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_name} {self.action} {self.target_type}:{self.target_id}"
+
+
+class IngestBucket(models.Model):
+    """Run metrics of one dataflow summed per hour or per day, by run creation time.
+
+    The overview's charts read these instead of the runs, so they cost the same with a million
+    runs as with ten. The sync recomputes the buckets its runs fall into, so it is idempotent.
+    """
+
+    class Granularity(models.TextChoices):
+        HOUR = "hour", _("Hour")
+        DAY = "day", _("Day")
+
+    dataflow = models.ForeignKey(Dataflow, models.CASCADE, related_name="buckets")
+    granularity = models.CharField(max_length=4, choices=Granularity.choices)
+    start = models.DateTimeField()
+    runs = models.PositiveIntegerField(default=0)
+    input_records = models.BigIntegerField(default=0)
+    output_records = models.BigIntegerField(default=0)
+    failed_records = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dataflow", "granularity", "start"], name="monitoring_bucket_unique"
+            )
+        ]
+        indexes = [
+            # Used by the overview chart: all flows' buckets of one granularity since a time.
+            models.Index(fields=["granularity", "start"], name="monitoring_bucket_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataflow_id} {self.granularity} {self.start:%Y-%m-%d %H:%M}"
+
+
+class Subscription(models.Model):
+    """A user who wants the alerts of one dataflow by email."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="+")
+    dataflow = models.ForeignKey(Dataflow, models.CASCADE, related_name="subscriptions")
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "dataflow"], name="monitoring_subscription")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.dataflow_id}"
+
+
+class AlertRule(models.Model):
+    """A condition worth telling people about, for one dataflow or (dataflow empty) for all."""
+
+    class Kind(models.TextChoices):
+        RUN_FAILED = "run_failed", _("Run failed")
+        CONSECUTIVE_FAILURES = "consecutive_failures", _("Consecutive failed runs")
+        LATE = "late", _("Late or stale")
+        ZERO_RECORDS = "zero_records", _("No records in 24 hours")
+        FAILED_RATIO = "failed_ratio", _("Failed-record ratio above threshold")
+
+    # Kinds whose threshold means something, and its default.
+    DEFAULT_THRESHOLDS = {"consecutive_failures": 3.0, "failed_ratio": 0.05}
+
+    dataflow = models.ForeignKey(
+        Dataflow, models.CASCADE, null=True, blank=True, related_name="alert_rules"
+    )
+    kind = models.CharField(_("condition"), max_length=24, choices=Kind.choices)
+    threshold = models.FloatField(_("threshold"), null=True, blank=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    notify_subscribers = models.BooleanField(_("email the flow's subscribers"), default=True)
+    emails = models.CharField(_("also email"), max_length=500, blank=True)
+    webhook_url = models.URLField(_("webhook URL"), blank=True)
+    webhook_secret = EncryptedSecretField(_("webhook signing secret"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["dataflow_id", "kind"]
+
+    def __str__(self) -> str:
+        return self.describe()
+
+    @property
+    def effective_threshold(self) -> float | None:
+        if self.threshold is not None:
+            return self.threshold
+        return self.DEFAULT_THRESHOLDS.get(self.kind)
+
+    def describe(self) -> str:
+        threshold = self.effective_threshold
+        if self.kind == self.Kind.CONSECUTIVE_FAILURES:
+            return _("%(n)d failed runs in a row") % {"n": int(threshold or 0)}
+        if self.kind == self.Kind.FAILED_RATIO:
+            return _("More than %(pct)s%% of records failed") % {
+                "pct": f"{(threshold or 0) * 100:g}"
+            }
+        return str(self.get_kind_display())
+
+    @property
+    def email_list(self) -> list[str]:
+        return [e.strip() for e in self.emails.replace(";", ",").split(",") if e.strip()]
+
+
+class Alert(models.Model):
+    """One occurrence of a rule's condition on one dataflow, from opening to resolution."""
+
+    rule = models.ForeignKey(AlertRule, models.CASCADE, related_name="alerts")
+    dataflow = models.ForeignKey(Dataflow, models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=24, choices=AlertRule.Kind.choices)
+    summary = models.TextField()
+    details = models.JSONField(default=dict, blank=True)
+    opened_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [
+            # One open alert per rule and flow: a condition that persists does not flood anyone.
+            models.UniqueConstraint(
+                fields=["rule", "dataflow"],
+                condition=models.Q(resolved_at=None),
+                name="monitoring_alert_one_open",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["dataflow", "-opened_at"], name="monitoring_alert_flow"),
+        ]
+
+    def __str__(self) -> str:
+        return self.summary
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+class AlertDelivery(models.Model):
+    """One notification of an alert's opening or resolution to one email address or webhook."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("Email")
+        WEBHOOK = "webhook", _("Webhook")
+
+    class Event(models.TextChoices):
+        OPENED = "opened", _("Opened")
+        RESOLVED = "resolved", _("Resolved")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    alert = models.ForeignKey(Alert, models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=8, choices=Event.choices)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    target = models.CharField(max_length=500)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created"]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.event} ({self.status})"
+
+
+class Reconciliation(models.Model):
+    """Stripe's count of objects created in a window against what the flow's runs ingested.
+
+    The counting happens in a worker (a core.Job); the job's result holds the per-day table.
+    A key pasted for one check is kept encrypted only until the worker has used it.
+    """
+
+    job = models.OneToOneField("core.Job", models.CASCADE, related_name="reconciliation")
+    dataflow = models.ForeignKey(Dataflow, models.CASCADE, related_name="reconciliations")
+    window_start = models.DateField()
+    window_end = models.DateField(help_text=_("Inclusive."))
+    pasted_key = EncryptedSecretField(blank=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.dataflow_id}: {self.window_start} to {self.window_end}"

@@ -1,13 +1,23 @@
-"""Background work for monitoring; every AEP call happens here, never in a view."""
+"""Background work for monitoring; every AEP call happens here, never in a view.
+
+Task bodies stay thin: the logic lives in sync.py, discovery.py, scheduler.py, alerts.py and
+reconcile.py, which tests call directly.
+"""
 
 from __future__ import annotations
+
+import logging
 
 from celery import shared_task
 
 from core.jobs import perform
 from core.models import Job
-from monitoring.aep import client_for
-from monitoring.models import Sandbox
+from monitoring import alerts, reconcile, scheduler, sync
+from monitoring.aep import client_for, pooled_client_for
+from monitoring.discovery import discover
+from monitoring.models import Dataflow, Sandbox
+
+logger = logging.getLogger(__name__)
 
 STRIPE_CONNECTION_SPEC_ID = "cc2c31d6-7b8c-4581-b49f-5c8698aa3ab3"
 
@@ -25,3 +35,63 @@ def _check_sandbox_connection(job: Job) -> dict:
     tenant_id = client.schemas.get_stats().tenant_id
     Sandbox.objects.filter(pk=sandbox.pk).update(tenant_id=tenant_id)
     return {"connection_spec": spec.name, "tenant_id": tenant_id}
+
+
+# -- polling --------------------------------------------------------------------------------
+
+
+@shared_task(name="monitoring.schedule_syncs", ignore_result=True)
+def schedule_syncs() -> int:
+    """Beat, every tick: flag late flows and dispatch the syncs that are due."""
+    return scheduler.tick(_dispatch_sync)
+
+
+def _dispatch_sync(dataflow_pk: int, countdown: float) -> None:
+    sync_dataflow.apply_async((dataflow_pk,), countdown=countdown)
+
+
+# Idempotent (an upsert on run ids), so a message lost with a dying worker may be redelivered.
+@shared_task(name="monitoring.sync_dataflow", acks_late=True, ignore_result=True)
+def sync_dataflow(dataflow_pk: int) -> str:
+    outcome = sync.run_sync(dataflow_pk, pooled_client_for)
+    if outcome.status == "synced" and (outcome.health_changed or outcome.result.changed):
+        dataflow = Dataflow.objects.get(pk=dataflow_pk)
+        alerts.evaluate(dataflow)
+    return outcome.status
+
+
+@shared_task(name="monitoring.discover_flows", ignore_result=True)
+def discover_flows() -> None:
+    """Beat: look for Stripe flows created or deleted outside the dashboard, per sandbox."""
+    for pk in Sandbox.objects.values_list("pk", flat=True):
+        discover_sandbox_flows.delay(pk)
+
+
+@shared_task(name="monitoring.discover_sandbox_flows", acks_late=True, ignore_result=True)
+def discover_sandbox_flows(sandbox_pk: int) -> dict:
+    sandbox = Sandbox.objects.get(pk=sandbox_pk)
+    result = discover(sandbox, pooled_client_for(sandbox))
+    changed = result.updated + result.deleted
+    if changed:
+        alerts.evaluate_many(changed)
+    return {"found": result.found, "created": len(result.created), "deleted": len(result.deleted)}
+
+
+@shared_task(name="monitoring.housekeeping", ignore_result=True)
+def housekeeping() -> int:
+    return scheduler.housekeeping()
+
+
+# -- alerts and reconciliation --------------------------------------------------------------
+
+
+@shared_task(name="monitoring.deliver_alert", bind=True, max_retries=None, ignore_result=True)
+def deliver_alert(self, delivery_pk: int) -> None:
+    retry_in = alerts.deliver(delivery_pk)
+    if retry_in is not None:
+        raise self.retry(countdown=retry_in)
+
+
+@shared_task(name="monitoring.reconcile_dataflow")
+def reconcile_dataflow(job_id: str) -> None:
+    reconcile.perform(job_id)

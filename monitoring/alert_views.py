@@ -1,0 +1,148 @@
+"""Alert pages: the history of alerts, and the rules (Admins for all, owners for their flows)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from core.decorators import requires
+from core.http import AuthenticatedHttpRequest
+from core.roles import perm
+from monitoring import overview
+from monitoring.audit import record
+from monitoring.dashboard import can_edit_alerts
+from monitoring.forms import AlertRuleForm
+from monitoring.models import Alert, AlertRule, Dataflow
+
+ALERTS_PAGE_SIZE = 50
+
+
+@requires("view_monitoring")
+def alert_list(request: AuthenticatedHttpRequest):
+    state = request.GET.get("state", "")
+    alerts = Alert.objects.select_related("dataflow", "rule").order_by("-opened_at")
+    if state == "open":
+        alerts = alerts.filter(resolved_at=None)
+    elif state == "resolved":
+        alerts = alerts.exclude(resolved_at=None)
+    dataflow_pk = request.GET.get("dataflow", "")
+    if dataflow_pk.isdigit():
+        alerts = alerts.filter(dataflow_id=int(dataflow_pk))
+    page = Paginator(alerts, ALERTS_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "state": state,
+        "dataflow_pk": dataflow_pk,
+        "open_count": Alert.objects.filter(resolved_at=None).count(),
+        "attention": overview.attention_summary(),
+    }
+    return render(request, "monitoring/alert_list.html", context)
+
+
+def _editable_flows(user):
+    """Flows whose rules the user may edit: all for Admins, their own for owners."""
+    flows = Dataflow.objects.filter(deleted_at=None).order_by("name")
+    if user.has_perm(perm("manage_alerts")):
+        return flows
+    return flows.filter(owner=user)
+
+
+@requires("view_monitoring")
+def rule_list(request: AuthenticatedHttpRequest):
+    rules = AlertRule.objects.select_related("dataflow").order_by("dataflow__name", "kind")
+    editable = set(_editable_flows(request.user).values_list("pk", flat=True))
+    manage_all = request.user.has_perm(perm("manage_alerts"))
+    rows = [(rule, manage_all or rule.dataflow_id in editable) for rule in rules]
+    context = {
+        "rows": rows,
+        "can_create": manage_all or bool(editable),
+        "attention": overview.attention_summary(),
+    }
+    return render(request, "monitoring/alert_rules.html", context)
+
+
+def _form(request: AuthenticatedHttpRequest, instance: AlertRule | None = None) -> AlertRuleForm:
+    manage_all = request.user.has_perm(perm("manage_alerts"))
+    initial = {}
+    if instance is None and request.GET.get("dataflow", "").isdigit():
+        initial["dataflow"] = int(request.GET["dataflow"])
+    return AlertRuleForm(
+        request.POST or None,
+        instance=instance,
+        initial=initial,
+        dataflows=_editable_flows(request.user),
+        allow_global=manage_all,
+    )
+
+
+@requires("view_monitoring")
+def rule_create(request: AuthenticatedHttpRequest):
+    if (
+        not request.user.has_perm(perm("manage_alerts"))
+        and not _editable_flows(request.user).exists()
+    ):
+        raise PermissionDenied
+    form = _form(request)
+    if request.method == "POST" and form.is_valid():
+        rule = form.save(commit=False)
+        rule.created_by = request.user
+        rule.save()
+        _audit(request, "alert_rule.create", rule)
+        messages.success(request, _("Alert rule saved."))
+        return _back(rule)
+    return render(request, "monitoring/alert_rule_form.html", {"form": form})
+
+
+@requires("view_monitoring")
+def rule_edit(request: AuthenticatedHttpRequest, pk: int):
+    rule = get_object_or_404(AlertRule.objects.select_related("dataflow"), pk=pk)
+    if not can_edit_alerts(request.user, rule.dataflow):
+        raise PermissionDenied
+    form = _form(request, rule)
+    if request.method == "POST" and form.is_valid():
+        rule = form.save()
+        _audit(request, "alert_rule.update", rule)
+        messages.success(request, _("Alert rule saved."))
+        return _back(rule)
+    return render(request, "monitoring/alert_rule_form.html", {"form": form, "rule": rule})
+
+
+@require_POST
+@requires("view_monitoring")
+def rule_delete(request: AuthenticatedHttpRequest, pk: int):
+    rule = get_object_or_404(AlertRule.objects.select_related("dataflow"), pk=pk)
+    if not can_edit_alerts(request.user, rule.dataflow):
+        raise PermissionDenied
+    _audit(request, "alert_rule.delete", rule)
+    rule.delete()
+    messages.success(request, _("Alert rule deleted."))
+    return redirect("monitoring:alert-rules")
+
+
+def _back(rule: AlertRule):
+    if rule.dataflow_id:
+        return redirect("monitoring:dataflow-detail", rule.dataflow_id)
+    return redirect("monitoring:alert-rules")
+
+
+def _audit(request: AuthenticatedHttpRequest, action: str, rule: AlertRule) -> None:
+    state = {
+        "kind": rule.kind,
+        "threshold": rule.threshold,
+        "enabled": rule.enabled,
+        "emails": rule.emails,
+        "webhook_url": rule.webhook_url,
+    }
+    record(
+        request.user,
+        action,
+        target_type="dataflow" if rule.dataflow_id else "alert_rule",
+        target_id=str(rule.dataflow_id or rule.pk),
+        target_label=rule.dataflow.name if rule.dataflow_id else rule.describe(),
+        sandbox=rule.dataflow.sandbox if rule.dataflow_id else None,
+        after=state,
+    )

@@ -1,0 +1,325 @@
+"""Alert rules: decide which conditions hold, open and resolve alerts, and notify people.
+
+A rule's condition is read from the flow's denormalised health, so evaluating costs two queries
+whatever the run history. An alert stays open while its condition holds; the partial unique
+constraint on (rule, dataflow) makes "one open alert per condition" hold even when two workers
+evaluate the same flow at once. Each opening and resolution is delivered once per recipient by
+email and once per webhook; webhook deliveries are signed and retried with back-off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from monitoring import conf
+from monitoring.models import Alert, AlertDelivery, AlertRule, Dataflow, Subscription
+
+logger = logging.getLogger(__name__)
+
+Kind = AlertRule.Kind
+SIGNATURE_HEADER = "X-Stripe-Sources-Signature"
+EVENT_HEADER = "X-Stripe-Sources-Event"
+DELIVERY_HEADER = "X-Stripe-Sources-Delivery"
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class Condition:
+    active: bool
+    summary: str = ""
+    details: dict[str, Any] | None = None
+
+
+def check(rule: AlertRule, dataflow: Dataflow) -> Condition:
+    """Whether the rule's condition holds for the flow now, and how to say so."""
+    if not dataflow.is_active:
+        return Condition(False)
+    threshold = rule.effective_threshold
+    failures = dataflow.consecutive_failures
+    if rule.kind == Kind.RUN_FAILED:
+        return Condition(failures >= 1, _("The latest run failed."), {"failures": failures})
+    if rule.kind == Kind.CONSECUTIVE_FAILURES:
+        return Condition(
+            failures >= int(threshold or 1),
+            _("%(n)d runs in a row failed.") % {"n": failures},
+            {"failures": failures},
+        )
+    if rule.kind == Kind.LATE:
+        return _late_condition(dataflow)
+    if rule.kind == Kind.ZERO_RECORDS:
+        return Condition(
+            dataflow.runs_24h > 0 and dataflow.records_24h == 0,
+            _("%(n)d runs in the last 24 hours loaded no records.") % {"n": dataflow.runs_24h},
+            {"runs_24h": dataflow.runs_24h},
+        )
+    if rule.kind == Kind.FAILED_RATIO:
+        ratio = dataflow.failed_ratio
+        return Condition(
+            ratio > (threshold or 0),
+            _("%(pct).1f%% of the records read in the last 24 hours failed.")
+            % {"pct": ratio * 100},
+            {"failed_ratio": ratio},
+        )
+    return Condition(False)
+
+
+def _late_condition(dataflow: Dataflow) -> Condition:
+    late = dataflow.health == Dataflow.Health.LATE
+    if dataflow.late_reason == "stale":
+        summary = _(
+            "The newest data in AEP is older than the freshness SLA of %(sla)s minutes."
+        ) % {"sla": dataflow.sla_minutes}
+    else:
+        summary = _("A scheduled run has not happened.")
+    return Condition(late, summary, {"reason": dataflow.late_reason})
+
+
+def rules_for(dataflow: Dataflow) -> list[AlertRule]:
+    return list(AlertRule.objects.filter(Q(dataflow=None) | Q(dataflow=dataflow), enabled=True))
+
+
+def evaluate(dataflow: Dataflow) -> tuple[list[Alert], list[Alert]]:
+    """Open alerts whose condition began, resolve those whose condition ended.
+
+    Returns (opened, resolved).
+    """
+    rules = rules_for(dataflow)
+    still_open = Alert.objects.filter(dataflow=dataflow, resolved_at=None)
+    open_alerts = {a.rule_id: a for a in still_open}
+    opened, resolved = [], []
+    for rule in rules:
+        condition = check(rule, dataflow)
+        alert = open_alerts.pop(rule.pk, None)
+        if condition.active and alert is None:
+            new = _open(rule, dataflow, condition)
+            if new is not None:
+                opened.append(new)
+        elif alert is not None and not condition.active:
+            resolved.append(_resolve(alert, _resolution(dataflow)))
+    # Alerts of rules that were disabled or deleted meanwhile.
+    for alert in open_alerts.values():
+        resolved.append(_resolve(alert, _("The rule was switched off.")))
+    return opened, resolved
+
+
+def evaluate_many(dataflow_ids: Iterable[int]) -> None:
+    for dataflow in Dataflow.objects.filter(pk__in=list(dataflow_ids)):
+        evaluate(dataflow)
+
+
+def _resolution(dataflow: Dataflow) -> str:
+    if dataflow.deleted_at is not None:
+        return _("The dataflow was deleted.")
+    if not dataflow.enabled:
+        return _("The dataflow was disabled.")
+    return _("The condition no longer holds.")
+
+
+def _open(rule: AlertRule, dataflow: Dataflow, condition: Condition) -> Alert | None:
+    try:
+        with transaction.atomic():
+            alert = Alert.objects.create(
+                rule=rule,
+                dataflow=dataflow,
+                kind=rule.kind,
+                summary=condition.summary,
+                details=condition.details or {},
+            )
+    except IntegrityError:
+        return None  # another worker opened it first
+    _notify(alert, AlertDelivery.Event.OPENED)
+    return alert
+
+
+def _resolve(alert: Alert, resolution: str) -> Alert:
+    updated = Alert.objects.filter(pk=alert.pk, resolved_at=None).update(
+        resolved_at=timezone.now(), resolution=resolution
+    )
+    alert.refresh_from_db()
+    if updated:
+        _notify(alert, AlertDelivery.Event.RESOLVED)
+    return alert
+
+
+# -- deliveries ----------------------------------------------------------------------------
+
+
+def recipients(rule: AlertRule, dataflow: Dataflow) -> list[str]:
+    emails = list(rule.email_list)
+    if rule.notify_subscribers:
+        emails += list(
+            Subscription.objects.filter(dataflow=dataflow)
+            .exclude(user__email="")
+            .values_list("user__email", flat=True)
+        )
+    return sorted(set(emails))
+
+
+def _notify(alert: Alert, event: str) -> None:
+    rule = alert.rule
+    deliveries = [
+        AlertDelivery(alert=alert, event=event, channel=AlertDelivery.Channel.EMAIL, target=email)
+        for email in recipients(rule, alert.dataflow)
+    ]
+    if rule.webhook_url:
+        deliveries.append(
+            AlertDelivery(
+                alert=alert,
+                event=event,
+                channel=AlertDelivery.Channel.WEBHOOK,
+                target=rule.webhook_url,
+            )
+        )
+    created = AlertDelivery.objects.bulk_create(deliveries)
+    from monitoring.tasks import deliver_alert  # the tasks module imports this one
+
+    for delivery in created:
+        deliver_alert.delay_on_commit(delivery.pk)
+
+
+def payload(delivery: AlertDelivery) -> dict[str, Any]:
+    alert = delivery.alert
+    dataflow = alert.dataflow
+    return {
+        "type": f"alert.{delivery.event}",
+        "delivery_id": delivery.pk,
+        "alert": {
+            "id": alert.pk,
+            "kind": alert.kind,
+            "rule": alert.rule.describe(),
+            "summary": alert.summary,
+            "opened_at": alert.opened_at.isoformat(),
+            "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
+            "resolution": alert.resolution,
+            "details": alert.details,
+        },
+        "dataflow": {
+            "id": dataflow.pk,
+            "flow_id": dataflow.flow_id,
+            "name": dataflow.name,
+            "resource_path": dataflow.resource_path,
+            "health": dataflow.health,
+            "url": _absolute(reverse("monitoring:dataflow-detail", args=[dataflow.pk])),
+        },
+    }
+
+
+def _absolute(path: str) -> str:
+    return getattr(settings, "SITE_URL", "").rstrip("/") + path
+
+
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    """`t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, as Stripe signs its webhooks."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def verify(secret: str, body: bytes, header: str, now: float | None = None) -> bool:
+    """What a receiver does: recompute the signature and refuse old timestamps (replays)."""
+    parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
+    try:
+        timestamp = int(parts["t"])
+    except (KeyError, ValueError):
+        return False
+    if abs((now or time.time()) - timestamp) > SIGNATURE_TOLERANCE_SECONDS:
+        return False
+    expected = sign(secret, body, timestamp).split("v1=", 1)[1]
+    return hmac.compare_digest(expected, parts.get("v1", ""))
+
+
+def deliver(delivery_pk: int) -> float | None:
+    """Send one delivery; returns seconds to wait before retrying, or None when done."""
+    delivery = (
+        AlertDelivery.objects.select_related("alert__rule", "alert__dataflow")
+        .filter(pk=delivery_pk, status=AlertDelivery.Status.PENDING)
+        .first()
+    )
+    if delivery is None:
+        return None
+    try:
+        if delivery.channel == AlertDelivery.Channel.WEBHOOK:
+            _send_webhook(delivery)
+        else:
+            _send_email(delivery)
+    except Exception as exc:
+        return _failed_attempt(delivery, exc)
+    AlertDelivery.objects.filter(pk=delivery.pk).update(
+        status=AlertDelivery.Status.SENT,
+        attempts=delivery.attempts + 1,
+        sent_at=timezone.now(),
+        last_error="",
+    )
+    return None
+
+
+def _failed_attempt(delivery: AlertDelivery, exc: Exception) -> float | None:
+    attempts = delivery.attempts + 1
+    final = attempts >= conf.value("MONITORING_WEBHOOK_ATTEMPTS")
+    AlertDelivery.objects.filter(pk=delivery.pk).update(
+        attempts=attempts,
+        last_error=str(exc)[:500],
+        status=AlertDelivery.Status.FAILED if final else AlertDelivery.Status.PENDING,
+    )
+    logger.warning("alert delivery %s attempt %d failed: %s", delivery.pk, attempts, exc)
+    if final:
+        return None
+    return conf.value("MONITORING_WEBHOOK_RETRY_SECONDS") * 3 ** (attempts - 1)
+
+
+class WebhookRejected(Exception):
+    pass
+
+
+def _send_webhook(delivery: AlertDelivery) -> None:
+    secret = delivery.alert.rule.webhook_secret.reveal()
+    body = json.dumps(payload(delivery), separators=(",", ":"), sort_keys=True).encode()
+    headers = {
+        "Content-Type": "application/json",
+        SIGNATURE_HEADER: sign(secret, body, int(time.time())),
+        EVENT_HEADER: f"alert.{delivery.event}",
+        DELIVERY_HEADER: str(delivery.pk),
+    }
+    response = requests.post(
+        delivery.target,
+        data=body,
+        headers=headers,
+        timeout=conf.value("MONITORING_WEBHOOK_TIMEOUT_SECONDS"),
+    )
+    if not 200 <= response.status_code < 300:
+        raise WebhookRejected(f"HTTP {response.status_code}")
+
+
+def _send_email(delivery: AlertDelivery) -> None:
+    alert = delivery.alert
+    if delivery.event == AlertDelivery.Event.OPENED:
+        subject = _("[Stripe Sources] Alert: %(flow)s") % {"flow": alert.dataflow.name}
+    else:
+        subject = _("[Stripe Sources] Resolved: %(flow)s") % {"flow": alert.dataflow.name}
+    data = payload(delivery)
+    lines = [
+        alert.summary,
+        "",
+        _("Rule: %(rule)s") % {"rule": data["alert"]["rule"]},
+        _("Dataflow: %(name)s (%(path)s)")
+        % {"name": alert.dataflow.name, "path": alert.dataflow.resource_path},
+    ]
+    if alert.resolved_at:
+        lines.append(_("Resolved: %(why)s") % {"why": alert.resolution})
+    lines += ["", data["dataflow"]["url"]]
+    send_mail(subject, "\n".join(lines), None, [delivery.target])

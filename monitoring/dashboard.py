@@ -1,0 +1,374 @@
+"""Monitoring pages: overview, dataflow, run and account. They read the database only.
+
+Each page wraps the parts that change in template partials; htmx polls the page URL and the
+view answers with just that partial (`?part=` names it), so nothing reloads in full.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.contrib import messages
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HTMX_STOP_POLLING
+
+from core.decorators import requires
+from core.http import AuthenticatedHttpRequest
+from core.models import Job
+from core.roles import perm
+from monitoring import overview
+from monitoring.audit import record
+from monitoring.forms import FreshnessSLAForm, ReconcileForm
+from monitoring.health import refresh_health
+from monitoring.models import (
+    Account,
+    Alert,
+    AlertRule,
+    AuditEvent,
+    Dataflow,
+    Reconciliation,
+    Run,
+    Sandbox,
+    Subscription,
+)
+from monitoring.playbooks import explain_errors
+from monitoring.tasks import reconcile_dataflow
+
+RUNS_PAGE_SIZE = 25
+CHART_RUNS = 30
+ACCOUNT_FLOWS_LIMIT = 200
+ACCOUNT_CHOICES_LIMIT = 300
+RECONCILE = "dataflow.reconcile"
+TIMELINE_LIMIT = 10
+
+
+def can_edit_alerts(user, dataflow: Dataflow | None) -> bool:
+    """Admins (manage_alerts) edit every rule; a flow's owner edits the rules of that flow."""
+    if user.has_perm(perm("manage_alerts")):
+        return True
+    return dataflow is not None and dataflow.owner_id == user.pk
+
+
+def has_stored_key(dataflow: Dataflow) -> bool:
+    return bool(dataflow.account and dataflow.account.access_token)
+
+
+def _part(request: AuthenticatedHttpRequest, template: str, allowed: tuple[str, ...]) -> str:
+    """`template#part` when htmx asks to refresh one of the page's partials (by its id)."""
+    target = request.htmx.target if request.htmx else None
+    if target in allowed:
+        return f"{template}#{target}"
+    return template
+
+
+# -- overview -------------------------------------------------------------------------------
+
+
+@requires("view_monitoring")
+@vary_on_headers("HX-Request")
+def overview_page(request: AuthenticatedHttpRequest):
+    filters = overview.Filters.from_query(request.GET)
+    flows = overview.flows_matching(filters, request.user)
+    counts = overview.health_counts(flows)
+    context = {
+        "filters": filters,
+        "counts": counts,
+        "page": overview.flow_page(filters, flows, counts),
+        "chart": overview.ingest_chart(flows if filters.narrowed else None, filters.range),
+        "attention": overview.attention_summary(),
+        "range_labels": overview.RANGE_LABELS,
+    }
+    template = _part(request, "monitoring/overview.html", ("live",))
+    if template.endswith("#live"):
+        return render(request, template, context)
+    context.update(_filter_choices(filters))
+    return render(request, template, context)
+
+
+def _filter_choices(filters: overview.Filters) -> dict:
+    accounts = Account.objects.filter(deleted_at=None)
+    if filters.sandbox:
+        accounts = accounts.filter(sandbox_id=filters.sandbox)
+    account_choices = list(accounts.values_list("pk", "name")[:ACCOUNT_CHOICES_LIMIT])
+    return {
+        "sandboxes": list(Sandbox.objects.values_list("pk", "display_name")),
+        "accounts": account_choices,
+        "owners": list(
+            User.objects.filter(is_active=True)
+            .exclude(groups=None)
+            .order_by("username")
+            .values_list("pk", "username")[:200]
+        ),
+        "resources": overview.STRIPE_RESOURCE_PATHS,
+        "statuses": overview.STATUS_CHOICES,
+    }
+
+
+# -- dataflow -------------------------------------------------------------------------------
+
+
+def _dataflow(pk: int) -> Dataflow:
+    return get_object_or_404(Dataflow.objects.select_related("sandbox", "account", "owner"), pk=pk)
+
+
+def _runs_page(dataflow: Dataflow, page: int) -> tuple[list[Run], bool]:
+    start = (page - 1) * RUNS_PAGE_SIZE
+    rows = list(
+        Run.objects.filter(dataflow=dataflow)
+        .defer("activities")
+        .order_by("-created_at")[start : start + RUNS_PAGE_SIZE + 1]
+    )
+    return rows[:RUNS_PAGE_SIZE], len(rows) > RUNS_PAGE_SIZE
+
+
+def _live_context(dataflow: Dataflow, page: int) -> dict:
+    runs, has_more = _runs_page(dataflow, page)
+    chart_runs = list(
+        Run.objects.filter(dataflow=dataflow)
+        .only(
+            "created_at",
+            "started_at",
+            "completed_at",
+            "input_records",
+            "output_records",
+            "failed_records",
+            "status",
+        )
+        .order_by("-created_at")[:CHART_RUNS]
+    )
+    return {
+        "dataflow": dataflow,
+        "runs": runs,
+        "runs_page": page,
+        "runs_has_more": has_more,
+        "run_chart": overview.run_chart(chart_runs) if chart_runs else None,
+        "open_alerts": list(
+            Alert.objects.filter(dataflow=dataflow, resolved_at=None).select_related("rule")
+        ),
+    }
+
+
+@requires("view_monitoring")
+@vary_on_headers("HX-Request")
+def dataflow_detail(request: AuthenticatedHttpRequest, pk: int):
+    dataflow = _dataflow(pk)
+    page = max(1, int(request.GET["page"])) if request.GET.get("page", "").isdigit() else 1
+    context = _live_context(dataflow, page)
+    template = _part(request, "monitoring/dataflow_detail.html", ("live", "runs"))
+    if "#" in template:
+        return render(request, template, context)
+    context.update(_detail_extras(request, dataflow))
+    return render(request, template, context)
+
+
+def _detail_extras(request: AuthenticatedHttpRequest, dataflow: Dataflow) -> dict:
+    user = request.user
+    may_paste = user.has_perm(perm("operate_dataflows"))
+    key_stored = has_stored_key(dataflow)
+    today = timezone.now().date()
+    recent_alerts = list(Alert.objects.filter(dataflow=dataflow)[:TIMELINE_LIMIT])
+    return {
+        "attention": overview.attention_summary(),
+        "subscribed": Subscription.objects.filter(user=user, dataflow=dataflow).exists(),
+        "rules": list(
+            AlertRule.objects.filter(Q(dataflow=None) | Q(dataflow=dataflow)).order_by(
+                "dataflow_id", "kind"
+            )
+        ),
+        "recent_alerts": recent_alerts,
+        "timeline": _timeline(dataflow, recent_alerts),
+        "can_edit_alerts": can_edit_alerts(user, dataflow),
+        "sla_form": FreshnessSLAForm(instance=dataflow),
+        "reconcile_form": ReconcileForm(
+            initial={"first_day": today - timedelta(days=6), "last_day": today},
+            may_paste=may_paste,
+        ),
+        "reconcile_key_stored": key_stored,
+        "reconcile_may_paste": may_paste,
+        "reconciliation": _latest_reconciliation(dataflow),
+    }
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    when: datetime
+    kind: str  # "audit" | "alert" | "resolved"
+    text: str
+    actor: str = ""
+    detail: str = ""
+
+
+def _timeline(dataflow: Dataflow, alerts: list[Alert]) -> list[TimelineEntry]:
+    """What happened to the flow besides its runs: changes people made, alerts, newest first."""
+    events = AuditEvent.objects.filter(target_type="dataflow", target_id=str(dataflow.pk))
+    entries = [
+        TimelineEntry(e.created, "audit", e.action, e.actor_name, e.reason or e.error)
+        for e in events[:TIMELINE_LIMIT]
+    ]
+    for alert in alerts:
+        entries.append(TimelineEntry(alert.opened_at, "alert", alert.summary))
+        if alert.resolved_at:
+            entries.append(TimelineEntry(alert.resolved_at, "resolved", alert.resolution))
+    return sorted(entries, key=lambda e: e.when, reverse=True)[:TIMELINE_LIMIT]
+
+
+def _latest_reconciliation(dataflow: Dataflow) -> Reconciliation | None:
+    return Reconciliation.objects.filter(dataflow=dataflow).select_related("job").first()
+
+
+@require_POST
+@requires("view_monitoring")
+def dataflow_sla(request: AuthenticatedHttpRequest, pk: int):
+    dataflow = _dataflow(pk)
+    if not can_edit_alerts(request.user, dataflow):
+        raise PermissionDenied
+    before = dataflow.freshness_sla_minutes
+    form = FreshnessSLAForm(request.POST, instance=dataflow)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors.get("freshness_sla_minutes", [])))
+        return redirect("monitoring:dataflow-detail", dataflow.pk)
+    form.save()
+    refresh_health(dataflow)
+    record(
+        request.user,
+        "dataflow.freshness_sla",
+        target_type="dataflow",
+        target_id=str(dataflow.pk),
+        target_label=dataflow.name,
+        sandbox=dataflow.sandbox,
+        before={"freshness_sla_minutes": before},
+        after={"freshness_sla_minutes": dataflow.freshness_sla_minutes},
+    )
+    messages.success(request, _("Freshness SLA saved."))
+    return redirect("monitoring:dataflow-detail", dataflow.pk)
+
+
+@require_POST
+@requires("view_monitoring")
+def dataflow_subscribe(request: AuthenticatedHttpRequest, pk: int):
+    dataflow = _dataflow(pk)
+    subscription = Subscription.objects.filter(user=request.user, dataflow=dataflow)
+    if subscription.exists():
+        subscription.delete()
+        subscribed = False
+    else:
+        Subscription.objects.get_or_create(user=request.user, dataflow=dataflow)
+        subscribed = True
+    if request.htmx:
+        return render(
+            request,
+            "monitoring/dataflow_detail.html#subscribe",
+            {"dataflow": dataflow, "subscribed": subscribed},
+        )
+    return redirect("monitoring:dataflow-detail", dataflow.pk)
+
+
+@require_POST
+@requires("view_monitoring")
+def dataflow_reconcile(request: AuthenticatedHttpRequest, pk: int):
+    dataflow = _dataflow(pk)
+    may_paste = request.user.has_perm(perm("operate_dataflows"))
+    key_stored = has_stored_key(dataflow)
+    form = ReconcileForm(request.POST, key_required=not key_stored, may_paste=may_paste)
+    if not form.is_valid():
+        for error in form.errors.values():
+            messages.error(request, " ".join(error))
+        return redirect("monitoring:dataflow-detail", dataflow.pk)
+    job = Job.objects.create(
+        kind=RECONCILE, target=f"dataflow:{dataflow.pk}", created_by=request.user
+    )
+    Reconciliation.objects.create(
+        job=job,
+        dataflow=dataflow,
+        window_start=form.cleaned_data["first_day"],
+        window_end=form.cleaned_data["last_day"],
+        pasted_key=form.cleaned_data.get("stripe_key", ""),
+    )
+    reconcile_dataflow.delay_on_commit(str(job.pk))
+    return redirect(f"{dataflow_url(dataflow)}#reconcile")
+
+
+def dataflow_url(dataflow: Dataflow) -> str:
+    return reverse("monitoring:dataflow-detail", args=[dataflow.pk])
+
+
+@requires("view_monitoring")
+def reconcile_status(request: AuthenticatedHttpRequest, pk: int):
+    """DB-only: the latest reconciliation of the flow; stops polling once it has ended."""
+    dataflow = _dataflow(pk)
+    context = {"dataflow": dataflow, "reconciliation": _latest_reconciliation(dataflow)}
+    response = render(request, "monitoring/dataflow_detail.html#reconcile-result", context)
+    job = context["reconciliation"].job if context["reconciliation"] else None
+    if request.htmx and (job is None or job.is_done):
+        response.status_code = HTMX_STOP_POLLING
+    return response
+
+
+# -- run ------------------------------------------------------------------------------------
+
+
+@requires("view_monitoring")
+@vary_on_headers("HX-Request")
+def run_detail(request: AuthenticatedHttpRequest, pk: int):
+    run = get_object_or_404(
+        Run.objects.select_related("dataflow__account", "dataflow__sandbox"), pk=pk
+    )
+    context = {
+        "run": run,
+        "dataflow": run.dataflow,
+        "errors": explain_errors(run.errors),
+        "activities": [_activity(a) for a in run.activities],
+    }
+    template = _part(request, "monitoring/run_detail.html", ("live",))
+    status = HTMX_STOP_POLLING if request.htmx and not run.is_open else 200
+    if "#" not in template:
+        context["attention"] = overview.attention_summary()
+        status = 200
+    return render(request, template, context, status=status)
+
+
+def _activity(activity: dict) -> dict:
+    """The few facts of a run activity worth showing (AEP's shapes vary a little)."""
+    status = activity.get("statusSummary") or {}
+    records = activity.get("recordSummary") or {}
+    manifest = (status.get("extensions") or {}).get("manifest") or {}
+    return {
+        "id": activity.get("id", ""),
+        "status": status.get("status", ""),
+        "input": records.get("inputRecordCount"),
+        "output": records.get("outputRecordCount"),
+        "failed": records.get("failedRecordCount"),
+        "failed_records_url": manifest.get("failedRecords"),
+        "sample_errors_url": manifest.get("sampleErrors"),
+    }
+
+
+# -- account --------------------------------------------------------------------------------
+
+
+@requires("view_monitoring")
+@vary_on_headers("HX-Request")
+def account_detail(request: AuthenticatedHttpRequest, pk: int):
+    account = get_object_or_404(Account.objects.select_related("sandbox"), pk=pk)
+    flows = Dataflow.objects.filter(account=account)
+    context = {
+        "account": account,
+        "counts": overview.health_counts(flows),
+        "flows": list(
+            overview.severity_ordered(flows).select_related("owner")[:ACCOUNT_FLOWS_LIMIT]
+        ),
+        "totals": overview.totals_for(flows.exclude(health=Dataflow.Health.DELETED)),
+    }
+    template = _part(request, "monitoring/account_detail.html", ("live",))
+    if "#" not in template:
+        context["attention"] = overview.attention_summary()
+    return render(request, template, context)

@@ -1,0 +1,284 @@
+"""What the monitoring pages show, read from the denormalised columns and the buckets only.
+
+Every function here issues a fixed number of queries, whatever the number of flows or runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from aep.flowservice import STRIPE_RESOURCE_PATHS
+from monitoring import charts
+from monitoring.models import Dataflow, IngestBucket
+
+Health = Dataflow.Health
+PAGE_SIZE = 50
+# Failing first, then late, then the rest: what needs a look comes to the top.
+SEVERITY = [
+    Health.FAILING,
+    Health.LATE,
+    Health.NEW,
+    Health.HEALTHY,
+    Health.DISABLED,
+    Health.DELETED,
+]
+STATUS_CHOICES = [(h.value, h.label) for h in Health]
+RANGES = {
+    "24h": (IngestBucket.Granularity.HOUR, 24, timedelta(hours=1)),
+    "7d": (IngestBucket.Granularity.DAY, 7, timedelta(days=1)),
+    "30d": (IngestBucket.Granularity.DAY, 30, timedelta(days=1)),
+}
+RANGE_LABELS = {"24h": _("24 hours"), "7d": _("7 days"), "30d": _("30 days")}
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+@dataclass
+class Filters:
+    """The overview's query string, validated; unknown values are ignored, never an error."""
+
+    sandbox: int | None = None
+    account: int | None = None
+    resource: str = ""
+    status: str = ""
+    owner: str = ""  # "", "me", "none" or a user id
+    q: str = ""
+    range: str = "24h"
+    page: int = 1
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> Filters:
+        resource = query.get("resource", "")
+        status = query.get("status", "")
+        owner = query.get("owner", "")
+        chart_range = query.get("range", "24h")
+        return cls(
+            sandbox=_int(query.get("sandbox")),
+            account=_int(query.get("account")),
+            resource=resource if resource in STRIPE_RESOURCE_PATHS else "",
+            status=status if status in Health.values else "",
+            owner=owner if owner in ("me", "none") or owner.isdigit() else "",
+            q=query.get("q", "").strip()[:100],
+            range=chart_range if chart_range in RANGES else "24h",
+            page=max(1, _int(query.get("page")) or 1),
+        )
+
+    def querystring(self, **changes) -> str:
+        values = {
+            "sandbox": self.sandbox or "",
+            "account": self.account or "",
+            "resource": self.resource,
+            "status": self.status,
+            "owner": self.owner,
+            "q": self.q,
+            "range": self.range if self.range != "24h" else "",
+            "page": self.page if self.page > 1 else "",
+        }
+        values.update(changes)
+        return urlencode({k: v for k, v in values.items() if v not in ("", None)})
+
+    @property
+    def narrowed(self) -> bool:
+        return any([self.sandbox, self.account, self.resource, self.owner, self.q])
+
+
+def flows_matching(filters: Filters, user) -> QuerySet[Dataflow]:
+    """Flows matching every filter except status (the health tiles count per status)."""
+    flows = Dataflow.objects.all()
+    if filters.sandbox:
+        flows = flows.filter(sandbox_id=filters.sandbox)
+    if filters.account:
+        flows = flows.filter(account_id=filters.account)
+    if filters.resource:
+        flows = flows.filter(resource_path=filters.resource)
+    if filters.owner == "me":
+        flows = flows.filter(owner=user)
+    elif filters.owner == "none":
+        flows = flows.filter(owner=None)
+    elif filters.owner:
+        flows = flows.filter(owner_id=int(filters.owner))
+    if filters.q:
+        flows = flows.filter(
+            Q(name__icontains=filters.q) | Q(flow_id=filters.q) | Q(resource_path=filters.q)
+        )
+    return flows
+
+
+def with_status(flows: QuerySet[Dataflow], status: str) -> QuerySet[Dataflow]:
+    if status:
+        return flows.filter(health=status)
+    # Deleted flows keep their history but leave the default list.
+    return flows.exclude(health=Health.DELETED)
+
+
+def severity_ordered(flows: QuerySet[Dataflow]) -> QuerySet[Dataflow]:
+    rank = Case(
+        *(When(health=h, then=Value(i)) for i, h in enumerate(SEVERITY)),
+        default=Value(len(SEVERITY)),
+        output_field=IntegerField(),
+    )
+    return flows.annotate(rank=rank).order_by("rank", "name", "pk")
+
+
+def health_counts(flows: QuerySet[Dataflow]) -> dict[str, int]:
+    counts = dict.fromkeys(Health.values, 0)
+    for row in flows.order_by().values("health").annotate(n=Count("pk")):
+        counts[row["health"]] = row["n"]
+    return counts
+
+
+@dataclass
+class Page:
+    flows: list[Dataflow]
+    number: int
+    total: int
+    size: int = PAGE_SIZE
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def first_index(self) -> int:
+        return (self.number - 1) * self.size + 1 if self.total else 0
+
+    @property
+    def last_index(self) -> int:
+        return min(self.total, self.number * self.size)
+
+
+def flow_page(filters: Filters, flows: QuerySet[Dataflow], counts: dict[str, int]) -> Page:
+    """One page of flows, most urgent first; the total comes from the counts, not a COUNT."""
+    if filters.status:
+        total = counts.get(filters.status, 0)
+    else:
+        total = sum(n for h, n in counts.items() if h != Health.DELETED)
+    pages = max(1, -(-total // PAGE_SIZE))
+    number = min(filters.page, pages)
+    start = (number - 1) * PAGE_SIZE
+    rows = severity_ordered(with_status(flows, filters.status)).select_related(
+        "account", "sandbox", "owner"
+    )[start : start + PAGE_SIZE]
+    return Page(list(rows), number, total)
+
+
+@dataclass
+class Chart:
+    svg: str
+    total_output: int
+    total_failed: int
+    range: str
+    labels: list[str] = field(default_factory=list)
+
+
+def bucket_starts(now: datetime, chart_range: str) -> list[datetime]:
+    granularity, count, step = RANGES[chart_range]
+    if granularity == IngestBucket.Granularity.HOUR:
+        last = now.replace(minute=0, second=0, microsecond=0)
+    else:
+        last = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return [last - step * (count - 1 - i) for i in range(count)]
+
+
+def ingest_chart(flows: QuerySet[Dataflow] | None, chart_range: str) -> Chart:
+    """Records ingested and failed per hour or day; `flows` None means every flow."""
+    granularity = RANGES[chart_range][0]
+    starts = bucket_starts(timezone.now(), chart_range)
+    buckets = IngestBucket.objects.filter(granularity=granularity, start__gte=starts[0])
+    if flows is not None:
+        buckets = buckets.filter(dataflow__in=flows.order_by().values("pk"))
+    sums = {
+        row["start"]: row
+        for row in buckets.values("start").annotate(
+            output=Sum("output_records"), failed=Sum("failed_records")
+        )
+    }
+    output = [sums.get(s, {}).get("output") or 0 for s in starts]
+    failed = [sums.get(s, {}).get("failed") or 0 for s in starts]
+    labels = [_bucket_label(s, granularity) for s in starts]
+    svg = charts.bar_chart(
+        labels,
+        [
+            charts.Series("out", str(_("Ingested")), output),
+            charts.Series("failed", str(_("Failed")), failed),
+        ],
+        title=str(_("Records ingested")),
+        stacked=True,
+    )
+    return Chart(svg, sum(output), sum(failed), chart_range, labels)
+
+
+def _bucket_label(start: datetime, granularity: str) -> str:
+    local = timezone.localtime(start)
+    return (
+        local.strftime("%H:%M")
+        if granularity == IngestBucket.Granularity.HOUR
+        else (local.strftime("%b %d"))
+    )
+
+
+def attention_summary() -> dict[str, int]:
+    """Failing, late and stale flows across the installation, for the banner on every page."""
+    summary = {"failing": 0, "late": 0, "stale": 0}
+    rows = (
+        Dataflow.objects.filter(health__in=[Health.FAILING, Health.LATE])
+        .order_by()
+        .values("health", "late_reason")
+        .annotate(n=Count("pk"))
+    )
+    for row in rows:
+        if row["health"] == Health.FAILING:
+            summary["failing"] += row["n"]
+        elif row["late_reason"] == "stale":
+            summary["stale"] += row["n"]
+        else:
+            summary["late"] += row["n"]
+    return summary
+
+
+def run_chart(runs: list) -> dict[str, str]:
+    """Per-run records (in / out / failed) and duration, oldest on the left."""
+    runs = list(reversed(runs))
+    labels = [timezone.localtime(r.created_at).strftime("%m-%d %H:%M") for r in runs]
+    records = charts.bar_chart(
+        labels,
+        [
+            charts.Series("in", str(_("Read")), [r.input_records for r in runs]),
+            charts.Series("out", str(_("Ingested")), [r.output_records for r in runs]),
+            charts.Series("failed", str(_("Failed")), [r.failed_records for r in runs]),
+        ],
+        title=str(_("Records per run")),
+    )
+    durations = [r.duration.total_seconds() if r.duration else 0 for r in runs]
+    duration = charts.bar_chart(
+        labels,
+        [charts.Series("duration", str(_("Duration")), durations)],
+        title=str(_("Duration per run")),
+        height=120,
+        fmt=charts.seconds_label,
+    )
+    return {"records": records, "duration": duration}
+
+
+def totals_for(flows: QuerySet[Dataflow]) -> dict[str, int]:
+    return flows.aggregate(records_24h=Sum("records_24h"), records_7d=Sum("records_7d"))

@@ -1,0 +1,77 @@
+"""Small formatting helpers for the monitoring templates."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django import template
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from monitoring import charts
+
+register = template.Library()
+
+
+@register.simple_tag
+def query(filters, **changes) -> str:
+    """The overview's query string with some values changed (page resets unless given)."""
+    changes.setdefault("page", "")
+    return filters.querystring(**changes)
+
+
+@register.filter
+def compact(value) -> str:
+    return charts.compact(float(value or 0))
+
+
+@register.filter
+def percent(value) -> str:
+    value = float(value or 0)
+    if value == 0:
+        return "0%"
+    if value < 0.001:
+        return "<0.1%"
+    return f"{value * 100:.1f}%"
+
+
+@register.filter
+def span(value: timedelta | None) -> str:
+    """A duration as "3 s", "4 min", "2.5 h", "3 d"."""
+    if value is None:
+        return "—"
+    seconds = value.total_seconds()
+    if seconds < 60:
+        return _("%(n)d s") % {"n": seconds}
+    if seconds < 3600:
+        return _("%(n)d min") % {"n": seconds // 60}
+    if seconds < 86400 * 2:
+        return _("%(n).1f h") % {"n": seconds / 3600}
+    return _("%(n).0f d") % {"n": seconds / 86400}
+
+
+@register.filter
+def age(value: datetime | None) -> str:
+    if value is None:
+        return "—"
+    return span(timezone.now() - value)
+
+
+@register.filter
+def minutes(value) -> str:
+    if not value:
+        return "—"
+    return span(timedelta(minutes=int(value)))
+
+
+@register.filter
+def is_stale(dataflow) -> bool:
+    """Newest data older than the flow's SLA."""
+    sla, through = dataflow.sla_minutes, dataflow.data_through
+    return bool(sla and through and timezone.now() - through > timedelta(minutes=sla))
+
+
+@register.filter
+def before_epoch_day(value: datetime | None) -> bool:
+    """A backfill window starts at epoch 0: shown as "the beginning", not as 1970."""
+    return value is not None and value.year <= 1970

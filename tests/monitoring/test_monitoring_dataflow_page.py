@@ -1,0 +1,115 @@
+"""The dataflow page: configuration, health, run chart and table, subscriptions, SLA."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from monitoring.health import refresh_health
+from monitoring.models import AuditEvent, Dataflow, Subscription
+from tests.base import BaseTestCase, make_sandbox
+from tests.monitoring.monitoring_factories import make_account, make_dataflow, make_run
+
+
+class DataflowPageTestCase(BaseTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.sandbox = make_sandbox()
+        self.account = make_account(self.sandbox, name="Acme")
+        self.flow = make_dataflow(
+            self.sandbox,
+            account=self.account,
+            name="Acme charges",
+            dataset_id="ds-123",
+            schema_id="https://ns.adobe.com/acme/schemas/charges",
+            mapping_set_id="map-9",
+            mapping_version="2",
+            owner=self.mina,
+        )
+        self.runs = [make_run(self.flow, ago=timedelta(minutes=15 * (i + 1))) for i in range(30)]
+        self.failed = make_run(
+            self.flow,
+            ago=timedelta(minutes=1),
+            status="failed",
+            output_records=0,
+            errors=[{"code": "CONNECTOR-1001-401", "message": "Stripe rejected the access token"}],
+        )
+        refresh_health(self.flow)
+        self.url = f"/dataflows/{self.flow.pk}/"
+
+    def test_it_shows_configuration_health_chart_and_runs(self):
+        self.login(self.sam)
+        r = self.client.get(self.url)
+        body = r.content.decode()
+        for text in ("Acme charges", "ds-123", "map-9", "(v2)", "Failing", "CONNECTOR-1001-401"):
+            assert text in body, text
+        assert body.count("<svg") == 2
+        assert len(r.context["runs"]) == 25 and r.context["runs_has_more"]
+        assert r.context["runs"][0] == self.failed
+
+    def test_older_runs_page(self):
+        self.login(self.sam)
+        r = self.client.get(
+            f"{self.url}?page=2", headers={"HX-Request": "true", "HX-Target": "live"}
+        )
+        body = r.content.decode()
+        assert "<html" not in body
+        assert body.count('<a href="/runs/') == 6
+        assert "Older" not in body and "Newer" in body
+
+    def test_it_refuses_users_without_a_role_and_404s_unknown_flows(self):
+        self.login(self.nora)
+        assert self.client.get(self.url).status_code == 403
+        self.client.logout()
+        self.login(self.mina)
+        assert self.client.get("/dataflows/999999/").status_code == 404
+
+    def test_a_user_subscribes_and_unsubscribes(self):
+        self.login(self.sam)
+        url = f"{self.url}subscribe/"
+        r = self.client.post(url, headers={"HX-Request": "true"})
+        assert "Subscribed to alerts" in r.content.decode()
+        assert Subscription.objects.filter(user=self.sam, dataflow=self.flow).exists()
+        self.client.post(url)
+        assert not Subscription.objects.filter(user=self.sam, dataflow=self.flow).exists()
+
+    def test_the_owner_edits_the_freshness_sla_and_it_is_audited(self):
+        self.login(self.mina)
+        r = self.client.post(f"{self.url}sla/", {"freshness_sla_minutes": "45"})
+        assert r.status_code == 302
+        self.flow.refresh_from_db()
+        assert self.flow.freshness_sla_minutes == 45
+        event = AuditEvent.objects.get(action="dataflow.freshness_sla")
+        assert event.after == {"freshness_sla_minutes": 45} and event.actor == self.mina
+        self.client.post(f"{self.url}sla/", {"freshness_sla_minutes": ""})
+        self.flow.refresh_from_db()
+        assert self.flow.freshness_sla_minutes is None
+        assert self.flow.sla_minutes == 30
+
+    def test_a_short_sla_makes_the_flow_stale_at_once(self):
+        flow = make_dataflow(self.sandbox, owner=self.mina, frequency="hour", interval=1)
+        make_run(flow, ago=timedelta(minutes=20))
+        refresh_health(flow)
+        assert flow.health == Dataflow.Health.HEALTHY
+        self.login(self.mina)
+        self.client.post(f"/dataflows/{flow.pk}/sla/", {"freshness_sla_minutes": "10"})
+        flow.refresh_from_db()
+        assert (flow.health, flow.late_reason) == (Dataflow.Health.LATE, "stale")
+
+    def test_only_admins_and_the_owner_edit_the_sla(self):
+        self.login(self.sam)
+        assert (
+            self.client.post(f"{self.url}sla/", {"freshness_sla_minutes": "45"}).status_code == 403
+        )
+        self.client.logout()
+        self.login(self.alex)
+        assert (
+            self.client.post(f"{self.url}sla/", {"freshness_sla_minutes": "60"}).status_code == 302
+        )
+        self.flow.refresh_from_db()
+        assert self.flow.freshness_sla_minutes == 60
+
+    def test_an_invalid_sla_is_refused(self):
+        self.login(self.mina)
+        self.client.post(f"{self.url}sla/", {"freshness_sla_minutes": "1"})
+        self.flow.refresh_from_db()
+        assert self.flow.freshness_sla_minutes is None
