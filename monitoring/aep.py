@@ -10,6 +10,7 @@ from django.conf import settings
 
 from aep import AEPClient, AEPConfig
 from aep.ims import RedisTokenCache
+from core.crypto import Secret
 from monitoring.models import Sandbox
 
 _local = threading.local()
@@ -25,12 +26,17 @@ def redis_client() -> redis.Redis:
     return _redis()
 
 
+def _plain(secret: Secret | str) -> str:
+    # A row created in this process still holds the str it was given until it is reloaded.
+    return secret.reveal() if isinstance(secret, Secret) else str(secret)
+
+
 def config_for(sandbox: Sandbox) -> AEPConfig:
     return AEPConfig(
         platform_url=sandbox.platform_url,
         ims_url=sandbox.ims_url,
         client_id=sandbox.client_id,
-        client_secret=sandbox.client_secret.reveal(),
+        client_secret=_plain(sandbox.client_secret),
         org_id=sandbox.org_id,
         sandbox_name=sandbox.sandbox_name,
         scope=sandbox.scope,
