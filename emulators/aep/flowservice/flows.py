@@ -19,6 +19,11 @@ from emulators.aep.schedule import parse_schedule, schedule_doc
 from emulators.aep.specs import FLOW_SPECS
 from emulators.aep.web import invalid, read_json, read_json_object, require_string, spec_ref
 
+# Where the flow spec lists the connection specs each side may use.
+SPEC_IDS_FIELD = {
+    ent.SOURCE_CONNECTIONS: "sourceConnectionSpecIds",
+    ent.TARGET_CONNECTIONS: "targetConnectionSpecIds",
+}
 OPTION_FIELDS = ("errorDiagnosticsEnabled", "partialIngestionPercent", "isSampleDataflow")
 # Fields a PATCH may change; anything else belongs to the platform or to /action.
 PATCHABLE = frozenset(
@@ -171,9 +176,7 @@ def _connections(
     ids = doc.get(field)
     if not _is_string_list(ids) or not ids:
         raise invalid(f"'{field}' must be a non-empty list of ids.")
-    allowed = spec[
-        "sourceConnectionSpecIds" if kind == ent.SOURCE_CONNECTIONS else "targetConnectionSpecIds"
-    ]
+    allowed = spec[SPEC_IDS_FIELD[kind]]
     found = []
     for entity_id in ids:
         connection = ent.find(kind, entity_id)
