@@ -99,4 +99,3 @@ def mapping_set_body(schema_id: str, rules: Iterable[Rule]) -> dict[str, Any]:
         "outputSchema": {"schemaRef": {"id": schema_id, "contentType": XDM_FULL_CONTENT_TYPE}},
         "mappings": [rule.to_api() for rule in rules],
     }
-

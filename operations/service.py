@@ -83,22 +83,41 @@ def confirm(
 ) -> Job:
     """Plan the steps from the preview the user has just seen, and start them."""
     with transaction.atomic():
+        planned = plan_confirmed(
+            operation,
+            reason=reason,
+            ticket=ticket,
+            delete_datasets=delete_datasets,
+            delete_schemas=delete_schemas,
+        )
+        return start(planned)
+
+
+def plan_confirmed(
+    operation: Operation,
+    *,
+    reason: str,
+    ticket: str = "",
+    delete_datasets: bool = False,
+    delete_schemas: bool = False,
+) -> Operation:
+    """Turn a confirmed preview into planned steps (without starting them)."""
+    with transaction.atomic():
         locked = Operation.objects.select_for_update().get(pk=operation.pk)
         if locked.status != Status.AWAITING_CONFIRMATION:
             raise ValueError("operation is not waiting for confirmation")
-        steps = _steps_after_preview(locked, delete_datasets, delete_schemas)
         locked.save_fields(
             status=Status.QUEUED,
             reason=reason.strip(),
             ticket=ticket.strip(),
-            steps=steps,
+            steps=_steps_after_preview(locked, delete_datasets, delete_schemas),
             params={
                 **locked.params,
                 "delete_datasets": delete_datasets,
                 "delete_schemas": delete_schemas,
             },
         )
-        return start(locked)
+    return locked
 
 
 def _steps_after_preview(op: Operation, delete_datasets: bool, delete_schemas: bool) -> list:

@@ -56,6 +56,11 @@ def _editable(request: AuthenticatedHttpRequest, dataflow: Dataflow) -> frozense
     return editable
 
 
+def _posted(request: AuthenticatedHttpRequest):
+    """Form data on POST (even an empty post is a submission), None otherwise."""
+    return request.POST if request.method == "POST" else None
+
+
 def _to_operation(request: AuthenticatedHttpRequest, operation: Operation):
     url = reverse("operations:operation-detail", args=[operation.pk])
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
@@ -108,7 +113,7 @@ def account_detail(request: AuthenticatedHttpRequest, pk: int):
 def account_edit(request: AuthenticatedHttpRequest, pk: int):
     account = _account(pk)
     initial = {"name": account.name, "description": account.description, "etag": account.etag}
-    form = forms.AccountEditForm(request.POST or None, initial=initial)
+    form = forms.AccountEditForm(_posted(request), initial=initial)
     if request.method == "POST" and form.is_valid() and not _busy(request, account=account):
         changes = form.changes(account)
         if not changes:
@@ -135,7 +140,7 @@ def account_edit(request: AuthenticatedHttpRequest, pk: int):
 @requires(OPERATE)
 def account_rotate(request: AuthenticatedHttpRequest, pk: int):
     account = _account(pk)
-    form = forms.RotateKeyForm(request.POST or None)
+    form = forms.RotateKeyForm(_posted(request))
     if request.method == "POST" and form.is_valid() and not _busy(request, account=account):
         operation = _launch(
             request,
@@ -213,7 +218,7 @@ def dataflow_edit(request: AuthenticatedHttpRequest, pk: int):
     if one_time:
         editable = editable - {"frequency", "interval", "mapping"}
     initial = {**_flow_seen(dataflow), "etag": dataflow.etag}
-    form = forms.DataflowEditForm(request.POST or None, initial=initial, editable=editable)
+    form = forms.DataflowEditForm(_posted(request), initial=initial, editable=editable)
     if request.method == "POST" and form.is_valid() and not _busy(request, dataflow=dataflow):
         changes = form.changes(dataflow)
         if not changes:
@@ -246,7 +251,7 @@ def dataflow_mapping(request: AuthenticatedHttpRequest, pk: int):
     dataflow = _dataflow(pk)
     if "mapping" not in _editable(request, dataflow) or dataflow.frequency == "once":
         raise PermissionDenied
-    form = forms.MappingForm(request.POST or None)
+    form = forms.MappingForm(_posted(request))
     if request.method == "POST" and form.is_valid() and not _busy(request, dataflow=dataflow):
         changes = {"mapping": form.cleaned_data["mapping"]}
         seen = _flow_seen(dataflow, form.cleaned_data["etag"])
@@ -306,7 +311,7 @@ def _mapping_job(request: AuthenticatedHttpRequest, dataflow: Dataflow, job: Job
 @requires(OPERATE)
 def dataflow_disable(request: AuthenticatedHttpRequest, pk: int):
     dataflow = _dataflow(pk)
-    form = forms.RequiredReasonForm(request.POST or None)
+    form = forms.RequiredReasonForm(_posted(request))
     if request.method == "POST" and form.is_valid() and not _busy(request, dataflow=dataflow):
         operation = _launch(
             request,
@@ -324,7 +329,7 @@ def dataflow_disable(request: AuthenticatedHttpRequest, pk: int):
 def dataflow_enable(request: AuthenticatedHttpRequest, pk: int):
     dataflow = _dataflow(pk)
     estimate = impact.backfill_estimate(dataflow)
-    form = forms.ReasonFields(request.POST or None)
+    form = forms.ReasonFields(_posted(request))
     if request.method == "POST" and form.is_valid() and not _busy(request, dataflow=dataflow):
         extra = {"backfill_runs_expected": estimate["count"]}
         operation = _launch(

@@ -1,0 +1,73 @@
+"""What the support management commands share: who acts, finding targets, running operations.
+
+Commands run an operation's job in their own process (no worker needed) but through the same
+Operation and Job rows as the pages, so the dashboard and the audit trail show them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import CommandError
+
+from core.models import Job
+from monitoring.models import Account, Dataflow
+from operations.models import Operation
+from operations.permissions import can_operate
+from operations.tasks import execute_operation, preview_operation
+
+
+def operator(username: str):
+    """The user the command acts for; they need a role that may operate."""
+    try:
+        user = get_user_model().objects.get(username=username)
+    except get_user_model().DoesNotExist:
+        raise CommandError(f"no user {username!r}") from None
+    if not can_operate(user):
+        raise CommandError(f"{username} has no role that may change accounts or dataflows")
+    return user
+
+
+def find_dataflow(key: str) -> Dataflow:
+    """A dataflow by database id or AEP flow id."""
+    queryset = Dataflow.objects.filter(deleted_at=None).select_related("sandbox", "account")
+    found = queryset.filter(pk=int(key)) if key.isdigit() else queryset.filter(flow_id=key)
+    if len(found) != 1:
+        raise CommandError(f"no single dataflow {key!r}")
+    return found[0]
+
+
+def find_account(key: str) -> Account:
+    """An account by database id or AEP base connection id."""
+    queryset = Account.objects.filter(deleted_at=None).select_related("sandbox")
+    found = queryset.filter(pk=int(key)) if key.isdigit() else queryset.filter(connection_id=key)
+    if len(found) != 1:
+        raise CommandError(f"no single account {key!r}")
+    return found[0]
+
+
+def run_in_process(operation: Operation, say: Callable[[str], None]) -> Operation:
+    """Run the operation's next job here and now; report each step as it ended."""
+    preview = operation.status == Operation.Status.PREVIEWING
+    task = preview_operation if preview else execute_operation
+    job = Job.objects.create(
+        kind=operation.kind, target=f"operation:{operation.pk}", created_by=operation.actor
+    )
+    operation.save_fields(job=job)
+    task(str(job.pk), str(operation.pk))
+    operation.refresh_from_db()
+    for step in operation.steps:
+        detail = step.get("error") or step.get("note") or ""
+        say(f"  [{step['status']:>8}] {step['label']}" + (f" — {detail}" if detail else ""))
+    if operation.status in (Operation.Status.FAILED, Operation.Status.CONFLICT):
+        raise CommandError(
+            f"{operation.get_status_display()}: {operation.error}\n"
+            f"Resume it from the page /ops/operations/{operation.pk}/ once the cause is fixed."
+        )
+    return operation
+
+
+def describe_steps(steps: list[dict], say: Callable[[str], None]) -> None:
+    for number, step in enumerate(steps, start=1):
+        say(f"  {number}. {step['label']}")

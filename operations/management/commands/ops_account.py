@@ -1,0 +1,110 @@
+"""Disable, enable, retry or delete (with its dataflows) one account from the command line."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from monitoring.aep import client_for
+from operations import impact, planning, service
+from operations.cli import describe_steps, find_account, operator, run_in_process
+from operations.models import Operation
+
+ACTIONS = ("disable", "enable", "retry", "delete")
+
+
+class Command(BaseCommand):
+    help = (
+        "Disable, enable or retry the failed runs of every dataflow of an account, or delete "
+        "the account with all its dataflows (flows first, as AEP requires). --dry-run changes "
+        "nothing."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("action", choices=ACTIONS)
+        parser.add_argument("account", help="database id or AEP base connection id")
+        parser.add_argument("--user", required=True, help="who acts (recorded in the audit)")
+        parser.add_argument("--reason", default="", help="why (required to disable or delete)")
+        parser.add_argument("--ticket", default="")
+        parser.add_argument("--dry-run", action="store_true")
+        parser.add_argument("--confirm", default="", help="delete: the account's exact name")
+        parser.add_argument("--delete-datasets", action="store_true")
+        parser.add_argument("--delete-schemas", action="store_true")
+
+    def handle(self, *args, **options) -> None:
+        user = operator(options["user"])
+        account = find_account(options["account"])
+        action = options["action"]
+        if action in ("disable", "delete") and not options["dry_run"] and not options["reason"]:
+            raise CommandError(f"--reason is required to {action} an account")
+        if action == "delete":
+            self._delete(user, account, options)
+            return
+        planned = [
+            (dataflow, kind, steps)
+            for dataflow in account.dataflows.filter(deleted_at=None)
+            for kind, steps in [self._plan(action, dataflow)]
+            if steps
+        ]
+        if not planned:
+            self.stdout.write("Nothing to do.")
+            return
+        for dataflow, _kind, steps in planned:
+            self.stdout.write(f"{dataflow.name}:")
+            describe_steps(steps, self.stdout.write)
+        if options["dry_run"]:
+            self.stdout.write("Dry run: nothing was changed.")
+            return
+        for dataflow, kind, steps in planned:
+            operation = service.create(
+                kind,
+                actor=user,
+                dataflow=dataflow,
+                steps=steps,
+                reason=options["reason"],
+                ticket=options["ticket"],
+            )
+            run_in_process(operation, self.stdout.write)
+        self.stdout.write(self.style.SUCCESS("Done."))
+
+    @staticmethod
+    def _plan(action: str, dataflow) -> tuple[str, list[dict]]:
+        if action == "retry":
+            return Operation.Kind.RUNS_RETRY, planning.retry_steps(impact.failed_runs([dataflow]))
+        if action == "enable":
+            if dataflow.enabled:
+                return Operation.Kind.DATAFLOW_ENABLE, []
+            extra = {"backfill_runs_expected": impact.backfill_estimate(dataflow)["count"]}
+            return Operation.Kind.DATAFLOW_ENABLE, planning.flow_action_steps(
+                dataflow, "enable", extra
+            )
+        if not dataflow.enabled:
+            return Operation.Kind.DATAFLOW_DISABLE, []
+        return Operation.Kind.DATAFLOW_DISABLE, planning.flow_action_steps(dataflow, "disable")
+
+    def _delete(self, user, account, options) -> None:
+        choices = {
+            "delete_datasets": options["delete_datasets"],
+            "delete_schemas": options["delete_schemas"],
+        }
+        if options["dry_run"]:
+            found = impact.account_impact(client_for(account.sandbox), account)
+            steps = planning.delete_steps(found, connection_id=account.connection_id, **choices)
+            describe_steps(steps, self.stdout.write)
+            self.stdout.write("Dry run: nothing was changed.")
+            return
+        if options["confirm"] != account.name:
+            raise CommandError(f"to delete, pass --confirm with the exact name: {account.name}")
+        operation = service.create(
+            Operation.Kind.ACCOUNT_DELETE,
+            actor=user,
+            account=account,
+            reason=options["reason"],
+            ticket=options["ticket"],
+        )
+        run_in_process(operation, self.stdout.write)
+        operation = service.plan_confirmed(
+            operation, reason=options["reason"], ticket=options["ticket"], **choices
+        )
+        describe_steps(operation.steps, self.stdout.write)
+        run_in_process(operation, self.stdout.write)
+        self.stdout.write(self.style.SUCCESS("Deleted."))

@@ -1,0 +1,99 @@
+"""Disable, enable, retry or delete one dataflow from the command line."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from monitoring.aep import client_for
+from operations import impact, planning, service
+from operations.cli import describe_steps, find_dataflow, operator, run_in_process
+from operations.models import Operation
+
+ACTIONS = ("disable", "enable", "retry", "delete")
+
+
+class Command(BaseCommand):
+    help = (
+        "Disable, enable, retry the failed runs of, or delete a dataflow in AEP, as a user "
+        "with the Support or Admin role. --dry-run shows what would happen and changes nothing."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("action", choices=ACTIONS)
+        parser.add_argument("dataflow", help="database id or AEP flow id")
+        parser.add_argument("--user", required=True, help="who acts (recorded in the audit)")
+        parser.add_argument("--reason", default="", help="why (required to disable or delete)")
+        parser.add_argument("--ticket", default="")
+        parser.add_argument("--dry-run", action="store_true")
+        parser.add_argument("--confirm", default="", help="delete: the dataflow's exact name")
+        parser.add_argument("--delete-datasets", action="store_true")
+        parser.add_argument("--delete-schemas", action="store_true")
+
+    def handle(self, *args, **options) -> None:
+        user = operator(options["user"])
+        dataflow = find_dataflow(options["dataflow"])
+        action = options["action"]
+        if action in ("disable", "delete") and not options["dry_run"] and not options["reason"]:
+            raise CommandError(f"--reason is required to {action} a dataflow")
+        if action == "delete":
+            self._delete(user, dataflow, options)
+            return
+        kind, steps = self._plan(action, dataflow)
+        if not steps:
+            self.stdout.write("Nothing to do.")
+            return
+        self.stdout.write(f"{dataflow.name} ({dataflow.flow_id}):")
+        describe_steps(steps, self.stdout.write)
+        if options["dry_run"]:
+            self.stdout.write("Dry run: nothing was changed.")
+            return
+        operation = service.create(
+            kind,
+            actor=user,
+            dataflow=dataflow,
+            steps=steps,
+            reason=options["reason"],
+            ticket=options["ticket"],
+        )
+        run_in_process(operation, self.stdout.write)
+        self.stdout.write(self.style.SUCCESS("Done."))
+
+    def _plan(self, action: str, dataflow) -> tuple[str, list[dict]]:
+        if action == "retry":
+            runs = impact.failed_runs([dataflow])
+            return Operation.Kind.RUNS_RETRY, planning.retry_steps(runs)
+        if action == "enable":
+            estimate = impact.backfill_estimate(dataflow)
+            self.stdout.write(f"AEP will create about {estimate['count']} backfill run(s).")
+            extra = {"backfill_runs_expected": estimate["count"]}
+            return Operation.Kind.DATAFLOW_ENABLE, planning.flow_action_steps(
+                dataflow, "enable", extra
+            )
+        return Operation.Kind.DATAFLOW_DISABLE, planning.flow_action_steps(dataflow, "disable")
+
+    def _delete(self, user, dataflow, options) -> None:
+        choices = {
+            "delete_datasets": options["delete_datasets"],
+            "delete_schemas": options["delete_schemas"],
+        }
+        if options["dry_run"]:
+            found = impact.dataflow_impact(client_for(dataflow.sandbox), dataflow)
+            describe_steps(planning.delete_steps(found, **choices), self.stdout.write)
+            self.stdout.write("Dry run: nothing was changed.")
+            return
+        if options["confirm"] != dataflow.name:
+            raise CommandError(f"to delete, pass --confirm with the exact name: {dataflow.name}")
+        operation = service.create(
+            Operation.Kind.DATAFLOW_DELETE,
+            actor=user,
+            dataflow=dataflow,
+            reason=options["reason"],
+            ticket=options["ticket"],
+        )
+        run_in_process(operation, self.stdout.write)
+        operation = service.plan_confirmed(
+            operation, reason=options["reason"], ticket=options["ticket"], **choices
+        )
+        describe_steps(operation.steps, self.stdout.write)
+        run_in_process(operation, self.stdout.write)
+        self.stdout.write(self.style.SUCCESS("Deleted."))

@@ -1,0 +1,315 @@
+"""A dataflow as a JSON plan: every AEP payload needed to build it again, secrets redacted.
+
+Later steps refer to the ids of earlier ones as "{{ref}}" placeholders, so a plan exported from
+one sandbox can be applied to another. The Stripe key never travels in a plan: applying one
+either reuses a base connection of the target sandbox or takes the key from the environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+
+from aep import AEPClient, redact
+from aep.flowservice import (
+    DATA_LAKE_CONNECTION_SPEC_ID,
+    STRIPE_CONNECTION_SPEC_ID,
+    STRIPE_FLOW_SPEC_ID,
+)
+from aep.types import Schedule
+from monitoring.audit import record
+from monitoring.models import Account, Dataflow, Sandbox
+from operations.mapping import mapping_set_body, rules_from_mappings
+
+FORMAT = "stripe-sources-plan/1"
+FLOWSERVICE = "/data/foundation/flowservice"
+CATALOG = "/data/foundation/catalog"
+DATAPREP = "/data/foundation/conversion"
+ORDER = ("connection", "source_connection", "dataset", "target_connection", "mapping_set", "flow")
+
+
+class PlanError(ValueError):
+    pass
+
+
+def export_plan(client: AEPClient, dataflow: Dataflow) -> dict[str, Any]:
+    """Read the flow and everything it uses from AEP and describe how to create them."""
+    fs = client.flowservice
+    flow = fs.get_flow(dataflow.flow_id)
+    source = fs.get_source_connection(flow.source_connection_ids[0])
+    connection = fs.get_connection(source.base_connection_id or "")
+    target = fs.get_target_connection(flow.target_connection_ids[0])
+    dataset = client.catalog.get_dataset(target.dataset_id or "")
+    mapping = flow.mapping
+    mapping_set = client.dataprep.get_mapping_set(
+        mapping.mapping_id or "", version=mapping.mapping_version
+    )
+    steps = [
+        _step(
+            "connection",
+            f"{FLOWSERVICE}/connections",
+            {
+                "name": connection.name,
+                "description": connection.description,
+                "connectionSpec": {"id": STRIPE_CONNECTION_SPEC_ID, "version": "1.0"},
+                "auth": {"specName": connection.auth_spec_name, "params": {"accessToken": ""}},
+            },
+        ),
+        _step(
+            "source_connection",
+            f"{FLOWSERVICE}/sourceConnections",
+            {
+                "name": source.name,
+                "description": source.description,
+                "baseConnectionId": "{{connection}}",
+                "connectionSpec": {"id": STRIPE_CONNECTION_SPEC_ID, "version": "1.0"},
+                "data": {"format": source.data_format or "json"},
+                "params": source.params,
+            },
+        ),
+        _step(
+            "dataset",
+            f"{CATALOG}/dataSets",
+            {
+                "name": dataset.name,
+                "description": dataset.description,
+                "schemaRef": {"id": dataset.schema_id, "contentType": dataset.schema_content_type},
+            },
+        ),
+        _step(
+            "target_connection",
+            f"{FLOWSERVICE}/targetConnections",
+            {
+                "name": target.name,
+                "description": target.description,
+                "connectionSpec": {"id": DATA_LAKE_CONNECTION_SPEC_ID, "version": "1.0"},
+                "data": {
+                    "format": target.data_format or "parquet_xdm",
+                    "schema": {"id": target.schema_id, "version": target.schema_version},
+                },
+                "params": {"dataSetId": "{{dataset}}"},
+            },
+        ),
+        _step(
+            "mapping_set",
+            f"{DATAPREP}/mappingSets",
+            mapping_set_body(
+                mapping_set.schema_id or target.schema_id or "",
+                rules_from_mappings(mapping_set.mappings),
+            ),
+        ),
+        _step(
+            "flow",
+            f"{FLOWSERVICE}/flows",
+            {
+                "name": flow.name,
+                "description": flow.description,
+                "flowSpec": {"id": flow.flow_spec_id or STRIPE_FLOW_SPEC_ID, "version": "1.0"},
+                "sourceConnectionIds": ["{{source_connection}}"],
+                "targetConnectionIds": ["{{target_connection}}"],
+                "transformations": [
+                    {
+                        "name": "Mapping",
+                        "params": {"mappingId": "{{mapping_set}}", "mappingVersion": 0},
+                    }
+                ],
+                "scheduleParams": flow.schedule.to_api() if flow.schedule else {},
+                "state": flow.state,
+            },
+        ),
+    ]
+    return {
+        "format": FORMAT,
+        "exported_at": timezone.now().isoformat(),
+        "from": {
+            "org_id": dataflow.sandbox.org_id,
+            "sandbox": dataflow.sandbox.sandbox_name,
+            "flow_id": flow.id,
+            "resource_path": source.resource_path,
+        },
+        "steps": [redact(step) for step in steps],
+    }
+
+
+def _step(ref: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    return {"ref": ref, "method": "POST", "path": path, "body": body}
+
+
+@dataclass
+class ApplyOptions:
+    connection_id: str = ""
+    stripe_key: str = field(default="", repr=False)
+    dataset_id: str = ""
+    schema_id: str = ""
+    name: str = ""
+    start_now: bool = True
+
+
+def resolved_steps(plan: dict[str, Any], options: ApplyOptions) -> list[dict[str, Any]]:
+    """The plan's steps with the options applied; reused objects are marked `reuse`."""
+    if plan.get("format") != FORMAT:
+        raise PlanError(f"not a {FORMAT} plan")
+    steps = {step["ref"]: _copy(step) for step in plan.get("steps", [])}
+    if set(steps) != set(ORDER):
+        raise PlanError(f"a plan needs exactly these steps: {', '.join(ORDER)}")
+    if options.connection_id:
+        steps["connection"]["reuse"] = options.connection_id
+    elif not options.stripe_key:
+        raise PlanError("give an existing base connection id, or a Stripe key to create one")
+    if options.dataset_id:
+        steps["dataset"]["reuse"] = options.dataset_id
+    if options.schema_id:
+        steps["dataset"]["body"]["schemaRef"]["id"] = options.schema_id
+        steps["target_connection"]["body"]["data"]["schema"]["id"] = options.schema_id
+        steps["mapping_set"]["body"]["outputSchema"]["schemaRef"]["id"] = options.schema_id
+    flow = steps["flow"]["body"]
+    flow.pop("state", None)  # flows start enabled; AEP refuses `state` on create
+    if options.name:
+        flow["name"] = options.name
+    if options.start_now and flow.get("scheduleParams"):
+        flow["scheduleParams"]["startTime"] = int(timezone.now().timestamp())
+    return [steps[ref] for ref in ORDER]
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+def _fill(value: Any, ids: dict[str, str]) -> Any:
+    if isinstance(value, str) and value.startswith("{{") and value.endswith("}}"):
+        ref = value[2:-2]
+        if ref not in ids:
+            raise PlanError(f"step refers to {ref!r} before it exists")
+        return ids[ref]
+    if isinstance(value, dict):
+        return {k: _fill(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, ids) for v in value]
+    return value
+
+
+def apply_plan(
+    client: AEPClient,
+    sandbox: Sandbox,
+    steps: Iterable[dict[str, Any]],
+    options: ApplyOptions,
+    *,
+    actor,
+    reason: str = "",
+    ticket: str = "",
+    say: Callable[[str], None] = print,
+) -> dict[str, str]:
+    """Create each object in order, auditing every creation; returns the ids by ref."""
+    ids: dict[str, str] = {}
+    for step in steps:
+        if step.get("reuse"):
+            ids[step["ref"]] = step["reuse"]
+            say(f"{step['ref']}: reusing {step['reuse']}")
+            continue
+        body = _fill(step["body"], ids)
+        if step["ref"] == "connection":
+            body["auth"]["params"] = {"accessToken": options.stripe_key}
+        ids[step["ref"]] = _create(client, step["ref"], body)
+        record(
+            actor,
+            f"{step['ref']}.create",
+            target_type=step["ref"],
+            target_id=ids[step["ref"]],
+            target_label=body.get("name", ""),
+            sandbox=sandbox,
+            reason=reason,
+            ticket=ticket,
+            after=body,
+        )
+        say(f"{step['ref']}: created {ids[step['ref']]}")
+    return ids
+
+
+def _create(client: AEPClient, ref: str, body: dict[str, Any]) -> str:
+    fs = client.flowservice
+    if ref == "connection":
+        return fs.create_connection(
+            name=body["name"],
+            description=body.get("description", ""),
+            auth_params=body["auth"]["params"],
+        ).id
+    if ref == "source_connection":
+        return fs.create_source_connection(
+            name=body["name"],
+            description=body.get("description", ""),
+            base_connection_id=body["baseConnectionId"],
+            params=body["params"],
+            data_format=body["data"]["format"],
+        ).id
+    if ref == "dataset":
+        return client.catalog.create_dataset(
+            name=body["name"],
+            description=body.get("description", ""),
+            schema_id=body["schemaRef"]["id"],
+        )
+    if ref == "target_connection":
+        schema = body["data"]["schema"]
+        return fs.create_target_connection(
+            name=body["name"],
+            description=body.get("description", ""),
+            dataset_id=body["params"]["dataSetId"],
+            schema_id=schema["id"],
+            schema_version=schema.get("version") or "application/vnd.adobe.xed-full+json;version=1",
+            data_format=body["data"]["format"],
+        ).id
+    if ref == "mapping_set":
+        return client.dataprep.create_mapping_set(body).id
+    mapping = body["transformations"][0]["params"]
+    return fs.create_flow(
+        name=body["name"],
+        description=body.get("description", ""),
+        source_connection_id=body["sourceConnectionIds"][0],
+        target_connection_id=body["targetConnectionIds"][0],
+        mapping_id=mapping["mappingId"],
+        mapping_version=mapping["mappingVersion"],
+        schedule=Schedule.from_api(body["scheduleParams"]),
+    ).id
+
+
+def mirror_applied(
+    sandbox: Sandbox, plan: dict[str, Any], steps: list[dict], ids: dict[str, str], actor
+) -> Dataflow:
+    """Account and Dataflow rows for what the plan created, so the dashboard shows them."""
+    by_ref = {step["ref"]: step for step in steps}
+    connection = by_ref["connection"]["body"]
+    account, _created = Account.objects.get_or_create(
+        sandbox=sandbox,
+        connection_id=ids["connection"],
+        defaults={
+            "name": connection["name"],
+            "description": connection.get("description", ""),
+            "created_by": actor,
+        },
+    )
+    flow = by_ref["flow"]["body"]
+    schedule = Schedule.from_api(flow["scheduleParams"]) if flow.get("scheduleParams") else None
+    return Dataflow.objects.create(
+        sandbox=sandbox,
+        account=account,
+        flow_id=ids["flow"],
+        name=flow["name"],
+        description=flow.get("description", ""),
+        resource_path=plan.get("from", {}).get("resource_path") or "",
+        source_connection_id=ids["source_connection"],
+        target_connection_id=ids["target_connection"],
+        dataset_id=ids["dataset"],
+        schema_id=by_ref["dataset"]["body"]["schemaRef"]["id"],
+        mapping_set_id=ids["mapping_set"],
+        mapping_version="0",
+        frequency=schedule.frequency if schedule else "once",
+        interval=schedule.interval if schedule else None,
+        start_time=schedule.start_time if schedule else None,
+        owner=actor,
+    )
