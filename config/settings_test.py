@@ -5,6 +5,8 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-secret-key-that-is-long-enough-for-checks-000")
 os.environ.setdefault("FIELD_ENCRYPTION_KEY", "Egff6j5QvyPRk9RUNQ381atrSywkEyE-mZAqTevzNIc=")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+# The test client and live servers speak plain HTTP.
+os.environ.setdefault("SECURE_SSL_REDIRECT", "False")
 
 from config.settings import *  # noqa: F403
 

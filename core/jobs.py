@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from aep.errors import AEPError
 from core.explain import explain_aep_error
+from core.metrics import record_aep_error
 from core.models import Job
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,15 @@ def perform(job_id: str, work: Callable[[Job], dict]) -> Job | None:
     try:
         result = work(job)
     except AEPError as exc:
+        record_aep_error(exc.code)
+        logger.warning(
+            "job %s (%s) failed: AEP error %s (HTTP %s)",
+            job.pk,
+            job.kind,
+            exc.code or "-",
+            exc.status_code or "-",
+            extra={"aep_request_id": exc.request_id or "", "aep_error_code": exc.code or ""},
+        )
         job.fail(explain_aep_error(exc), code=exc.code or "", request_id=exc.request_id or "")
     except Exception:
         logger.exception("job %s (%s) failed unexpectedly", job.pk, job.kind)
