@@ -136,8 +136,20 @@ class MetricsTestCase(BaseTestCase):
         samples = self.scrape()
         assert samples['stripe_sources_dataflows{health="healthy"}'] == 2
         assert samples['stripe_sources_dataflows{health="failing"}'] == 1
-        assert samples["stripe_sources_alerts_open"] == metrics.alerts_open()
+        assert samples["stripe_sources_alerts_open"] == 0
         assert samples["stripe_sources_metrics_store_up"] == 1
+
+    def test_alerts_open_counts_unresolved_alerts(self):
+        from monitoring.models import Alert, AlertRule
+
+        flow = Dataflow.objects.create(sandbox=make_sandbox(), flow_id="a", name="a")
+        rules = [AlertRule.objects.create(kind=kind) for kind in ("run_failed", "late")]
+        for rule, resolved_at in zip(rules, (None, timezone.now()), strict=True):
+            Alert.objects.create(
+                rule=rule, dataflow=flow, kind=rule.kind, summary="x", resolved_at=resolved_at
+            )
+        Alert.objects.create(rule=rules[1], dataflow=flow, kind="late", summary="again")
+        assert self.scrape()["stripe_sources_alerts_open"] == 2
 
     @override_settings(METRICS_TOKEN="scrape-token-0123456789")
     def test_token_is_required_when_set(self):
