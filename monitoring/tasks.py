@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.utils.translation import gettext as _
 
 from core.jobs import perform
 from core.models import Job
@@ -34,7 +35,11 @@ def _check_sandbox_connection(job: Job) -> dict:
     spec = client.flowservice.get_connection_spec(STRIPE_CONNECTION_SPEC_ID)
     tenant_id = client.schemas.get_stats().tenant_id
     Sandbox.objects.filter(pk=sandbox.pk).update(tenant_id=tenant_id)
-    return {"connection_spec": spec.name, "tenant_id": tenant_id}
+    summary = _(
+        "Connected to sandbox “%(sandbox)s” (tenant %(tenant)s); the Stripe source (%(spec)s) is "
+        "available."
+    ) % {"sandbox": sandbox.sandbox_name, "tenant": tenant_id, "spec": spec.name}
+    return {"summary": summary, "connection_spec": spec.name, "tenant_id": tenant_id}
 
 
 # -- polling --------------------------------------------------------------------------------
