@@ -24,7 +24,15 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aep import AEPClient, AEPError, NotFoundError, redact
+from aep import (
+    AEPClient,
+    AEPError,
+    AEPTimeout,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    redact,
+)
 from aep.flowservice import (
     DATA_LAKE_CONNECTION_SPEC_ID,
     STRIPE_CONNECTION_SPEC_ID,
@@ -521,13 +529,30 @@ def _run_step(run: Run, step: ProvisioningStep) -> bool:
                 logger.info("step %s of %s: %s; retry in %ss", step, run.draft.pk, exc, wait)
                 time.sleep(wait)
                 continue
-            _fail(run, step, explain_aep_error(exc), exc.code or "", exc.request_id or "")
+            _fail(run, step, describe_failure(exc), exc.code or "", exc.request_id or "")
             return False
         except Exception:
             logger.exception("step %s of draft %s failed unexpectedly", step, run.draft.pk)
             _fail(run, step, unexpected_failure())
             return False
         return True
+
+
+def describe_failure(exc: AEPError) -> str:
+    """Plain words for a failed step, ending with what pressing Retry will do."""
+    if isinstance(exc, RateLimitError):
+        message = _("AEP asked us to slow down (too many requests). Wait a minute, then Retry.")
+    elif isinstance(exc, AEPTimeout):
+        message = _(
+            "AEP did not answer in time. Retry: anything AEP created meanwhile is picked up, "
+            "not created twice."
+        )
+    elif isinstance(exc, ServerError):
+        message = _("AEP had an internal error. This is usually temporary: Retry.")
+    else:
+        return explain_aep_error(exc)
+    detail = (exc.message or "").strip()
+    return f"{message} {_('Adobe said:')} “{detail}”" if detail else message
 
 
 def _retry_wait(exc: AEPError, attempts: int) -> float:
