@@ -81,7 +81,7 @@ class Context:
             step.get("audit_action") or op.kind,
             target_type=step.get("target_type") or "",
             target_id=step.get("id") or "",
-            target_label=step.get("label") or op.target_label,
+            target_label=step.get("target_label") or op.target_label,
             sandbox=op.sandbox,
             reason=op.reason,
             ticket=op.ticket,

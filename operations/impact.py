@@ -223,7 +223,7 @@ def backfill_estimate(dataflow: Dataflow, now: datetime | None = None) -> dict[s
     if period is None or since is None or since >= now:
         return {"count": 0, "windows": [], "since": since, "period": period}
     count = int((now - since) / period)
-    windows = [(since + period * i, since + period * (i + 1)) for i in range(count)]
+    windows = [(i + 1, since + period * i, since + period * (i + 1)) for i in range(count)]
     shown = windows if count <= WINDOWS_SHOWN else windows[:3] + windows[-3:]
     return {
         "count": count,

@@ -21,6 +21,7 @@ def account_update_steps(account: Account) -> list[dict[str, Any]]:
             "patch_connection",
             _("Update account “%(name)s” in AEP") % {"name": account.name},
             id=account.connection_id,
+            target_label=account.name,
             audit_action="account.update",
             target_type="account",
         )
@@ -33,6 +34,7 @@ def rotate_key_steps(account: Account) -> list[dict[str, Any]]:
             "patch_connection",
             _("Replace the Stripe key of “%(name)s” in AEP") % {"name": account.name},
             id=account.connection_id,
+            target_label=account.name,
             audit_action="account.rotate_key",
             target_type="account",
         )
@@ -60,6 +62,7 @@ def dataflow_update_steps(dataflow: Dataflow, changes: dict[str, Any]) -> list[d
                 "update_mapping_set",
                 _("Save the mapping as a new version of the mapping set"),
                 id=dataflow.mapping_set_id,
+                target_label=dataflow.name,
                 audit_action="mapping_set.update",
                 target_type="mapping_set",
             ),
@@ -69,6 +72,7 @@ def dataflow_update_steps(dataflow: Dataflow, changes: dict[str, Any]) -> list[d
             "patch_flow",
             _("Update dataflow “%(name)s” in AEP") % {"name": dataflow.name},
             id=dataflow.flow_id,
+            target_label=dataflow.name,
             audit_action="dataflow.update",
             target_type="dataflow",
         )
@@ -85,6 +89,7 @@ def flow_action_steps(dataflow: Dataflow, op: str, extra: dict | None = None) ->
             id=dataflow.flow_id,
             op=op,
             extra=extra or {},
+            target_label=dataflow.name,
             audit_action=f"dataflow.{op}",
             target_type="dataflow",
         )
@@ -100,6 +105,7 @@ def retry_steps(runs: list[Run]) -> list[dict[str, Any]]:
             id=run.dataflow.flow_id,
             run_id=run.run_id,
             dataflow_pk=run.dataflow_id,
+            target_label=run.dataflow.name,
             audit_action="run.retry",
             target_type="dataflow",
         )
@@ -133,6 +139,7 @@ def delete_steps(
                 _("Delete dataflow “%(name)s”") % {"name": flow["name"]},
                 id=flow["id"],
                 before={"name": flow["name"], "state": flow["state"]},
+                target_label=flow["name"],
                 audit_action="dataflow.delete",
                 target_type="dataflow",
             )
@@ -168,6 +175,7 @@ def delete_steps(
                 _("Delete account “%(name)s” (base connection)") % {"name": name},
                 id=connection_id,
                 before={"name": name},
+                target_label=name,
                 audit_action="account.delete",
                 target_type="account",
             )
@@ -182,6 +190,7 @@ def _owned(impact: dict, key: str, action: str, label: str, target_type: str) ->
             label % {"name": entry.get("name") or entry["id"], "id": entry["id"]},
             id=entry["id"],
             before={k: v for k, v in entry.items() if k not in ("id", "shared")},
+            target_label=entry.get("name") or entry["id"],
             audit_action=f"{target_type}.delete",
             target_type=target_type,
         )

@@ -48,14 +48,30 @@ def _runs(dataflow: Dataflow, limit: int) -> list[Entry]:
         Entry(
             when=run.created_at,
             kind=RUN,
-            title=_("Run %(id)s") % {"id": run.run_id},
+            title=_("Run %(id)s") % {"id": run.run_id[:8]},
             status=run.status,
-            detail=_("%(ok)s records in, %(failed)s failed")
-            % {"ok": run.output_records, "failed": run.failed_records}
-            + (f" · {run.errors[0].get('message', '')}" if run.errors else ""),
+            detail=_run_detail(run),
         )
         for run in dataflow.runs.order_by("-created_at")[:limit]
     ]
+
+
+def _run_detail(run) -> str:
+    parts = [
+        _("%(ok)s records ingested, %(failed)s failed")
+        % {"ok": run.output_records, "failed": run.failed_records}
+    ]
+    if run.window_start and run.window_end and run.window_start.year > 2000:
+        parts.append(
+            _("window %(start)s to %(end)s UTC")
+            % {
+                "start": run.window_start.strftime("%Y-%m-%d %H:%M:%S"),
+                "end": run.window_end.strftime("%H:%M:%S"),
+            }
+        )
+    if run.errors:
+        parts.append(str(run.errors[0].get("message", "")))
+    return " · ".join(parts)
 
 
 def _audit(dataflow: Dataflow, limit: int) -> list[Entry]:
