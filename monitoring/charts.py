@@ -15,7 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 WIDTH = 760
 LEFT, RIGHT, TOP, BOTTOM = 52, 12, 10, 24
-MAX_LABELS = 12
+MAX_LABELS = 10
 
 
 @dataclass(frozen=True)

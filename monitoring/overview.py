@@ -259,7 +259,8 @@ def attention_summary() -> dict[str, int]:
 def run_chart(runs: list) -> dict[str, str]:
     """Per-run records (in / out / failed) and duration, oldest on the left."""
     runs = list(reversed(runs))
-    labels = [timezone.localtime(r.created_at).strftime("%m-%d %H:%M") for r in runs]
+    labels = [timezone.localtime(r.created_at).strftime("%H:%M") for r in runs]
+    tips = [timezone.localtime(r.created_at).strftime("%b %d %H:%M") for r in runs]
     records = charts.bar_chart(
         labels,
         [
@@ -268,6 +269,7 @@ def run_chart(runs: list) -> dict[str, str]:
             charts.Series("failed", str(_("Failed")), [r.failed_records for r in runs]),
         ],
         title=str(_("Records per run")),
+        tooltips=tips,
     )
     durations = [r.duration.total_seconds() if r.duration else 0 for r in runs]
     duration = charts.bar_chart(
@@ -276,6 +278,7 @@ def run_chart(runs: list) -> dict[str, str]:
         title=str(_("Duration per run")),
         height=120,
         fmt=charts.seconds_label,
+        tooltips=tips,
     )
     return {"records": records, "duration": duration}
 

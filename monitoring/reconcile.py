@@ -36,7 +36,7 @@ class ReconcileError(Exception):
     """A failure to tell the user in plain words."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Window:
     start: datetime
     end: datetime

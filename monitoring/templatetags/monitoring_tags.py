@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django import template
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from monitoring import charts
 
@@ -68,10 +69,30 @@ def minutes(value) -> str:
 def is_stale(dataflow) -> bool:
     """Newest data older than the flow's SLA."""
     sla, through = dataflow.sla_minutes, dataflow.data_through
-    return bool(sla and through and timezone.now() - through > timedelta(minutes=sla))
+    return bool(
+        dataflow.is_active and sla and through and timezone.now() - through > timedelta(minutes=sla)
+    )
 
 
 @register.filter
 def before_epoch_day(value: datetime | None) -> bool:
     """A backfill window starts at epoch 0: shown as "the beginning", not as 1970."""
     return value is not None and value.year <= 1970
+
+
+UNIT_LABELS = {
+    "minute": (gettext_lazy("Every minute"), gettext_lazy("Every %(n)d minutes")),
+    "hour": (gettext_lazy("Every hour"), gettext_lazy("Every %(n)d hours")),
+    "day": (gettext_lazy("Every day"), gettext_lazy("Every %(n)d days")),
+    "week": (gettext_lazy("Every week"), gettext_lazy("Every %(n)d weeks")),
+}
+
+
+@register.filter
+def schedule(dataflow) -> str:
+    """ "Every 15 minutes", "Every hour", "Once"."""
+    labels = UNIT_LABELS.get(dataflow.frequency)
+    if labels is None:
+        return _("Once")
+    n = dataflow.interval or 1
+    return str(labels[0]) if n == 1 else labels[1] % {"n": n}
