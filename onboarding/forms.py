@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import available_timezones
 
@@ -24,6 +25,19 @@ RESOURCE_HELP = {
     "customers": _("People and companies who pay you: name, email, address."),
     "prices": _("What you charge for products: amount, currency, billing interval."),
 }
+_PERMISSION = re.compile(r"'(rak_[a-z_]+)'")
+
+
+def plain_reason(stripe_message: str) -> str:
+    """Stripe's long permission message as "no Read access (permission rak_…)"."""
+    found = _PERMISSION.search(stripe_message)
+    if found:
+        return _("the key has no Read access (Stripe permission %(perm)s).") % {
+            "perm": found.group(1)
+        }
+    return stripe_message or _("Stripe did not answer when we checked.")
+
+
 TIME_ZONES = sorted(available_timezones() - {"localtime", "Factory"})
 
 
@@ -162,10 +176,10 @@ class ResourcesForm(forms.Form):
             )
 
     def unreadable(self) -> dict[str, str]:
-        """Paths the key cannot read, with Stripe's reason."""
+        """Paths the key cannot read, with the reason in a few words."""
         probe = self.draft.probe or {}
         return {
-            path: (result.get("message") or "")
+            path: plain_reason(result.get("message") or "")
             for path, result in probe.items()
             if result.get("status") != READABLE
         }
@@ -282,7 +296,9 @@ class MappingRowForm(forms.Form):
     destination = forms.CharField(label=_("Destination"), required=False, max_length=500)
     identity = forms.BooleanField(label=_("Identity"), required=False)
     kind = forms.ChoiceField(
-        choices=[(k, k) for k in mapping.KINDS], initial=mapping.ATTRIBUTE, required=False
+        choices=[(mapping.ATTRIBUTE, _("Field")), (mapping.EXPRESSION, _("Calculation"))],
+        initial=mapping.ATTRIBUTE,
+        required=False,
     )
     type = forms.ChoiceField(
         label=_("Type"),

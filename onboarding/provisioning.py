@@ -313,15 +313,26 @@ def review_groups(draft: Draft) -> list[dict[str, Any]]:
     ids = Ids()
     groups: dict[str, list[dict]] = {}
     for path, kind in plan(draft):
+        body = payload(draft, path, kind, ids)
         groups.setdefault(path, []).append(
             {
                 "kind": kind,
                 "label": Kind(kind).label,
+                "name": body.get("name") or body.get("title") or "",
                 "endpoint": ENDPOINTS[kind],
-                "payload": payload(draft, path, kind, ids),
+                "payload": body,
             }
         )
-    return [{"resource": path, "items": items} for path, items in groups.items()]
+    return [
+        {
+            "resource": path,
+            "items": items,
+            "flow_name": names_for(draft, path).flow if path else "",
+            "dataset": (draft.datasets.get(path) or {}) if path else {},
+            "rows": len(draft.mappings.get(path) or []),
+        }
+        for path, items in groups.items()
+    ]
 
 
 # -- finding what an earlier attempt created ----------------------------------------------------

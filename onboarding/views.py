@@ -960,7 +960,14 @@ def done(request: AuthenticatedHttpRequest, pk):
         return redirect("onboarding:provisioning", draft.pk)
     flow_ids = draft.steps.filter(kind=ProvisioningStep.Kind.FLOW).values_list("aep_id", flat=True)
     flows = Dataflow.objects.filter(sandbox=draft.sandbox, flow_id__in=list(flow_ids))
-    rows = [(flow, _monitoring_url("monitoring:dataflow-detail", flow.pk)) for flow in flows]
+    rows = [
+        (
+            flow,
+            _monitoring_url("monitoring:dataflow-detail", flow.pk),
+            (draft.datasets.get(flow.resource_path) or {}).get("name") or flow.dataset_id,
+        )
+        for flow in flows
+    ]
     context = {
         "draft": draft,
         "rows": rows,

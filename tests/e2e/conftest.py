@@ -69,9 +69,9 @@ def screenshots(tmp_path):
     folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path / "screenshots")
     folder.mkdir(parents=True, exist_ok=True)
 
-    def shoot(page, name: str) -> Path:
+    def shoot(page, name: str, *, full_page: bool = True) -> Path:
         path = folder / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=full_page)
         return path
 
     shoot.folder = folder

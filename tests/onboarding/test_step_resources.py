@@ -31,6 +31,10 @@ class StepResourcesTestCase(BaseTestCase):
         r = self.client.get(self.url)
         self.assertContains(r, 'value="prices" id="res-prices" disabled', html=False)
         self.assertContains(r, "The key may not read this: rak_price_read")
+        self.draft.probe["prices"]["message"] = "Having the 'rak_price_read' permission would…"
+        self.draft.save()
+        r = self.client.get(self.url)
+        self.assertContains(r, "no Read access (Stripe permission rak_price_read)")
 
     def test_choosing_saves_names_and_starts_exploring(self):
         r, delay = self.post(
