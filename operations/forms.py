@@ -44,16 +44,16 @@ class AccountEditForm(ReasonFields):
     description = forms.CharField(
         label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
-    etag = forms.CharField(widget=forms.HiddenInput, required=False)
+    # Signed snapshot of what the user saw (operations.seen).
+    seen = forms.CharField(widget=forms.HiddenInput, required=False)
 
     field_order = ["name", "description", "reason", "ticket"]
 
-    def changes(self, account) -> dict[str, str]:
+    def changes(self, seen: dict[str, Any]) -> dict[str, str]:
+        """Only what the user changed compared with what they saw."""
         data = self.cleaned_data
         return {
-            name: data[name]
-            for name in ("name", "description")
-            if data[name] != getattr(account, name)
+            name: data[name] for name in ("name", "description") if data[name] != seen.get(name)
         }
 
 
@@ -130,7 +130,7 @@ class DataflowEditForm(ReasonFields):
         choices=[c for c in Dataflow.Frequency.choices if c[0] != Dataflow.Frequency.ONCE],
     )
     interval = forms.IntegerField(label=_("Interval"), min_value=1, max_value=10_000)
-    etag = forms.CharField(widget=forms.HiddenInput, required=False)
+    seen = forms.CharField(widget=forms.HiddenInput, required=False)
 
     field_order = ["name", "description", "frequency", "interval", "reason", "ticket"]
 
@@ -149,12 +149,13 @@ class DataflowEditForm(ReasonFields):
             self.add_error("interval", _("AEP runs minute schedules at most every 15 minutes."))
         return data
 
-    def changes(self, dataflow: Dataflow) -> dict[str, Any]:
+    def changes(self, seen: dict[str, Any]) -> dict[str, Any]:
+        """Only what the user changed compared with what they saw."""
         data = self.cleaned_data
         return {
             name: data[name]
             for name in ("name", "description", "frequency", "interval")
-            if name in self.fields and data.get(name) != getattr(dataflow, name)
+            if name in self.fields and data.get(name) != seen.get(name)
         }
 
 
@@ -168,8 +169,7 @@ class MappingForm(ReasonFields):
             "destination to mark an identity."
         ),
     )
-    etag = forms.CharField(widget=forms.HiddenInput, required=False)
-    base_version = forms.CharField(widget=forms.HiddenInput, required=False)
+    seen = forms.CharField(widget=forms.HiddenInput, required=False)
 
     field_order = ["mapping", "reason", "ticket"]
 

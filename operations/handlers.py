@@ -22,6 +22,7 @@ from operations.conflicts import changes_between, conflict_message, last_changed
 from operations.engine import Conflict, Context, Done, Handler, OperationStopped
 from operations.impact import discover_account_flows
 from operations.mapping import mapping_set_body, parse_rules
+from operations.seen import seen_at
 
 ACCOUNT_FIELDS = {"name": _("Name"), "description": _("Description")}
 FLOW_FIELDS = {
@@ -107,7 +108,10 @@ def _connection_conflict(ctx: Context, account: Account, seen: dict, exc) -> Con
         name=current.name, description=current.description, etag=current.etag or ""
     )
     by = last_changed_by(
-        "account", account.connection_id, ctx.operation.created, ctx.operation.actor_id
+        "account",
+        account.connection_id,
+        seen_at(seen, ctx.operation.created),
+        ctx.operation.actor_id,
     )
     return _conflict(ctx, _("account"), changes, by, current.updated_at, exc)
 
@@ -275,7 +279,10 @@ def _flow_conflict(ctx: Context, dataflow: Dataflow, flow: Flow, exc) -> Conflic
         **mirror,
     )
     by = last_changed_by(
-        "dataflow", dataflow.flow_id, ctx.operation.created, ctx.operation.actor_id
+        "dataflow",
+        dataflow.flow_id,
+        seen_at(ctx.operation.params.get("seen", {}), ctx.operation.created),
+        ctx.operation.actor_id,
     )
     return _conflict(ctx, _("dataflow"), changes, by, flow.updated_at, exc)
 

@@ -21,6 +21,7 @@ from monitoring.models import Account, Dataflow, Run
 from operations import forms, impact, planning, service
 from operations.models import Operation
 from operations.permissions import OPERATE, VIEW, can_operate, editable_dataflow_fields
+from operations.seen import account_seen, flow_seen, seen_from, seen_token
 from operations.tasks import load_mapping
 from operations.timeline import timeline
 
@@ -112,18 +113,14 @@ def account_detail(request: AuthenticatedHttpRequest, pk: int):
 @requires(OPERATE)
 def account_edit(request: AuthenticatedHttpRequest, pk: int):
     account = _account(pk)
-    initial = {"name": account.name, "description": account.description, "etag": account.etag}
-    form = forms.AccountEditForm(_posted(request), initial=initial)
+    now = account_seen(account)
+    form = forms.AccountEditForm(_posted(request), initial={**now, "seen": seen_token(now)})
     if request.method == "POST" and form.is_valid() and not _busy(request, account=account):
-        changes = form.changes(account)
+        seen = seen_from(form.cleaned_data["seen"], now)
+        changes = form.changes(seen)
         if not changes:
             form.add_error(None, _("Nothing changed."))
         else:
-            seen = {
-                "name": account.name,
-                "description": account.description,
-                "etag": form.cleaned_data["etag"] or account.etag,
-            }
             operation = _launch(
                 request,
                 Kind.ACCOUNT_UPDATE,
@@ -148,13 +145,7 @@ def account_rotate(request: AuthenticatedHttpRequest, pk: int):
             account=account,
             reason=form.cleaned_data["reason"],
             ticket=form.cleaned_data["ticket"],
-            params={
-                "seen": {
-                    "name": account.name,
-                    "description": account.description,
-                    "etag": account.etag,
-                }
-            },
+            params={"seen": seen_from("", account_seen(account))},
             secret=form.cleaned_data["new_key"],
         )
         return _to_operation(request, operation)
@@ -198,18 +189,6 @@ def dataflow_detail(request: AuthenticatedHttpRequest, pk: int):
     return render(request, "operations/dataflow_detail.html", context)
 
 
-def _flow_seen(dataflow: Dataflow, etag: str = "") -> dict:
-    """The dataflow as the user saw it: the baseline a later conflict is measured against."""
-    return {
-        "name": dataflow.name,
-        "description": dataflow.description,
-        "frequency": dataflow.frequency,
-        "interval": dataflow.interval,
-        "mapping_version": dataflow.mapping_version,
-        "etag": etag or dataflow.etag,
-    }
-
-
 @requires(VIEW)
 def dataflow_edit(request: AuthenticatedHttpRequest, pk: int):
     dataflow = _dataflow(pk)
@@ -217,10 +196,12 @@ def dataflow_edit(request: AuthenticatedHttpRequest, pk: int):
     one_time = dataflow.frequency == Dataflow.Frequency.ONCE
     if one_time:
         editable = editable - {"frequency", "interval", "mapping"}
-    initial = {**_flow_seen(dataflow), "etag": dataflow.etag}
+    now = flow_seen(dataflow)
+    initial = {**now, "seen": seen_token(now)}
     form = forms.DataflowEditForm(_posted(request), initial=initial, editable=editable)
     if request.method == "POST" and form.is_valid() and not _busy(request, dataflow=dataflow):
-        changes = form.changes(dataflow)
+        seen = seen_from(form.cleaned_data["seen"], now)
+        changes = form.changes(seen)
         if not changes:
             form.add_error(None, _("Nothing changed."))
         else:
@@ -230,10 +211,7 @@ def dataflow_edit(request: AuthenticatedHttpRequest, pk: int):
                 dataflow=dataflow,
                 reason=form.cleaned_data["reason"],
                 ticket=form.cleaned_data["ticket"],
-                params={
-                    "changes": changes,
-                    "seen": _flow_seen(dataflow, form.cleaned_data["etag"]),
-                },
+                params={"changes": changes, "seen": seen},
                 steps=planning.dataflow_update_steps(dataflow, changes),
             )
             return _to_operation(request, operation)
@@ -254,7 +232,7 @@ def dataflow_mapping(request: AuthenticatedHttpRequest, pk: int):
     form = forms.MappingForm(_posted(request))
     if request.method == "POST" and form.is_valid() and not _busy(request, dataflow=dataflow):
         changes = {"mapping": form.cleaned_data["mapping"]}
-        seen = _flow_seen(dataflow, form.cleaned_data["etag"])
+        seen = seen_from(form.cleaned_data["seen"], flow_seen(dataflow))
         operation = _launch(
             request,
             Kind.DATAFLOW_UPDATE,
@@ -296,12 +274,13 @@ def dataflow_mapping_job(request: AuthenticatedHttpRequest, pk: int, job_pk):
 def _mapping_job(request: AuthenticatedHttpRequest, dataflow: Dataflow, job: Job):
     form = None
     if job.status == Job.Status.SUCCEEDED:
+        # The baseline is the flow as AEP had it when the mapping was read.
+        seen = {
+            **flow_seen(dataflow, job.result.get("etag", "")),
+            "mapping_version": job.result.get("version"),
+        }
         form = forms.MappingForm(
-            initial={
-                "mapping": job.result.get("rules", ""),
-                "etag": job.result.get("etag", ""),
-                "base_version": job.result.get("version", ""),
-            }
+            initial={"mapping": job.result.get("rules", ""), "seen": seen_token(seen)}
         )
     context = {"dataflow": dataflow, "job": job, "form": form}
     status = HTMX_STOP_POLLING if request.htmx and job.is_done else 200

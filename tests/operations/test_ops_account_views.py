@@ -6,6 +6,7 @@ from unittest.mock import patch
 
 from django.db import connection
 
+from monitoring.models import Account
 from operations.models import Operation
 from tests.base import BaseTestCase, make_sandbox
 from tests.operations.ops_factories import make_account, make_dataflow
@@ -28,33 +29,42 @@ class AccountViewsTestCase(BaseTestCase):
             response = self.client.post(url, data)
         return response, delay
 
-    def test_edit_starts_a_job_with_the_etag_the_user_saw(self):
+    def test_edit_starts_a_job_with_what_the_user_saw(self):
+        form = self.client.get(f"/ops/accounts/{self.account.pk}/edit/").context["form"]
+        # Meanwhile the mirror learns a newer description; the user did not touch it.
+        Account.objects.filter(pk=self.account.pk).update(description="Newer", etag='"e-2"')
         response, delay = self.post(
             f"/ops/accounts/{self.account.pk}/edit/",
             {
                 "name": "Acme EU",
-                "description": self.account.description,
-                "etag": '"seen-1"',
+                "description": form["description"].value(),
+                "seen": form["seen"].value(),
                 "reason": "rename",
                 "ticket": "SUP-1",
             },
         )
         operation = Operation.objects.get()
         assert response["Location"] == f"/ops/operations/{operation.pk}/"
-        assert operation.params == {
-            "changes": {"name": "Acme EU"},
-            "seen": {
-                "name": "Acme Stripe",
-                "description": "Acme's live account",
-                "etag": '"seen-1"',
-            },
-        }
+        assert operation.params["changes"] == {"name": "Acme EU"}
+        seen = operation.params["seen"]
+        assert (seen["name"], seen["description"], seen["etag"]) == (
+            "Acme Stripe",
+            "Acme's live account",
+            '"etag-conn-1"',
+        )
         assert (operation.actor, operation.reason, operation.ticket) == (
             self.sam,
             "rename",
             "SUP-1",
         )
         delay.assert_called_once_with(str(operation.job_id), str(operation.pk))
+
+    def test_a_forged_baseline_is_ignored(self):
+        self.post(
+            f"/ops/accounts/{self.account.pk}/edit/",
+            {"name": "Acme EU", "description": "", "seen": "forged"},
+        )
+        assert Operation.objects.get().params["seen"]["etag"] == '"etag-conn-1"'
 
     def test_an_edit_that_changes_nothing_is_refused(self):
         response, delay = self.post(

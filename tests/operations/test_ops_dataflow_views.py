@@ -30,9 +30,10 @@ class DataflowViewsTestCase(BaseTestCase):
 
     def test_the_owner_changes_the_schedule_but_not_the_name(self):
         self.login(self.mina)
+        seen = self.client.get(f"/ops/dataflows/{self.flow.pk}/edit/").context["form"]["seen"]
         _response, delay = self.post(
             f"/ops/dataflows/{self.flow.pk}/edit/",
-            {"name": "Sneaky rename", "frequency": "day", "interval": "1", "etag": '"etag-flow-1"'},
+            {"name": "Sneaky rename", "frequency": "day", "interval": "1", "seen": seen.value()},
         )
         operation = Operation.objects.get()
         assert operation.params["changes"] == {"frequency": "day"}
@@ -101,7 +102,7 @@ class DataflowViewsTestCase(BaseTestCase):
         delay.assert_not_called()
         response, delay = self.post(
             f"/ops/dataflows/{self.flow.pk}/mapping/",
-            {"mapping": "data.id -> _acme.id\ndata.amount / 100 -> _acme.amount", "etag": '"e"'},
+            {"mapping": "data.id -> _acme.id\ndata.amount / 100 -> _acme.amount"},
         )
         operation = Operation.objects.get()
         assert [s["action"] for s in operation.steps] == [
