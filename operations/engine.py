@@ -142,7 +142,8 @@ def _record_failure(ctx: Context, index: int, exc: Exception) -> None:
         request_id=request_id,
         code=code,
     )
-    op.save_fields(status=status, error=message, finished=timezone.now())
+    finished = {"secret": ""} if status == Operation.Status.CONFLICT else {}
+    op.save_fields(status=status, error=message, finished=timezone.now(), **finished)
     ctx.audit(
         op.steps[index],
         result=AuditEvent.Result.FAILED,

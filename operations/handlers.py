@@ -58,6 +58,10 @@ def patch_connection(ctx: Context, step: dict[str, Any]) -> Done:
 
 def _connection_patch(op, account: Account) -> tuple[list[dict], dict, dict]:
     if op.kind == op.Kind.ACCOUNT_ROTATE_KEY:
+        if not op.secret:
+            raise OperationStopped(
+                _("The new key is no longer kept (it waited too long). Start the rotation again.")
+            )
         check = op.preview.get("check", {})
         patch = [
             {"op": "replace", "path": "/auth/params", "value": {"accessToken": op.secret.reveal()}}

@@ -5,6 +5,7 @@ Nothing here talks to AEP; it records what was asked and hands the work to a job
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
@@ -18,6 +19,8 @@ from operations.models import Operation
 
 Kind = Operation.Kind
 Status = Operation.Status
+STUCK_AFTER = timedelta(minutes=30)
+KEY_KEPT_FOR = timedelta(hours=1)
 # Kinds whose page shows AEP's answer before the user confirms.
 PREVIEWED = (Kind.ACCOUNT_ROTATE_KEY, Kind.ACCOUNT_DELETE, Kind.DATAFLOW_DELETE)
 
@@ -36,6 +39,8 @@ def create(
     steps: list[dict[str, Any]] | None = None,
     secret: str = "",
 ) -> Operation:
+    if kind == Kind.ACCOUNT_ROTATE_KEY:
+        forget_stale_keys()
     target = dataflow or account
     sandbox = sandbox or (target.sandbox if target else None)
     if sandbox is None:
@@ -155,6 +160,16 @@ def cancel(operation: Operation) -> None:
 
 
 def in_flight(**filters) -> Operation | None:
-    """The operation still moving for an account or dataflow, if any (one at a time)."""
+    """The operation still moving for an account or dataflow, if any (one at a time).
+
+    One that has not moved for STUCK_AFTER (its worker died, say) no longer blocks others.
+    """
     moving = (Status.PREVIEWING, Status.QUEUED, Status.RUNNING)
-    return Operation.objects.filter(status__in=moving, **filters).first()
+    recent = timezone.now() - STUCK_AFTER
+    return Operation.objects.filter(status__in=moving, updated__gte=recent, **filters).first()
+
+
+def forget_stale_keys() -> int:
+    """Drop new Stripe keys nobody confirmed or resumed within KEY_KEPT_FOR."""
+    cutoff = timezone.now() - KEY_KEPT_FOR
+    return Operation.objects.exclude(secret="").filter(updated__lt=cutoff).update(secret="")

@@ -103,6 +103,8 @@ def _target_of(op: Operation) -> tuple[str, str]:
 
 
 def execute(op: Operation) -> dict:
+    if op.status != Operation.Status.QUEUED:
+        return {"skipped": op.status}  # confirmed twice, or cancelled meanwhile
     _guard(op)
     client = client_for(op.sandbox)
     run_steps(Context(op, client, RequestIds(client)), HANDLERS)
@@ -111,12 +113,16 @@ def execute(op: Operation) -> dict:
 
 def preview(op: Operation) -> dict:
     """Work out what the operation would touch; the user confirms on the page afterwards."""
+    if op.status != Operation.Status.PREVIEWING:
+        return {"skipped": op.status}
     _guard(op)
     try:
         found = _preview_for(op)
     except Exception as exc:
         message, *_rest = describe_failure(exc)
-        op.save_fields(status=Operation.Status.FAILED, error=message, finished=timezone.now())
+        op.save_fields(
+            status=Operation.Status.FAILED, error=message, finished=timezone.now(), secret=""
+        )
         raise
     op.save_fields(preview=found, status=Operation.Status.AWAITING_CONFIRMATION)
     return {}

@@ -75,8 +75,13 @@ def _run_detail(run) -> str:
 
 
 def _audit(dataflow: Dataflow, limit: int) -> list[Entry]:
-    """Changes to the flow itself, and to its account (a new key affects every flow on it)."""
-    query = Q(target_type="dataflow", target_id=dataflow.flow_id)
+    """Changes to the flow itself, and to its account (a new key affects every flow on it).
+
+    Events name a dataflow by AEP flow id (operations), by database id (monitoring settings)
+    or as a wizard-created "flow"; all three belong here.
+    """
+    query = Q(target_type="dataflow", target_id__in=[dataflow.flow_id, str(dataflow.pk)])
+    query |= Q(target_type="flow", target_id=dataflow.flow_id)
     if dataflow.account_id and dataflow.account.connection_id:
         query |= Q(target_type="account", target_id=dataflow.account.connection_id)
     events = AuditEvent.objects.filter(query, sandbox=dataflow.sandbox).order_by("-created")
@@ -107,6 +112,8 @@ def _action_title(action: str, target_type: str) -> str:
         "dataflow.enable": _("Dataflow enabled"),
         "dataflow.delete": _("Dataflow deleted"),
         "dataflow.create": _("Dataflow created"),
+        "wizard.create": _("Created with the wizard"),
+        "dataflow.freshness_sla": _("Freshness SLA changed"),
         "run.retry": _("Failed run re-triggered"),
         "account.update": _("Account edited"),
         "account.rotate_key": _("Stripe key rotated"),

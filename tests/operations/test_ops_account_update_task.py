@@ -118,3 +118,18 @@ class AccountUpdateTaskTestCase(BaseTestCase):
         self.op.refresh_from_db()
         assert self.op.status == Operation.Status.FAILED
         assert AuditEvent.objects.get().result == AuditEvent.Result.FAILED
+
+    def test_a_rotation_whose_key_was_forgotten_stops_before_aep(self):
+        rotation = service.create(
+            Operation.Kind.ACCOUNT_ROTATE_KEY,
+            actor=self.sam,
+            account=self.account,
+            reason="leak",
+            steps=planning.rotate_key_steps(self.account),
+        )
+        Operation.objects.filter(pk=rotation.pk).update(status=Operation.Status.QUEUED)
+        execute_operation(queue(rotation, execute_operation), str(rotation.pk))
+        rotation.refresh_from_db()
+        assert rotation.status == Operation.Status.FAILED
+        assert "no longer kept" in rotation.error
+        assert not [c for c in responses.calls if c.request.method == "PATCH"]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from unittest.mock import patch
 
 from django.db import connection
+from django.utils import timezone
 
 from monitoring.models import Account
+from operations import service
 from operations.models import Operation
 from tests.base import BaseTestCase, make_sandbox
 from tests.operations.ops_factories import make_account, make_dataflow
@@ -234,3 +237,20 @@ class AccountViewsTestCase(BaseTestCase):
         )
         assert response.status_code == 200
         self.assertContains(response, 'hx-trigger="every 1s"')
+
+    def test_a_key_nobody_confirmed_within_an_hour_is_forgotten(self):
+        stale = self.rotation_awaiting([])
+        Operation.objects.filter(pk=stale.pk).update(updated=timezone.now() - timedelta(hours=2))
+        self.post(
+            f"/ops/accounts/{self.account.pk}/rotate/",
+            {"new_key": "sk_test_another_key_5555", "reason": "again"},
+            task="preview_operation",
+        )
+        stale.refresh_from_db()
+        assert not stale.secret
+
+    def test_an_operation_stuck_for_long_no_longer_blocks_new_ones(self):
+        stuck = service.create(Operation.Kind.ACCOUNT_UPDATE, actor=self.sam, account=self.account)
+        Operation.objects.filter(pk=stuck.pk).update(updated=timezone.now() - timedelta(hours=1))
+        self.post(f"/ops/accounts/{self.account.pk}/edit/", {"name": "New", "description": ""})
+        assert Operation.objects.count() == 2

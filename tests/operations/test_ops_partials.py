@@ -6,8 +6,10 @@ from django.template import Context, Template
 from django.template.loader import render_to_string
 from django.test import RequestFactory
 
+from monitoring.models import AuditEvent
 from operations import service
 from operations.models import Operation
+from operations.timeline import timeline
 from tests.base import BaseTestCase, make_sandbox
 from tests.operations.ops_factories import make_account, make_dataflow, make_run
 
@@ -50,3 +52,19 @@ class PartialsTestCase(BaseTestCase):
             Context({"dataflow": self.flow})
         )
         assert 'class="tl tl-run"' in html and "failed" in html
+
+    def test_the_timeline_gathers_every_naming_of_the_dataflow(self):
+        for target_type, target_id, action in (
+            ("flow", self.flow.flow_id, "wizard.create"),
+            ("dataflow", str(self.flow.pk), "dataflow.freshness_sla"),
+            ("dataflow", self.flow.flow_id, "dataflow.disable"),
+            ("dataflow", "someone-else", "dataflow.disable"),
+        ):
+            AuditEvent.objects.create(
+                action=action,
+                target_type=target_type,
+                target_id=target_id,
+                sandbox=self.flow.sandbox,
+            )
+        titles = {entry.title for entry in timeline(self.flow)}
+        assert titles == {"Created with the wizard", "Freshness SLA changed", "Dataflow disabled"}
