@@ -552,14 +552,16 @@ def _run_step(run: Run, step: ProvisioningStep) -> bool:
 def describe_failure(exc: AEPError) -> str:
     """Plain words for a failed step, ending with what pressing Retry will do."""
     if isinstance(exc, RateLimitError):
-        message = _("AEP asked us to slow down (too many requests). Wait a minute, then Retry.")
+        message = _(
+            "AEP asked us to slow down (too many requests). Wait a minute, then press Retry."
+        )
     elif isinstance(exc, AEPTimeout):
         message = _(
-            "AEP did not answer in time. Retry: anything AEP created meanwhile is picked up, "
-            "not created twice."
+            "AEP did not answer in time. Press Retry: anything AEP created meanwhile is picked "
+            "up, not created twice."
         )
     elif isinstance(exc, ServerError):
-        message = _("AEP had an internal error. This is usually temporary: Retry.")
+        message = _("AEP had an internal error. This is usually temporary: press Retry.")
     else:
         return explain_aep_error(exc)
     detail = (exc.message or "").strip()

@@ -113,3 +113,38 @@ def _walk_through(page, shoot, stand_in) -> None:
     page.wait_for_url("**/done/", timeout=SLOW)
     expect(page.locator("h1")).to_contain_text("2 dataflows created")
     shoot(page, "wizard-9-done")
+
+
+def test_a_failed_step_is_explained_and_retry_finishes(
+    logged_in_page, screenshots, celery_worker_thread, aep_emulator, stripe_stand_in
+):
+    from django.test import Client
+
+    from tests.base import PASSWORD
+    from tests.onboarding.onboarding_driver import clear_faults, inject, run_until_review
+
+    ensure_roles()
+    relax_sqlite_locks()
+    mina = make_user("mina", MARKETING_OPS)
+    sandbox = emulator_sandbox(aep_emulator.url, sandbox_name="dev", display_name="Acme dev")
+    client = Client()
+    client.login(username="mina", password=PASSWORD)
+    with override_settings(STRIPE_API_BASE=stripe_stand_in.url, ONBOARDING_STEP_RETRIES=0):
+        draft = run_until_review(
+            client, sandbox, stripe_stand_in.secret_key, ["refunds"], check_mapping=False
+        )
+        inject(
+            aep_emulator.url, method="POST", path="/data/foundation/flowservice/flows", kind="500"
+        )
+        try:
+            page = logged_in_page(mina)
+            page.goto(f"/wizard/{draft.pk}/review/")
+            page.click("text=Create 1 dataflow")
+            expect(page.locator(".error-box")).to_contain_text("failed", timeout=SLOW)
+            expect(page.locator(".error-box")).to_contain_text("internal error")
+            screenshots(page, "wizard-8b-provisioning-failed")
+            page.click("button:has-text('Retry')")
+            page.wait_for_url("**/done/", timeout=SLOW)
+            expect(page.locator("h1")).to_contain_text("1 dataflow created")
+        finally:
+            clear_faults(aep_emulator.url)

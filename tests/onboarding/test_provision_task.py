@@ -181,3 +181,19 @@ class ProvisionTaskTestCase(BaseTestCase):
         assert target["data"]["schema"]["id"] == "https://ns/schema-old"
         flow = Dataflow.objects.get(resource_path="customers")
         assert flow.dataset_id == "ds-old"
+
+    def test_a_worker_killed_mid_step_is_resumed_without_duplicates(self):
+        self.draft.refresh_from_db()
+        create_steps(self.draft)
+        # The first attempt's worker died right after AEP created the class and the charges
+        # source connection, before their ids were stored.
+        self.fake.create_class({"title": "Stripe record"})
+        self.fake.create_source_connection(
+            name="Stripe charges - source", base_connection_id="conn-1",
+            params={"resourcePath": "charges"},
+        )  # fmt: skip
+        self.draft.steps.filter(position__lte=1).update(status="running", attempts=1)
+        Draft.objects.filter(pk=self.draft.pk).update(status="provisioning", attempt=1)
+        self.start()  # what Resume does: a new attempt
+        assert self.draft.status == Draft.Status.DONE
+        self.assert_one_of_each()
