@@ -103,6 +103,8 @@ def _connect(job: Job) -> dict:
     Draft.objects.filter(pk=draft.pk).update(
         connection_id=created.id, connection_etag=created.etag or ""
     )
+    # Connecting completes step 1.
+    Draft.objects.filter(pk=draft.pk, reached__lt=0).update(reached=0)
     record(
         job.created_by,
         "wizard.create",

@@ -30,7 +30,7 @@ class StepResourcesTestCase(BaseTestCase):
     def test_unreadable_paths_are_disabled_with_the_reason(self):
         r = self.client.get(self.url)
         self.assertContains(r, 'value="prices" id="res-prices" disabled', html=False)
-        self.assertContains(r, "The key may not read this: rak_price_read")
+        self.assertContains(r, "Not available: rak_price_read")
         self.draft.probe["prices"]["message"] = "Having the 'rak_price_read' permission would…"
         self.draft.save()
         r = self.client.get(self.url)

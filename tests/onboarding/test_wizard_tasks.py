@@ -31,10 +31,11 @@ class WizardTasksTestCase(BaseTestCase):
         )
 
     def test_connect_creates_the_base_connection_once_and_audits_without_the_key(self):
-        draft = connected_draft(self.mina, self.sandbox, connection_id="")
+        draft = connected_draft(self.mina, self.sandbox, connection_id="", reached=-1)
         tasks.connect_account(str(self.job(tasks.CONNECT, draft).pk))
         draft.refresh_from_db()
         assert draft.connection_id == "connection-1"
+        assert draft.reached == 0  # step 1 is done
         stored = self.fake.objects["connection"]["connection-1"]
         assert stored["accessToken"] == "sk_test_demo_stripe_sources_0001"
         event = AuditEvent.objects.get(target_type="base_connection")
