@@ -50,6 +50,10 @@ class CatalogClient:
             raise ValueError(f"Catalog answered no dataset for {dataset_id}")
         return Dataset.from_api(data, dataset_id)
 
+    def delete_dataset(self, dataset_id: str) -> None:
+        """DELETE /dataSets/{id}."""
+        self._http.call("DELETE", f"{self._base}/dataSets/{quote(dataset_id, safe='')}")
+
     def create_dataset(
         self,
         *,

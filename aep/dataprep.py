@@ -57,15 +57,20 @@ def modern_mapping_set(
     }
 
 
-def mapping_set_shape(body: Mapping[str, Any]) -> MappingShape:
-    """Which of the two accepted shapes `body` is; ValueError for anything else."""
+def mapping_set_shape(body: Mapping[str, Any], *, require_schema: bool = True) -> MappingShape:
+    """Which of the two accepted shapes `body` is; ValueError for anything else.
+
+    With `require_schema=False` a modern body may leave out `outputSchema`, which validate and
+    preview accept: mappings can then be checked before the schema they will fill exists.
+    """
     mappings = body.get("mappings")
     if not isinstance(mappings, list) or not mappings:
         raise ValueError("a mapping set needs a non-empty `mappings` list")
     if "xdmSchema" in body and all("destinationXdmPath" in m for m in mappings):
         return "legacy"
     schema_ref = (body.get("outputSchema") or {}).get("schemaRef") or {}
-    if schema_ref.get("id") and all("destination" in m for m in mappings):
+    schema_ok = bool(schema_ref.get("id")) or (not require_schema and "outputSchema" not in body)
+    if schema_ok and all("destination" in m for m in mappings):
         _check_source_types(mappings)
         return "modern"
     raise ValueError("mapping set is neither the legacy (xdmSchema) nor the modern shape")
@@ -113,17 +118,33 @@ class DataPrepClient:
         for item in iter_offset(fetch_page, page_size):
             yield MappingSet.from_api(item)
 
-    def validate_mapping_set(self, body: Mapping[str, Any]) -> tuple[MappingValidation, ...]:
-        """POST /mappingSets/validate (one result per mapping)."""
-        mapping_set_shape(body)
+    def delete_mapping_set(self, mapping_set_id: str) -> None:
+        """DELETE /mappingSets/{id}: missing from the public spec, used by aepp (notes §4, §7.2)."""
+        self._http.call("DELETE", f"{self._base}/mappingSets/{quote(mapping_set_id, safe='')}")
+
+    def validate_mapping_set(
+        self, body: Mapping[str, Any], *, require_schema: bool = True
+    ) -> tuple[MappingValidation, ...]:
+        """POST /mappingSets/validate (one result per mapping).
+
+        `require_schema=False` allows a body without `outputSchema` (see `mapping_set_shape`).
+        """
+        mapping_set_shape(body, require_schema=require_schema)
         answer = self._http.call("POST", f"{self._base}/mappingSets/validate", json=body) or {}
         return tuple(MappingValidation.from_api(v) for v in answer.get("validationResponse") or ())
 
     def preview_mapping_set(
-        self, body: Mapping[str, Any], records: Sequence[Mapping[str, Any]]
+        self,
+        body: Mapping[str, Any],
+        records: Sequence[Mapping[str, Any]],
+        *,
+        require_schema: bool = True,
     ) -> tuple[MappingPreview, ...]:
-        """POST /mappingSets/preview (run sample records through the mappings)."""
-        mapping_set_shape(body)
+        """POST /mappingSets/preview (run sample records through the mappings).
+
+        `require_schema=False` allows a body without `outputSchema` (see `mapping_set_shape`).
+        """
+        mapping_set_shape(body, require_schema=require_schema)
         request = {"data": [dict(r) for r in records], "mappingSet": dict(body)}
         answer = self._http.call("POST", f"{self._base}/mappingSets/preview", json=request) or []
         return tuple(MappingPreview.from_api(item) for item in answer)

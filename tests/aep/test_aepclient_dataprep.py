@@ -49,6 +49,9 @@ def test_the_legacy_helper_builds_the_stripe_tutorial_shape():
     }
 
 
+UNBOUND = {k: v for k, v in MODERN.items() if k != "outputSchema"}
+
+
 def test_the_modern_helper_builds_the_api_reference_shape():
     assert MODERN == {
         "outputSchema": {
@@ -73,6 +76,20 @@ def test_shapes_are_recognised_and_anything_else_refused():
     bad_type = modern_mapping_set(SCHEMA_ID, [("a", "b")], source_type="text/x.schema-path")
     with pytest.raises(ValueError, match="sourceType"):
         mapping_set_shape(bad_type)
+
+
+def test_only_checks_may_leave_out_the_output_schema():
+    assert mapping_set_shape(UNBOUND, require_schema=False) == "modern"
+    with pytest.raises(ValueError):
+        mapping_set_shape(UNBOUND)
+    half_done = {**UNBOUND, "outputSchema": {"schemaRef": {}}}
+    with pytest.raises(ValueError):
+        mapping_set_shape(half_done, require_schema=False)
+    with pytest.raises(ValueError, match="sourceType"):
+        mapping_set_shape(
+            {"mappings": [{"sourceType": "text/plain", "source": "a", "destination": "b"}]},
+            require_schema=False,
+        )
 
 
 @pytest.mark.parametrize("mapping_set", [LEGACY, MODERN], ids=["legacy", "modern"])
@@ -167,3 +184,32 @@ def test_preview_mapping_set(client, mocked):
     assert body(last_request(mocked)) == {"data": [{"data": {"id": "ch_1"}}], "mappingSet": MODERN}
     assert previews[0].data == {"_acme": {"charges_data": {"id": "ch_1"}}}
     assert previews[0].errors == ()
+
+
+def test_validate_and_preview_without_an_output_schema_when_asked(client, mocked):
+    mocked.add(
+        responses.POST,
+        f"{CONVERSION}/mappingSets/validate",
+        json={"validationResponse": [{"status": "SUCCESS", "errors": None}]},
+    )
+    mocked.add(responses.POST, f"{CONVERSION}/mappingSets/preview", json=[{"data": {"x": 1}}])
+    (result,) = client.dataprep.validate_mapping_set(UNBOUND, require_schema=False)
+    assert result.ok
+    assert body(last_request(mocked)) == UNBOUND
+    (preview,) = client.dataprep.preview_mapping_set(UNBOUND, [{"id": 1}], require_schema=False)
+    assert preview.data == {"x": 1}
+    assert body(last_request(mocked)) == {"data": [{"id": 1}], "mappingSet": UNBOUND}
+
+
+def test_checks_refuse_a_body_without_schema_by_default(client, mocked):
+    with pytest.raises(ValueError):
+        client.dataprep.validate_mapping_set(UNBOUND)
+    with pytest.raises(ValueError):
+        client.dataprep.preview_mapping_set(UNBOUND, [])
+    assert platform_calls(mocked) == []
+
+
+def test_delete_mapping_set(client, mocked):
+    mocked.add(responses.DELETE, f"{CONVERSION}/mappingSets/m%2F1", status=204)
+    assert client.dataprep.delete_mapping_set("m/1") is None
+    assert last_request(mocked).url == f"{CONVERSION}/mappingSets/m%2F1"

@@ -155,6 +155,42 @@ def test_it_onboards_stripe_charges_and_sees_the_runs(client, stripe_stand_in):
     assert excinfo.value.code == "FLOW-1439-404"
 
 
+def test_what_onboarding_created_can_be_found_and_deleted(client):
+    suffix = uuid.uuid4().hex[:8]
+    tenant = client.schemas.get_stats().tenant_id
+    schema_id = create_target_schema(client, tenant, suffix)
+    dataset_id = client.catalog.create_dataset(name=f"Stripe Charges {suffix}", schema_id=schema_id)
+    # Checks before the target schema exists: no outputSchema at all.
+    unbound = {
+        "mappings": [{"sourceType": "ATTRIBUTE", "source": "data.id", "destination": "_x.id"}]
+    }
+    (check,) = client.dataprep.validate_mapping_set(unbound, require_schema=False)
+    assert check.ok
+    (preview,) = client.dataprep.preview_mapping_set(
+        unbound, [{"data": {"id": "ch_1"}}], require_schema=False
+    )
+    assert preview.data == {"_x": {"id": "ch_1"}}
+    mapping_set = client.dataprep.create_mapping_set(
+        legacy_mapping_set(schema_id, [("data.id", f"_{tenant}.charges_data.id", False)])
+    )
+    (record,) = [c for c in client.schemas.list_classes() if c.title.endswith(suffix)]
+    (fields,) = [g for g in client.schemas.list_field_groups() if g.title.endswith(suffix)]
+
+    client.dataprep.delete_mapping_set(mapping_set.id)
+    client.catalog.delete_dataset(dataset_id)
+    client.schemas.delete_schema(schema_id)
+    client.schemas.delete_field_group(fields.id)
+    client.schemas.delete_class(record.id)
+
+    with pytest.raises(NotFoundError):
+        client.dataprep.get_mapping_set(mapping_set.id)
+    with pytest.raises(NotFoundError):
+        client.catalog.get_dataset(dataset_id)
+    assert not [s for s in client.schemas.list_schemas() if s.id == schema_id]
+    assert not [g for g in client.schemas.list_field_groups() if g.id == fields.id]
+    assert not [c for c in client.schemas.list_classes() if c.id == record.id]
+
+
 def test_a_stale_etag_is_a_precondition_failure(client, stripe_stand_in):
     fs = client.flowservice
     created = fs.create_connection(

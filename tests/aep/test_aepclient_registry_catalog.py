@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
 import responses
 from aep_testkit import CATALOG, REGISTRY, body, last_request, path, platform_calls, query
+
+from aep import BadRequestError, NotFoundError
 
 SCHEMA_ID = "https://ns.adobe.com/acme/schemas/719c4e19184402c27595e65b931a142b"
 CLASS_ID = "https://ns.adobe.com/acme/classes/19e1d8b5098a7a76e2c10a81cbc99a8d"
@@ -114,6 +117,65 @@ def test_list_schemas_follows_page_next(client, mocked):
     assert query(second) == {"orderby": ["title"], "limit": ["1"], "start": ["B"]}
 
 
+@pytest.mark.parametrize(
+    ("kind", "listing"),
+    [("classes", "list_classes"), ("fieldgroups", "list_field_groups")],
+)
+def test_tenant_classes_and_field_groups_are_listed_page_by_page(client, mocked, kind, listing):
+    first_page = {
+        "results": [{"$id": f"{kind}-1", "meta:altId": "_acme.x1", "version": "1.2", "title": "A"}],
+        "_page": {"orderby": "title", "next": "B", "count": 1},
+    }
+    last_page = {"results": [{"$id": f"{kind}-2", "title": "B"}], "_page": {"next": None}}
+    mocked.add(responses.GET, f"{REGISTRY}/tenant/{kind}", json=first_page)
+    mocked.add(responses.GET, f"{REGISTRY}/tenant/{kind}", json=last_page)
+    listed = list(getattr(client.schemas, listing)(limit=1))
+    assert [(i.id, i.title, i.alt_id, i.version) for i in listed] == [
+        (f"{kind}-1", "A", "_acme.x1", "1.2"),
+        (f"{kind}-2", "B", None, None),
+    ]
+    first, second = platform_calls(mocked)
+    assert first.headers["Accept"] == "application/vnd.adobe.xed-id+json"
+    assert query(first) == {"orderby": ["title"], "limit": ["1"]}
+    assert query(second) == {"orderby": ["title"], "limit": ["1"], "start": ["B"]}
+
+
+def test_listing_stops_when_the_registry_repeats_a_page(client, mocked):
+    page = {"results": [{"$id": "c1", "title": "A"}], "_page": {"next": "B"}}
+    mocked.add(responses.GET, f"{REGISTRY}/global/classes", json=page)
+    assert [c.id for c in client.schemas.list_classes(container="global")] == ["c1", "c1"]
+    assert len(platform_calls(mocked)) == 2
+
+
+@pytest.mark.parametrize(
+    ("kind", "delete", "resource_id"),
+    [
+        ("classes", "delete_class", CLASS_ID),
+        ("fieldgroups", "delete_field_group", FG_ID),
+        ("schemas", "delete_schema", SCHEMA_ID),
+    ],
+)
+def test_tenant_resources_are_deleted_by_their_encoded_id(
+    client, mocked, kind, delete, resource_id
+):
+    encoded = resource_id.replace(":", "%3A").replace("/", "%2F")
+    mocked.add(responses.DELETE, f"{REGISTRY}/tenant/{kind}/{encoded}", status=204)
+    assert getattr(client.schemas, delete)(resource_id) is None
+    assert path(last_request(mocked)) == f"/data/foundation/schemaregistry/tenant/{kind}/{encoded}"
+
+
+def test_a_refused_delete_raises(client, mocked):
+    mocked.add(
+        responses.DELETE,
+        re.compile(f"{REGISTRY}/tenant/classes/.*"),
+        status=400,
+        json={"title": "Class in use", "type": "https://ns.adobe.com/aep/errors/XDM-1010-400"},
+    )
+    with pytest.raises(BadRequestError) as caught:
+        client.schemas.delete_class(CLASS_ID)
+    assert caught.value.code == "XDM-1010-400"
+
+
 # Catalog ------------------------------------------------------------------------------------
 
 
@@ -169,3 +231,17 @@ def test_list_datasets_pages_with_start(client, mocked):
 def test_catalog_page_size_is_capped_at_100(client):
     with pytest.raises(ValueError):
         next(client.catalog.list_datasets(page_size=101))
+
+
+def test_delete_dataset(client, mocked):
+    mocked.add(
+        responses.DELETE, f"{CATALOG}/dataSets/{DATASET_ID}", json=[f"@/dataSets/{DATASET_ID}"]
+    )
+    assert client.catalog.delete_dataset(DATASET_ID) is None
+    assert last_request(mocked).method == "DELETE"
+
+
+def test_deleting_a_missing_dataset_is_not_found(client, mocked):
+    mocked.add(responses.DELETE, f"{CATALOG}/dataSets/gone", status=404, json={"message": "no"})
+    with pytest.raises(NotFoundError):
+        client.catalog.delete_dataset("gone")

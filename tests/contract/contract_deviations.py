@@ -133,6 +133,20 @@ def _property_filter_repeats(spec: Spec) -> None:
     param["explode"] = True
 
 
+def _mapping_set_delete(spec: Spec) -> None:
+    # §4 and §7.2: `DELETE /mappingSets/{id}` is missing from the public spec; aepp's
+    # dataprep.py calls it. It takes the same path parameter and headers as the GET.
+    item = spec["paths"]["/mappingSets/{MAPPING_SET_ID}"]
+    if "delete" in item:
+        raise ValueError("the spec declares DELETE /mappingSets/{id} now")
+    params = [p for p in item["get"]["parameters"] if p.get("in") in ("path", "header")]
+    item["delete"] = {
+        "operationId": "deleteMappingSet",
+        "parameters": params,
+        "responses": {"200": {"description": "Deleted"}, "204": {"description": "Deleted"}},
+    }
+
+
 # Applied in this order: the PATCH body fix addresses the spec's slashed path, so it runs
 # before that path is folded into the unslashed one.
 DEVIATIONS: tuple[Deviation, ...] = (
@@ -147,6 +161,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
     Deviation("flow-service.yaml", "§9 Action op case (runs)", _run_action_op_hyphenated),
     Deviation("flow-service.yaml", "§2.4.2 explore", _explore_object_type_lower_case),
     Deviation("flow-service.yaml", "§2.3 property filters", _property_filter_repeats),
+    Deviation("data-prep.yaml", "§4 / §7.2 DELETE mapping set", _mapping_set_delete),
 )
 
 

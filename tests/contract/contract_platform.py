@@ -68,6 +68,8 @@ def _flow_service_answer(request: Any, path: str) -> tuple[int, Any]:
 
 
 def _data_prep_answer(request: Any, path: str) -> tuple[int, Any]:
+    if request.method == "DELETE":
+        return 204, None
     if path.endswith("/validate"):
         return 200, {"validationResponse": [{"status": "SUCCESS", "errors": None}]}
     if path.endswith("/preview"):
@@ -85,7 +87,9 @@ def _registry_answer(request: Any, path: str) -> tuple[int, Any]:
         return 200, {"tenantId": "acme", "imsOrg": "ORG@AdobeOrg"}
     if request.method == "POST":
         return 201, resource
-    if path.endswith("/schemas"):
+    if request.method == "DELETE":
+        return 204, None
+    if re.search(r"/(schemas|classes|fieldgroups)$", path):
         next_start = "B" if "start" not in parse_qs(urlsplit(request.url).query) else None
         return 200, {"results": [resource], "_page": {"next": next_start}}
     return 200, resource
@@ -94,6 +98,8 @@ def _registry_answer(request: Any, path: str) -> tuple[int, Any]:
 def _catalog_answer(request: Any, path: str) -> tuple[int, Any]:
     if request.method == "POST":
         return 201, ["@/dataSets/ds-1"]
+    if request.method == "DELETE":
+        return 200, ["@/dataSets/ds-1"]
     if path.endswith("/dataSets"):
         return 200, {"ds-1": {"name": "n"}} if _first_page(request) else {}
     return 200, {"ds-1": {"name": "n"}}

@@ -20,7 +20,11 @@ from aep.flowservice import patch_op
 from aep.types import Schedule
 
 SCHEMA_ID = "https://ns.adobe.com/acme/schemas/5f76be8c4e4b847fdac13ca42aa6b596a89a5b91dea48b16"
+CLASS_ID = "https://ns.adobe.com/acme/classes/19e1d8b5098a7a76e2c10a81cbc99a8d"
+FIELD_GROUP_ID = "https://ns.adobe.com/acme/mixins/e49c"
 MAPPING = [("data.id", "_acme.charges_data.id", False)]
+# Mapping checks made before the target schema exists carry no outputSchema.
+UNBOUND = {"mappings": [{"sourceType": "ATTRIBUTE", "source": "data.id", "destination": "_a.id"}]}
 
 # Adobe's data-prep.yaml uses `allowEmptyValue`, which openapi-core reports as deprecated.
 pytestmark = pytest.mark.filterwarnings("ignore:Use of allowEmptyValue:DeprecationWarning")
@@ -122,13 +126,20 @@ SCENARIOS: dict[str, Scenario] = {
     ],
     "dataprep.get_mapping_set": lambda c: c.dataprep.get_mapping_set("map-1", version=1),
     "dataprep.list_mapping_sets": lambda c: list(c.dataprep.list_mapping_sets(page_size=1)),
-    "dataprep.validate_mapping_set": lambda c: c.dataprep.validate_mapping_set(
-        modern_mapping_set(SCHEMA_ID, [("data.id", "_acme.charges_data.id")])
-    ),
-    "dataprep.preview_mapping_set": lambda c: c.dataprep.preview_mapping_set(
-        modern_mapping_set(SCHEMA_ID, [("data.id", "_acme.charges_data.id")]),
-        [{"data": {"id": "ch_1"}}],
-    ),
+    "dataprep.validate_mapping_set": lambda c: [
+        c.dataprep.validate_mapping_set(
+            modern_mapping_set(SCHEMA_ID, [("data.id", "_acme.charges_data.id")])
+        ),
+        c.dataprep.validate_mapping_set(UNBOUND, require_schema=False),
+    ],
+    "dataprep.preview_mapping_set": lambda c: [
+        c.dataprep.preview_mapping_set(
+            modern_mapping_set(SCHEMA_ID, [("data.id", "_acme.charges_data.id")]),
+            [{"data": {"id": "ch_1"}}],
+        ),
+        c.dataprep.preview_mapping_set(UNBOUND, [{"data": {"id": "ch_1"}}], require_schema=False),
+    ],
+    "dataprep.delete_mapping_set": lambda c: c.dataprep.delete_mapping_set("map-1"),
     # Schema Registry
     "schemas.get_stats": lambda c: c.schemas.get_stats(),
     "schemas.create_class": lambda c: c.schemas.create_class(
@@ -138,12 +149,14 @@ SCENARIOS: dict[str, Scenario] = {
             "allOf": [{"$ref": "https://ns.adobe.com/xdm/data/record"}],
         }
     ),
+    "schemas.list_classes": lambda c: list(c.schemas.list_classes(limit=1)),
+    "schemas.delete_class": lambda c: c.schemas.delete_class(CLASS_ID),
     "schemas.create_field_group": lambda c: c.schemas.create_field_group(
         {"title": "Stripe Charges", "type": "object"}
     ),
-    "schemas.get_field_group": lambda c: c.schemas.get_field_group(
-        "https://ns.adobe.com/acme/mixins/e49c"
-    ),
+    "schemas.list_field_groups": lambda c: list(c.schemas.list_field_groups(limit=1)),
+    "schemas.delete_field_group": lambda c: c.schemas.delete_field_group(FIELD_GROUP_ID),
+    "schemas.get_field_group": lambda c: c.schemas.get_field_group(FIELD_GROUP_ID),
     "schemas.create_schema": lambda c: c.schemas.create_schema(
         {"title": "Stripe Charges Schema", "type": "object", "allOf": []}
     ),
@@ -152,11 +165,13 @@ SCENARIOS: dict[str, Scenario] = {
         c.schemas.get_schema(SCHEMA_ID, full=True),
     ],
     "schemas.list_schemas": lambda c: list(c.schemas.list_schemas(limit=1)),
+    "schemas.delete_schema": lambda c: c.schemas.delete_schema(SCHEMA_ID),
     # Catalog
     "catalog.list_datasets": lambda c: list(
         c.catalog.list_datasets(page_size=1, properties=["name", "schemaRef"])
     ),
     "catalog.get_dataset": lambda c: c.catalog.get_dataset("ds-1"),
+    "catalog.delete_dataset": lambda c: c.catalog.delete_dataset("ds-1"),
     "catalog.create_dataset": lambda c: c.catalog.create_dataset(
         name="Stripe Charges Dataset",
         schema_id=SCHEMA_ID,
