@@ -43,7 +43,7 @@ from aep.quirks import mapping_version_for_request
 from core.explain import explain_aep_error
 from monitoring.audit import record
 from monitoring.models import Account, Dataflow
-from onboarding import aep_calls, mapping
+from onboarding import mapping
 from onboarding import schedule as schedules
 from onboarding.models import Draft, ProvisioningStep
 
@@ -362,8 +362,8 @@ class Run:
 
     # class
     def _find_schema_class(self, path: str):
-        found = aep_calls.find_tenant_by_title(self.client, "classes", CLASS_TITLE)
-        return (found, "", {}) if found else None
+        found = _first(self.client.schemas.list_classes(), lambda c: c.title == CLASS_TITLE)
+        return (found.id, "", {}) if found else None
 
     def _create_schema_class(self, path: str):
         created = self.client.schemas.create_class(class_body())
@@ -394,8 +394,8 @@ class Run:
     # field group
     def _find_field_group(self, path: str):
         title = names_for(self.draft, path).field_group
-        found = aep_calls.find_tenant_by_title(self.client, "fieldgroups", title)
-        return (found, "", {}) if found else None
+        found = _first(self.client.schemas.list_field_groups(), lambda g: g.title == title)
+        return (found.id, "", {}) if found else None
 
     def _create_field_group(self, path: str):
         created = self.client.schemas.create_field_group(self.body(path, Kind.FIELD_GROUP))
@@ -720,13 +720,13 @@ def _account_for(draft: Draft) -> Account:
 
 DELETERS: dict[str, Callable[[AEPClient, str], None]] = {
     Kind.FLOW: lambda c, i: c.flowservice.delete_flow(i),
-    Kind.MAPPING_SET: aep_calls.delete_mapping_set,
+    Kind.MAPPING_SET: lambda c, i: c.dataprep.delete_mapping_set(i),
     Kind.TARGET_CONNECTION: lambda c, i: c.flowservice.delete_target_connection(i),
-    Kind.DATASET: aep_calls.delete_dataset,
-    Kind.SCHEMA: lambda c, i: aep_calls.delete_tenant(c, "schemas", i),
-    Kind.FIELD_GROUP: lambda c, i: aep_calls.delete_tenant(c, "fieldgroups", i),
+    Kind.DATASET: lambda c, i: c.catalog.delete_dataset(i),
+    Kind.SCHEMA: lambda c, i: c.schemas.delete_schema(i),
+    Kind.FIELD_GROUP: lambda c, i: c.schemas.delete_field_group(i),
     Kind.SOURCE_CONNECTION: lambda c, i: c.flowservice.delete_source_connection(i),
-    Kind.SCHEMA_CLASS: lambda c, i: aep_calls.delete_tenant(c, "classes", i),
+    Kind.SCHEMA_CLASS: lambda c, i: c.schemas.delete_class(i),
 }
 
 

@@ -24,7 +24,7 @@ from core.roles import perm
 from monitoring.aep import client_for
 from monitoring.audit import record
 from monitoring.models import Dataflow, Sandbox
-from onboarding import aep_calls, mapping, profiling, provisioning, stripe_probe
+from onboarding import mapping, profiling, provisioning, stripe_probe
 from onboarding.models import Draft
 
 logger = logging.getLogger(__name__)
@@ -222,14 +222,14 @@ def _check_mapping(job: Job, path: str, action: str) -> dict:
     rows = draft.mappings.get(path) or []
     if action == "preview":
         records = (draft.explore.get(path) or {}).get("sample", [])[:PREVIEW_RECORDS]
-        answers = aep_calls.preview_mappings(client, body, records)
+        answers = client.dataprep.preview_mapping_set(body, records, require_schema=False)
         outcome = {
             "action": "preview",
             "records": [a.data for a in answers],
             "errors": [list(a.errors) for a in answers],
         }
     else:
-        answers = aep_calls.validate_mappings(client, body)
+        answers = client.dataprep.validate_mapping_set(body, require_schema=False)
         outcome = {
             "action": "validate",
             "rows": [

@@ -10,13 +10,14 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
 
+from aep.dataprep import mapping_set_shape
 from aep.errors import AEPError
 from aep.types import (
     Created,
     Dataset,
     ExploreResult,
+    FieldGroup,
     FieldMapping,
     Flow,
     MappingPreview,
@@ -92,8 +93,6 @@ class FakeAEP:
         self.dataprep = self
         self.schemas = self
         self.catalog = self
-        self.http = _FakeHttp(self)
-        self.config = _Config()
 
     # -- test controls -------------------------------------------------------------------
     def fail(self, method: str, exc: AEPError, *, after: bool = False, count: int = 1) -> None:
@@ -203,6 +202,24 @@ class FakeAEP:
         self._enter("get_mapping_set")
         return MappingSet.from_api(self.objects["mapping"][mapping_set_id])
 
+    def delete_mapping_set(self, mapping_set_id):
+        self._delete("mapping", "delete_mapping_set", mapping_set_id)
+
+    def validate_mapping_set(self, body, *, require_schema=True):
+        self._enter("validate_mapping_set")
+        mapping_set_shape(body, require_schema=require_schema)
+        return tuple(
+            MappingValidation("FAILED", ({"message": "bad destination"},))
+            if m["destination"].endswith("bad")
+            else MappingValidation("SUCCESS")
+            for m in body["mappings"]
+        )
+
+    def preview_mapping_set(self, body, records, *, require_schema=True):
+        self._enter("preview_mapping_set")
+        mapping_set_shape(body, require_schema=require_schema)
+        return tuple(MappingPreview({"mapped": dict(r)}) for r in records)
+
     # -- schema registry and catalog -----------------------------------------------------
     def get_stats(self) -> RegistryStats:
         self._enter("get_stats")
@@ -212,9 +229,25 @@ class FakeAEP:
         new_id = self._store("class", "create_class", dict(body), prefix="https://ns/")
         return SchemaClass(id=new_id, title=body["title"])
 
-    def create_field_group(self, body):
+    def list_classes(self, **kw):
+        self._enter("list_classes")
+        for item in self.objects.get("class", {}).values():
+            yield SchemaClass(id=item["id"], title=item["title"])
+
+    def delete_class(self, class_id):
+        self._delete("class", "delete_class", class_id)
+
+    def create_field_group(self, body) -> FieldGroup:
         new_id = self._store("fieldgroup", "create_field_group", dict(body), prefix="https://ns/")
-        return SchemaClass(id=new_id, title=body["title"])
+        return FieldGroup(id=new_id, title=body["title"])
+
+    def list_field_groups(self, **kw):
+        self._enter("list_field_groups")
+        for item in self.objects.get("fieldgroup", {}).values():
+            yield FieldGroup(id=item["id"], title=item["title"])
+
+    def delete_field_group(self, field_group_id):
+        self._delete("fieldgroup", "delete_field_group", field_group_id)
 
     def create_schema(self, body) -> Schema:
         new_id = self._store("schema", "create_schema", dict(body), prefix="https://ns/")
@@ -225,6 +258,9 @@ class FakeAEP:
         for item in self.objects.get("schema", {}).values():
             yield Schema(id=item["id"], title=item["title"])
 
+    def delete_schema(self, schema_id):
+        self._delete("schema", "delete_schema", schema_id)
+
     def create_dataset(self, *, name, schema_id, description="", **kw) -> str:
         data = {"name": name, "schemaRef": {"id": schema_id}}
         return self._store("dataset", "create_dataset", data)
@@ -234,56 +270,12 @@ class FakeAEP:
         for item in self.objects.get("dataset", {}).values():
             yield Dataset.from_api(item, item["id"])
 
+    def delete_dataset(self, dataset_id):
+        self._delete("dataset", "delete_dataset", dataset_id)
+
     def _delete(self, kind: str, method: str, entity_id: str) -> None:
         self._enter(method)
         self.objects.get(kind, {}).pop(entity_id, None)
-
-
-REGISTRY_KINDS = {"classes": "class", "fieldgroups": "fieldgroup", "schemas": "schema"}
-
-
-class _Config:
-    def service_url(self, base_path: str) -> str:
-        return f"http://fake{base_path}"
-
-
-class _FakeHttp:
-    """Routes the few raw calls `onboarding.aep_calls` makes."""
-
-    def __init__(self, fake: FakeAEP) -> None:
-        self.fake = fake
-
-    def call(self, method, url, *, params=None, json=None, headers=None):
-        path = url.removeprefix("http://fake")
-        if "/schemaregistry/tenant/" in path:
-            kind_name, _, rest = path.split("/tenant/")[1].partition("/")
-            kind = REGISTRY_KINDS[kind_name]
-            if method == "GET":
-                self.fake._enter(f"list_{kind_name}")
-                items = self.fake.objects.get(kind, {}).values()
-                return {"results": [{"$id": i["id"], "title": i["title"]} for i in items]}
-            self.fake._delete(kind, f"delete_{kind_name}", unquote(rest))
-            return None
-        if "/catalog/dataSets/" in path:
-            self.fake._delete("dataset", "delete_dataset", unquote(path.rsplit("/", 1)[1]))
-            return None
-        if path.endswith("/mappingSets/validate"):
-            self.fake._enter("validate")
-            return {
-                "validationResponse": [
-                    {"status": "FAILED", "errors": [{"message": "bad destination"}]}
-                    if m["destination"].endswith("bad")
-                    else {"status": "SUCCESS", "errors": None}
-                    for m in json["mappings"]
-                ]
-            }
-        if path.endswith("/mappingSets/preview"):
-            self.fake._enter("preview")
-            return [{"data": {"mapped": r}, "errors": None} for r in json["data"]]
-        if "/conversion/mappingSets/" in path and method == "DELETE":
-            self.fake._delete("mapping", "delete_mapping_set", path.rsplit("/", 1)[1])
-            return None
-        raise AssertionError(f"unexpected raw call {method} {url}")
 
 
 __all__ = ["FakeAEP", "FieldMapping", "MappingPreview", "MappingValidation"]
