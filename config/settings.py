@@ -232,6 +232,8 @@ AEP_SCOPE = env_str(
 )
 AEP_TIMEOUT_SECONDS = env_int("AEP_TIMEOUT_SECONDS", 30, minimum=1)
 STRIPE_API_BASE = env_url("STRIPE_API_BASE", "https://api.stripe.com")
+# How many times a wizard provisioning step retries a 429, 5xx or timeout before it fails.
+ONBOARDING_STEP_RETRIES = env_int("ONBOARDING_STEP_RETRIES", 2, minimum=0)
 
 # --- Email ------------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str(

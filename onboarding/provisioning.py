@@ -508,10 +508,6 @@ def _still_current(draft_pk, attempt: int) -> bool:
     )
 
 
-def step_retries() -> int:
-    return getattr(settings, "ONBOARDING_STEP_RETRIES", 2)
-
-
 def provision(client: AEPClient, draft: Draft, attempt: int) -> bool:
     """Run every step not yet done; True when all are done and the monitoring rows exist."""
     steps = list(draft.steps.order_by("position"))
@@ -529,7 +525,7 @@ def provision(client: AEPClient, draft: Draft, attempt: int) -> bool:
 
 
 def _run_step(run: Run, step: ProvisioningStep) -> bool:
-    retries = step_retries()
+    retries = settings.ONBOARDING_STEP_RETRIES
     while True:
         try:
             _attempt_step(run, step)
