@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from functools import wraps
 
-from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
 from django.http import Http404, HttpResponse
@@ -15,7 +14,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HTMX_STOP_POLLING, HttpResponseClientRedirect
@@ -32,44 +30,30 @@ from onboarding import schedule as schedules
 from onboarding.models import STEP_NAMES, STEPS, Draft, ProvisioningStep
 from onboarding.stripe_probe import READABLE, key_shape
 
-# Anything bigger than a mapping CSV plus its form is not a wizard post.
-MAX_POST_BYTES = getattr(settings, "DATA_UPLOAD_MAX_MEMORY_SIZE", 2 * 1024 * 1024) or 2**21
-
 
 class NoAccess(Exception):
     pass
 
 
 def wizard_view(view):
-    """Role check, a readable 413 for oversized posts, CSRF, and the draft-access page.
+    """Role check, and the draft-access page when the user may not open the draft.
 
-    CSRF is checked here rather than by the middleware because the middleware reads the body
-    first and would turn an oversized post into a bare 400.
+    CSRF is the middleware's; an oversized post gets the site's 413 page from core.errors.
     """
 
     @wraps(view)
     def guarded(request, *args, **kwargs):
-        length = request.META.get("CONTENT_LENGTH") or "0"
-        if length.isdigit() and int(length) > MAX_POST_BYTES:
-            return _too_large(request)
         try:
-            return csrf_protect(view)(request, *args, **kwargs)
-        except (RequestDataTooBig, TooManyFieldsSent):
-            return _too_large(request)
+            return view(request, *args, **kwargs)
         except NoAccess:
             return render(request, "onboarding/no_access.html", status=403)
 
-    return csrf_exempt(requires("run_wizard")(guarded))
+    return requires("run_wizard")(guarded)
 
 
 def _posted(request):
     """The POST data of a POST (even an empty one, which must still be validated), else None."""
     return request.POST if request.method == "POST" else None
-
-
-def _too_large(request) -> HttpResponse:
-    limit_mb = MAX_POST_BYTES / (1024 * 1024)
-    return render(request, "onboarding/too_large.html", {"limit_mb": limit_mb}, status=413)
 
 
 def _draft_for(request, pk, *, editable: bool = True) -> Draft:
