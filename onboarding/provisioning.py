@@ -41,6 +41,7 @@ from aep.flowservice import (
 )
 from aep.quirks import mapping_version_for_request
 from core.explain import explain_aep_error
+from core.metrics import record_aep_error
 from monitoring.audit import record
 from monitoring.models import Account, Dataflow
 from onboarding import mapping
@@ -70,6 +71,22 @@ EXISTING_DATASET_KINDS = (
     Kind.FLOW,
 )
 MAX_RETRY_WAIT_SECONDS = 30
+
+
+def note_aep_error(
+    exc: AEPError, message: str, *args: object, level: int = logging.WARNING
+) -> None:
+    """Count an AEP error on /metrics and log it with AEP's request id, as core.jobs.perform
+    does for jobs: provisioning and discarding record their outcome on the Draft instead."""
+    record_aep_error(exc.code)
+    logger.log(
+        level,
+        message + ": AEP error %s (HTTP %s)",
+        *args,
+        exc.code or "-",
+        exc.status_code or "-",
+        extra={"aep_request_id": exc.request_id or "", "aep_error_code": exc.code or ""},
+    )
 
 
 def unexpected_failure() -> str:
@@ -533,9 +550,11 @@ def _run_step(run: Run, step: ProvisioningStep) -> bool:
             if exc.retryable and retries > 0:
                 retries -= 1
                 wait = _retry_wait(exc, step.attempts)
-                logger.info("step %s of %s: %s; retry in %ss", step, run.draft.pk, exc, wait)
+                retrying = "step %s of draft %s: retry in %ss"
+                note_aep_error(exc, retrying, step, run.draft.pk, wait, level=logging.INFO)
                 time.sleep(wait)
                 continue
+            note_aep_error(exc, "step %s of draft %s failed", step, run.draft.pk)
             _fail(run, step, describe_failure(exc), exc.code or "", exc.request_id or "")
             return False
         except Exception:
@@ -753,11 +772,12 @@ def _delete(client: AEPClient, draft: Draft, kind: str, aep_id: str, path: str) 
         DELETERS[kind](client, aep_id)
     except NotFoundError:
         pass  # already gone: that is what we want
-    except AEPError:
+    except AEPError as exc:
         if kind != Kind.SCHEMA_CLASS:
-            raise
+            raise  # the discard task counts and logs it
         # The class is shared by every draft of the sandbox; another one may be using it.
-        logger.info("kept class %s of draft %s: AEP refused to delete it", aep_id, draft.pk)
+        kept = "kept class %s of draft %s: AEP refused to delete it"
+        note_aep_error(exc, kept, aep_id, draft.pk, level=logging.INFO)
         return
     record(
         draft.created_by,

@@ -310,6 +310,7 @@ def provision(draft_pk: str, attempt: int) -> None:
         client = client_for(draft.sandbox)
         ensure_tenant(client, draft.sandbox)
     except AEPError as exc:
+        provisioning.note_aep_error(exc, "provisioning of draft %s could not start", draft.pk)
         _stop(draft, explain_aep_error(exc))
         return
     provisioning.provision(client, draft, attempt)
@@ -332,6 +333,7 @@ def discard_draft(draft_pk: str) -> None:
     try:
         provisioning.discard(client_for(draft.sandbox), draft)
     except AEPError as exc:
+        provisioning.note_aep_error(exc, "discarding draft %s stopped", draft_pk)
         _stop(draft, _("Could not remove everything: %(why)s") % {"why": explain_aep_error(exc)})
         return
     except Exception:

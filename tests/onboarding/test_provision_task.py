@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from unittest.mock import patch
 
 from django.test import override_settings
 
-from aep.errors import AEPTimeout, BadRequestError, RateLimitError, ServerError
-from monitoring.models import Account, AuditEvent, Dataflow
+from aep.errors import (
+    AEPTimeout,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+)
+from monitoring.models import Account, AuditEvent, Dataflow, Sandbox
 from onboarding import tasks
 from onboarding.models import Draft, ProvisioningStep
 from onboarding.provisioning import create_steps
@@ -197,3 +206,85 @@ class ProvisionTaskTestCase(BaseTestCase):
         self.start()  # what Resume does: a new attempt
         assert self.draft.status == Draft.Status.DONE
         self.assert_one_of_each()
+
+
+@override_settings(ONBOARDING_STEP_RETRIES=0)
+class ProvisionErrorsObservedTestCase(BaseTestCase):
+    """AEP errors met outside core.jobs.perform still reach /metrics and carry AEP's request id
+    into the logs."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.draft = ready_draft(self.mina, make_sandbox())
+        self.fake = FakeAEP()
+        client_patch = patch("onboarding.tasks.client_for", return_value=self.fake)
+        count_patch = patch("onboarding.provisioning.record_aep_error")
+        client_patch.start()
+        self.counted = count_patch.start()
+        self.addCleanup(client_patch.stop)
+        self.addCleanup(count_patch.stop)
+
+    start = ProvisionTaskTestCase.start
+
+    def discard(self) -> None:
+        Draft.objects.filter(pk=self.draft.pk).update(status=Draft.Status.DISCARDING)
+        tasks.discard_draft(str(self.draft.pk))
+        self.draft.refresh_from_db()
+
+    def codes(self) -> list[str]:
+        return [c.args[0] for c in self.counted.call_args_list]
+
+    def test_a_failed_step_is_counted_and_logged_with_the_request_id(self):
+        error = BadRequestError("Schema mismatch", 400, "req-42", "FLOW-1000-400")
+        self.fake.fail("create_flow", error)
+        with self.assertLogs("onboarding.provisioning", logging.WARNING) as logs:
+            self.start()
+        assert self.draft.status == Draft.Status.FAILED
+        assert self.codes() == ["FLOW-1000-400"]
+        (entry,) = logs.records
+        assert entry.aep_request_id == "req-42"
+        assert "FLOW-1000-400 (HTTP 400)" in entry.getMessage()
+
+    @override_settings(ONBOARDING_STEP_RETRIES=3)
+    def test_each_retried_error_is_counted(self):
+        error = RateLimitError("slow down", 429, "req-7", "429050", retry_after=0)
+        self.fake.fail("create_flow", error, count=2)
+        with self.assertLogs("onboarding.provisioning", logging.INFO) as logs:
+            self.start()
+        assert self.draft.status == Draft.Status.DONE
+        assert self.codes() == ["429050", "429050"]
+        retries = [r for r in logs.records if "retry in" in r.getMessage()]
+        assert [r.aep_request_id for r in retries] == ["req-7", "req-7"]
+
+    def test_a_start_that_cannot_reach_aep_is_counted(self):
+        Sandbox.objects.filter(pk=self.draft.sandbox_id).update(tenant_id="")  # asks AEP first
+        self.fake.fail("get_stats", AuthenticationError("token expired", 401, "req-1", "401013"))
+        with self.assertLogs("onboarding.provisioning", logging.WARNING) as logs:
+            self.start()
+        assert self.draft.status == Draft.Status.FAILED
+        assert self.codes() == ["401013"]
+        assert logs.records[0].aep_request_id == "req-1"
+
+    def test_a_refused_delete_is_counted_once_when_discarding_stops(self):
+        self.fake.fail("create_flow", BadRequestError("Schema mismatch", 400))
+        self.start()
+        self.counted.reset_mock()
+        self.fake.fail("delete_mapping_set", ServerError("boom", 500, "req-9", "DP-500"))
+        with self.assertLogs("onboarding.provisioning", logging.WARNING) as logs:
+            self.discard()
+        assert self.draft.status == Draft.Status.FAILED
+        assert self.codes() == ["DP-500"]
+        assert logs.records[0].aep_request_id == "req-9"
+
+    def test_a_kept_class_is_counted_and_a_missing_object_is_not(self):
+        self.fake.fail("create_flow", BadRequestError("Schema mismatch", 400))
+        self.start()
+        self.counted.reset_mock()
+        self.fake.fail("delete_dataset", NotFoundError("gone", 404, "req-n", "404"))
+        self.fake.fail("delete_class", ConflictError("in use", 409, "req-c", "XDM-1010-409"))
+        with self.assertLogs("onboarding.provisioning", logging.INFO) as logs:
+            self.discard()
+        assert self.draft.status == Draft.Status.DISCARDED
+        assert self.codes() == ["XDM-1010-409"]
+        (kept,) = [r for r in logs.records if "kept class" in r.getMessage()]
+        assert kept.aep_request_id == "req-c"
