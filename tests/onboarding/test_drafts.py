@@ -121,9 +121,9 @@ class WizardPostsTestCase(BaseTestCase):
 
     def test_too_many_fields_is_refused(self):
         # The mapping editor stays under Django's 1000-field limit (mapping.MAX_ROWS), so only a
-        # hand-made post gets here; it is a bad request and changes nothing.
+        # hand-made post gets here; it gets the "too much data" page and changes nothing.
         data = {"csrfmiddlewaretoken": self.page_token(), **{f"f{i}": "1" for i in range(1200)}}
         r, delay = self.post(data)
-        assert r.status_code == 400
+        assert r.status_code == 413
         delay.assert_not_called()
         self.assert_nothing_saved()
