@@ -61,7 +61,7 @@ def parse_list_query(args: Mapping[str, Any], properties: list[str]) -> ListQuer
     token = args.get("continuationToken")
     if token:
         return _query_from_token(token)
-    count = str(args.get("count", "false")).lower() == "true"
+    count = _parse_count(args.get("count"))
     limit_text = args.get("limit")
     if count and limit_text is not None:
         raise ApiError(400, "1401", "The query parameters 'limit' and 'count' cannot be combined.")
@@ -77,8 +77,16 @@ def parse_list_query(args: Mapping[str, Any], properties: list[str]) -> ListQuer
     )
 
 
+def _parse_count(text: str | None) -> bool:
+    if text is None:
+        return False
+    if text.lower() not in ("true", "false"):
+        raise ApiError(400, "1444", f"Invalid value '{text}' for the query parameter 'count'.")
+    return text.lower() == "true"
+
+
 def _parse_limit(text: str | None) -> int:
-    if text is None or text == "":
+    if text is None:
         return DEFAULT_LIMIT
     try:
         limit = int(text)

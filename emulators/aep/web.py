@@ -32,6 +32,38 @@ def read_json_object() -> dict[str, Any]:
     return body
 
 
+# JSON types as the spec names them; bool is not a number here, as in JSON Schema.
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "object": (dict,),
+    "array": (list,),
+    "string": (str,),
+    "number": (int, float),
+    "boolean": (bool,),
+}
+
+
+def check_shape(value: Any, shape: dict[str, Any], where: str) -> None:
+    """Check ``value`` against a small JSON-Schema-like ``shape`` (type, properties, required,
+    items, enum); enums compare case-insensitively, as the platform's enums do."""
+    kind = shape.get("type")
+    if kind is not None:
+        expected = _JSON_TYPES[kind]
+        if not isinstance(value, expected) or (kind == "number" and isinstance(value, bool)):
+            raise invalid(f"'{where}' must be of type {kind}.")
+    if "enum" in shape and str(value).upper() not in shape["enum"]:
+        raise invalid(f"'{where}' must be one of {', '.join(shape['enum'])}.")
+    if isinstance(value, dict):
+        for name in shape.get("required", ()):
+            if name not in value:
+                raise invalid(f"'{where}.{name}' is required.")
+        for name, sub_shape in shape.get("properties", {}).items():
+            if name in value:
+                check_shape(value[name], sub_shape, f"{where}.{name}")
+    if isinstance(value, list) and "items" in shape:
+        for index, item in enumerate(value):
+            check_shape(item, shape["items"], f"{where}[{index}]")
+
+
 def invalid(message: str, code: str = INVALID_REQUEST) -> ApiError:
     return ApiError(400, code, message)
 

@@ -1,26 +1,23 @@
 """The emulator's Flow Service responses against Adobe's OpenAPI spec (openapi-core).
 
-Every documented deviation is one entry of ALLOWED_DEVIATIONS, which patches an in-memory copy
-of the spec and cites where the real behaviour is documented (shared/docs/aep-api-notes.md).
-Nothing else is relaxed. Error responses are not declared by the spec at all (notes §9 "Error
-bodies"), so they are checked against the documented problem shape instead.
+Every documented deviation is one entry of ALLOWED_DEVIATIONS (tests/emulators/aep_flow_spec.py),
+which patches an in-memory copy of the spec and cites where the real behaviour is documented
+(shared/docs/aep-api-notes.md). Nothing else is relaxed. Error responses are not declared by the
+spec at all (notes §9 "Error bodies"), so they are also checked against the documented problem
+shape here.
 """
 
 from __future__ import annotations
 
 import base64
 import copy
-import functools
 import json
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
-import yaml
 from openapi_core import Config, OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
@@ -34,107 +31,11 @@ from emulators.aep.testing import (
     create_flow,
     expect,
 )
-
-SPEC_FILE = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "contracts" / "flow-service.yaml"
-)
-Spec = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Deviation:
-    reason: str
-    apply: Callable[[Spec], None]
-
-
-def _schemas(spec: Spec) -> Spec:
-    return spec["components"]["schemas"]
-
-
-def _flow_spec_transformations_are_a_list(spec: Spec) -> None:
-    item = _schemas(spec)["FlowSpecItemDTO"]["properties"]["transformationSpecs"]
-    if item.get("type") == "array":
-        raise ValueError("already an array")
-    _schemas(spec)["FlowSpecItemDTO"]["properties"]["transformationSpecs"] = {
-        "type": "array",
-        "items": item,
-    }
-
-
-def _schedule_params_are_strings(spec: Spec) -> None:
-    properties = _schemas(spec)["ScheduleSpecDTO"]["properties"]
-    if properties["startTime"].get("type") != "integer":
-        raise ValueError("startTime is no longer an integer")
-    properties["startTime"] = {"anyOf": [{"type": "integer"}, {"type": "string"}]}
-    properties["backfill"] = {"anyOf": [{"type": "boolean"}, {"type": "string"}]}
-
-
-def _rest_explore_is_an_object(spec: Spec) -> None:
-    schema = _schemas(spec)["ExploreConnectionResponse"]
-    if schema.get("type") != "array":
-        raise ValueError("explore is no longer an array")
-    _schemas(spec)["ExploreConnectionResponse"] = {
-        "type": "object",
-        "required": ["format", "schema"],
-        "properties": {
-            "format": {"type": "string"},
-            "schema": {"type": "object"},
-            "data": {"type": "array", "items": {"type": "object"}},
-        },
-    }
-
-
-def _empty_content_means_no_body(spec: Spec) -> None:
-    # `content: {}` on 204 (and error) responses means "no body"; openapi-core reads it as a
-    # body of no declared type and then requires one.
-    emptied = 0
-    for item in spec["paths"].values():
-        for operation in item.values():
-            for response in (operation.get("responses") or {}).values():
-                if isinstance(response, dict) and response.get("content") == {}:
-                    del response["content"]
-                    emptied += 1
-    if not emptied:
-        raise ValueError("no empty content left")
-
-
-ALLOWED_DEVIATIONS = {
-    "flow-spec-transformations": Deviation(
-        "notes §2.4.6: flowSpec transformationSpecs is a list of {name, spec}",
-        _flow_spec_transformations_are_a_list,
-    ),
-    "schedule-params-strings": Deviation(
-        "notes §2.4.7 and §9 'scheduleParams': GET returns every scheduleParams value as a string",
-        _schedule_params_are_strings,
-    ),
-    "rest-explore-object": Deviation(
-        "notes §2.4.2: REST sources answer explore with {format, schema[, data]}, not a list",
-        _rest_explore_is_an_object,
-    ),
-    "empty-content": Deviation(
-        "notes §2.2: DELETE answers 204 with an empty body", _empty_content_means_no_body
-    ),
-}
-
-
-def _string_keys(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {str(key): _string_keys(value) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_string_keys(item) for item in node]
-    return node
-
-
-@functools.cache
-def _raw_spec() -> Spec:
-    return _string_keys(yaml.safe_load(SPEC_FILE.read_text()))
+from tests.emulators.aep_flow_spec import ALLOWED_DEVIATIONS, patched_spec, raw_spec
 
 
 def _spec_for(base_url: str) -> OpenAPI:
-    spec = copy.deepcopy(_raw_spec())
-    for deviation in ALLOWED_DEVIATIONS.values():
-        deviation.apply(spec)
-    spec["servers"] = [{"url": f"{base_url}{FLOW_SERVICE}"}]
+    spec = patched_spec(f"{base_url}{FLOW_SERVICE}")
     return OpenAPI.from_dict(spec, config=Config(spec_validator_cls=None))
 
 
@@ -381,7 +282,7 @@ def test_each_call_was_made(exchanges):
 
 @pytest.mark.parametrize("name", sorted(ALLOWED_DEVIATIONS))
 def test_every_allowed_deviation_still_changes_the_spec(name):
-    spec = copy.deepcopy(_raw_spec())
+    spec = copy.deepcopy(raw_spec())
     before = json.dumps(spec, sort_keys=True)
 
     ALLOWED_DEVIATIONS[name].apply(spec)
@@ -392,9 +293,7 @@ def test_every_allowed_deviation_still_changes_the_spec(name):
 def test_without_the_deviations_the_spec_rejects_what_the_service_really_sends(
     exchanges, aep_server
 ):
-    spec = copy.deepcopy(_raw_spec())
-    ALLOWED_DEVIATIONS["empty-content"].apply(spec)
-    spec["servers"] = [{"url": f"{aep_server.url}{FLOW_SERVICE}"}]
+    spec = patched_spec(f"{aep_server.url}{FLOW_SERVICE}", only=("empty-content",))
     strict = OpenAPI.from_dict(spec, config=Config(spec_validator_cls=None))
 
     assert _spec_errors(strict, exchanges["get flow"])

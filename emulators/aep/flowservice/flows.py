@@ -17,7 +17,14 @@ from emulators.aep.ids import flow_entity_id, now_ms
 from emulators.aep.patching import apply_patch, normalise_operations, touched_roots
 from emulators.aep.schedule import parse_schedule, schedule_doc
 from emulators.aep.specs import FLOW_SPECS
-from emulators.aep.web import invalid, read_json, read_json_object, require_string, spec_ref
+from emulators.aep.web import (
+    check_shape,
+    invalid,
+    read_json,
+    read_json_object,
+    require_string,
+    spec_ref,
+)
 
 # Where the flow spec lists the connection specs each side may use.
 SPEC_IDS_FIELD = {
@@ -25,6 +32,43 @@ SPEC_IDS_FIELD = {
     ent.TARGET_CONNECTIONS: "targetConnectionSpecIds",
 }
 OPTION_FIELDS = ("errorDiagnosticsEnabled", "partialIngestionPercent", "isSampleDataflow")
+STATUS_VALUES = ("IN_PROGRESS", "COMPLETED", "SUCCESS", "PARTIAL_SUCCESS", "FAILED",
+                 "PARTIAL_FAILURE", "QUEUED", "SCHEDULED")  # fmt: skip
+# The optional body of POST /flows/{id}/action (StateActionDTO in Adobe's spec). It reports the
+# progress of draft operations the emulator does not have, so it is checked and then ignored.
+STATE_ACTION = {
+    "type": "object",
+    "properties": {
+        "percentCompleted": {"type": "number"},
+        "status": {
+            "type": "object",
+            "properties": {
+                "value": {"type": "string", "enum": STATUS_VALUES},
+                "properties": {"type": "object"},
+                "errors": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "message": {"type": "string"},
+                            "code": {"type": "string"},
+                            "details": {"type": "object"},
+                        },
+                    },
+                },
+            },
+        },
+        "recordTypes": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["type", "extensions"],
+                "properties": {"type": {"type": "string"}, "extensions": {"type": "object"}},
+            },
+        },
+    },
+}
+SUB_OPERATIONS = ("APPLY", "ROLLBACK", "PROGRESS")
 # Fields a PATCH may change; anything else belongs to the platform or to /action.
 PATCHABLE = frozenset(
     {
@@ -131,6 +175,7 @@ def flow_action(flow_id: str) -> Response:
     with emulator().store.transaction():
         doc = ent.load(ent.FLOWS, flow_id)
         ent.check_if_match(doc, required=False)
+        _check_action_request()
         target_state = "enabled" if op == "enable" else "disabled"
         if doc["state"] == target_state:
             raise ApiError(
@@ -143,6 +188,15 @@ def flow_action(flow_id: str) -> Response:
         ent.save(ent.FLOWS, ent.touch(doc))
         emulator().scheduler.state_changed(flow_id, target_state == "enabled")
     return ent.id_etag(doc)
+
+
+def _check_action_request() -> None:
+    for sub_op in ",".join(request.args.getlist("subOp")).split(","):
+        if sub_op and sub_op.strip().upper() not in SUB_OPERATIONS:
+            raise invalid(f"subOp '{sub_op}' is not supported; use {', '.join(SUB_OPERATIONS)}.")
+    body = read_json(required=False)
+    if body is not None:
+        check_shape(body, STATE_ACTION, "body")
 
 
 @blueprint.get("/flows/<flow_id>/runs")
