@@ -9,7 +9,7 @@ import redis
 from django.conf import settings
 
 from aep import AEPClient, AEPConfig
-from aep.ims import RedisTokenCache
+from aep.ims import AccessToken, Fetcher, RedisTokenCache, TokenCache
 from core.crypto import Secret
 from monitoring.models import Sandbox
 
@@ -49,6 +49,35 @@ def client_for(sandbox: Sandbox) -> AEPClient:
     return AEPClient(config_for(sandbox), token_cache=RedisTokenCache(_redis(), prefix="aep-token"))
 
 
+class NearTokenCache:
+    """The Redis-shared token, also remembered in this process until it is due for refresh.
+
+    The poller sends one request per flow all day; without this each would first ask Redis for
+    the token. A token AEP rejects is forgotten here and in Redis alike.
+    """
+
+    def __init__(self, shared: TokenCache) -> None:
+        self._shared = shared
+        self._tokens: dict[str, AccessToken] = {}
+
+    def get_or_fetch(self, key: str, fetch: Fetcher) -> AccessToken:
+        token = self._tokens.get(key)
+        if token is None or not token.is_fresh():
+            token = self._tokens[key] = self._shared.get_or_fetch(key, fetch)
+        return token
+
+    def invalidate(self, key: str, rejected: str) -> None:
+        token = self._tokens.get(key)
+        if token is not None and token.value == rejected:
+            self._tokens.pop(key, None)
+        self._shared.invalidate(key, rejected)
+
+
+@cache
+def _near_tokens() -> NearTokenCache:
+    return NearTokenCache(RedisTokenCache(_redis(), prefix="aep-token"))
+
+
 def pooled_client_for(sandbox: Sandbox) -> AEPClient:
     """A client kept per worker thread and sandbox, so polling reuses its HTTP connections.
 
@@ -62,5 +91,15 @@ def pooled_client_for(sandbox: Sandbox) -> AEPClient:
     if client is None:
         for stale in [k for k in clients if k[0] == sandbox.pk]:
             clients.pop(stale).close()
-        client = clients[key] = client_for(sandbox)
+        client = clients[key] = AEPClient(config_for(sandbox), token_cache=_near_tokens())
     return client
+
+
+def cached_sandbox(sandbox_id: int, version) -> Sandbox:
+    """The sandbox row, kept per worker thread until its `updated` time (`version`) changes."""
+    sandboxes: dict = getattr(_local, "sandboxes", None) or {}
+    _local.sandboxes = sandboxes
+    entry = sandboxes.get(sandbox_id)
+    if entry is None or entry[0] != version:
+        entry = sandboxes[sandbox_id] = (version, Sandbox.objects.get(pk=sandbox_id))
+    return entry[1]

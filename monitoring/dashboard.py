@@ -83,7 +83,7 @@ def overview_page(request: AuthenticatedHttpRequest):
         "filters": filters,
         "counts": counts,
         "page": overview.flow_page(filters, flows, counts),
-        "chart": overview.ingest_chart(flows if filters.narrowed else None, filters.range),
+        "chart": overview.ingest_chart(filters, flows),
         "attention": overview.attention_summary(),
         "range_labels": overview.RANGE_LABELS,
     }

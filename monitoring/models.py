@@ -17,6 +17,8 @@ SCHEDULE_UNITS = {
 }
 OPEN_RUN_STATUSES = ("inProgress", "scheduled", "queued")
 SUCCESS_RUN_STATUSES = ("success", "partialSuccess")
+# Health values from most to least urgent.
+SEVERITY_ORDER = ("failing", "late", "new", "healthy", "disabled", "deleted")
 
 
 def default_platform_url() -> str:
@@ -176,12 +178,30 @@ class Dataflow(models.Model):
     health_at = models.DateTimeField(null=True, blank=True)
     # Found in AEP by discovery rather than created through the dashboard.
     discovered = models.BooleanField(default=False)
+    # Lists show failing flows first, then late ones: computed by the database from `health`,
+    # so it stays right whoever writes `health`, and the ordering can use an index.
+    severity = models.GeneratedField(
+        expression=models.Case(
+            *(
+                models.When(health=health, then=models.Value(rank))
+                for rank, health in enumerate(SEVERITY_ORDER)
+            ),
+            default=models.Value(len(SEVERITY_ORDER)),
+        ),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+    )
 
     # Sync bookkeeping.
     next_sync_at = models.DateTimeField(default=timezone.now)
     sync_failures = models.PositiveIntegerField(default=0)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     sync_error = models.TextField(blank=True)
+    # Where the next sync starts: the creation time of the newest stored run, and
+    # {"edge": {run_id: signature} of the runs created at that time, "open": [run ids still in
+    # progress]}. A quiet sync needs nothing else, so it reads no run rows at all.
+    sync_cursor = models.DateTimeField(null=True, blank=True)
+    sync_state = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -196,6 +216,8 @@ class Dataflow(models.Model):
                 name="monitoring_flow_due",
             ),
             models.Index(fields=["health", "name"], name="monitoring_flow_health"),
+            # Used by the overview's list: most urgent first, then by name.
+            models.Index(fields=["severity", "name", "id"], name="monitoring_flow_severity"),
             # Used by monitoring.schedule_syncs to flip healthy flows to late in one UPDATE.
             models.Index(
                 fields=["stale_at"],
@@ -369,6 +391,30 @@ class IngestBucket(models.Model):
         return f"{self.dataflow_id} {self.granularity} {self.start:%Y-%m-%d %H:%M}"
 
 
+class IngestTotal(models.Model):
+    """IngestBucket summed over every flow of a sandbox: the overview's chart when it is not
+    narrowed to some flows. The sync adds each flow bucket's change to it."""
+
+    sandbox = models.ForeignKey(Sandbox, models.CASCADE, related_name="+")
+    granularity = models.CharField(max_length=4, choices=IngestBucket.Granularity.choices)
+    start = models.DateTimeField()
+    runs = models.BigIntegerField(default=0)
+    input_records = models.BigIntegerField(default=0)
+    output_records = models.BigIntegerField(default=0)
+    failed_records = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sandbox", "granularity", "start"], name="monitoring_total_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["granularity", "start"], name="monitoring_total_time")]
+
+    def __str__(self) -> str:
+        return f"{self.sandbox_id} {self.granularity} {self.start:%Y-%m-%d %H:%M}"
+
+
 class Subscription(models.Model):
     """A user who wants the alerts of one dataflow by email."""
 
@@ -378,7 +424,9 @@ class Subscription(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "dataflow"], name="monitoring_subscription")
+            models.UniqueConstraint(
+                fields=["user", "dataflow"], name="monitoring_subscription_unique"
+            )
         ]
 
     def __str__(self) -> str:

@@ -10,25 +10,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aep.flowservice import STRIPE_RESOURCE_PATHS
 from monitoring import charts
-from monitoring.models import Dataflow, IngestBucket
+from monitoring.models import Dataflow, IngestBucket, IngestTotal
 
 Health = Dataflow.Health
 PAGE_SIZE = 50
-# Failing first, then late, then the rest: what needs a look comes to the top.
-SEVERITY = [
-    Health.FAILING,
-    Health.LATE,
-    Health.NEW,
-    Health.HEALTHY,
-    Health.DISABLED,
-    Health.DELETED,
-]
 STATUS_CHOICES = [(h.value, h.label) for h in Health]
 RANGES = {
     "24h": (IngestBucket.Granularity.HOUR, 24, timedelta(hours=1)),
@@ -93,6 +84,11 @@ class Filters:
     def narrowed(self) -> bool:
         return any([self.sandbox, self.account, self.resource, self.owner, self.q])
 
+    @property
+    def narrowed_to_flows(self) -> bool:
+        """Filters finer than a sandbox: the chart must sum the chosen flows' buckets."""
+        return any([self.account, self.resource, self.owner, self.q])
+
 
 def flows_matching(filters: Filters, user) -> QuerySet[Dataflow]:
     """Flows matching every filter except status (the health tiles count per status)."""
@@ -124,12 +120,7 @@ def with_status(flows: QuerySet[Dataflow], status: str) -> QuerySet[Dataflow]:
 
 
 def severity_ordered(flows: QuerySet[Dataflow]) -> QuerySet[Dataflow]:
-    rank = Case(
-        *(When(health=h, then=Value(i)) for i, h in enumerate(SEVERITY)),
-        default=Value(len(SEVERITY)),
-        output_field=IntegerField(),
-    )
-    return flows.annotate(rank=rank).order_by("rank", "name", "pk")
+    return flows.order_by("severity", "name", "id")
 
 
 def health_counts(flows: QuerySet[Dataflow]) -> dict[str, int]:
@@ -200,16 +191,27 @@ def bucket_starts(now: datetime, chart_range: str) -> list[datetime]:
     return [last - step * (count - 1 - i) for i in range(count)]
 
 
-def ingest_chart(flows: QuerySet[Dataflow] | None, chart_range: str) -> Chart:
-    """Records ingested and failed per hour or day; `flows` None means every flow."""
-    granularity = RANGES[chart_range][0]
-    starts = bucket_starts(timezone.now(), chart_range)
-    buckets = IngestBucket.objects.filter(granularity=granularity, start__gte=starts[0])
-    if flows is not None:
-        buckets = buckets.filter(dataflow__in=flows.order_by().values("pk"))
+def ingest_chart(filters: Filters, flows: QuerySet[Dataflow]) -> Chart:
+    """Records ingested and failed per hour or day, for the flows the filters select.
+
+    Without per-flow filters the sandbox totals answer (a few dozen rows); otherwise the
+    buckets of the selected flows are summed.
+    """
+    granularity = RANGES[filters.range][0]
+    starts = bucket_starts(timezone.now(), filters.range)
+    if filters.narrowed_to_flows:
+        rows = IngestBucket.objects.filter(
+            granularity=granularity,
+            start__gte=starts[0],
+            dataflow__in=flows.order_by().values("pk"),
+        )
+    else:
+        rows = IngestTotal.objects.filter(granularity=granularity, start__gte=starts[0])
+        if filters.sandbox:
+            rows = rows.filter(sandbox_id=filters.sandbox)
     sums = {
         row["start"]: row
-        for row in buckets.values("start").annotate(
+        for row in rows.values("start").annotate(
             output=Sum("output_records"), failed=Sum("failed_records")
         )
     }
@@ -225,7 +227,7 @@ def ingest_chart(flows: QuerySet[Dataflow] | None, chart_range: str) -> Chart:
         title=str(_("Records ingested")),
         stacked=True,
     )
-    return Chart(svg, sum(output), sum(failed), chart_range, labels)
+    return Chart(svg, sum(output), sum(failed), filters.range, labels)
 
 
 def _bucket_label(start: datetime, granularity: str) -> str:

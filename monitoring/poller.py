@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from contextlib import contextmanager
 
 from monitoring import conf
@@ -65,15 +66,35 @@ def recover() -> float:
     return new_pace
 
 
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
 @contextmanager
 def flow_lock(dataflow_pk: int, ttl_seconds: int):
     """Hold the flow's sync lock, or yield False when another sync holds it."""
+    with sync_slot(dataflow_pk, ttl_seconds) as (_paused, acquired):
+        yield acquired
+
+
+@contextmanager
+def sync_slot(dataflow_pk: int, ttl_seconds: int):
+    """Yield (paused_until, lock acquired): the pause check and the lock in one round trip.
+
+    The lock is released only by its owner (compare-and-delete), so a sync that outlived its
+    TTL never removes the lock of the sync that followed it.
+    """
     client = _redis()
     name = key(f"sync-lock:{dataflow_pk}")
-    token = str(time.time())
-    acquired = bool(client.set(name, token, nx=True, ex=ttl_seconds))
+    token = uuid.uuid4().hex
+    with client.pipeline(transaction=False) as pipe:
+        pipe.get(key("paused-until"))
+        pipe.set(name, token, nx=True, ex=ttl_seconds)
+        paused, acquired = pipe.execute()
     try:
-        yield acquired
+        yield float(paused or 0), bool(acquired)
     finally:
-        if acquired and client.get(name) == token.encode():
-            client.delete(name)
+        if acquired:
+            client.eval(_RELEASE, 1, name, token)

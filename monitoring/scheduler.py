@@ -10,26 +10,42 @@ from django.utils import timezone
 
 from monitoring import alerts, conf, health, poller, rollups
 from monitoring.models import Dataflow
+from monitoring.sync import next_sync_delay
 
 logger = logging.getLogger(__name__)
 
 Dispatch = Callable[[int, float], None]
 
 
-def due_flow_ids(now: datetime, limit: int) -> list[int]:
+def due_flows(now: datetime, limit: int) -> list[Dataflow]:
     """Active flows whose next sync time has come, most overdue first."""
     return list(
         Dataflow.objects.filter(deleted_at=None, enabled=True, next_sync_at__lte=now)
         .order_by("next_sync_at")
-        .values_list("pk", flat=True)[:limit]
+        .only("pk", "frequency", "interval", "last_run_at", "sync_state")[:limit]
     )
+
+
+def plan_next_syncs(now: datetime, limit: int) -> list[int]:
+    """Take the due flows and set when each is due next, in one UPDATE for the whole batch.
+
+    Planning here, not in the sync, means a sync that finds nothing new writes nothing. The
+    planned time is also a lease: a sync message lost with its worker is retried then.
+    """
+    flows = due_flows(now, limit)
+    for flow in flows:
+        open_runs = len((flow.sync_state or {}).get("open", []))
+        flow.next_sync_at = now + next_sync_delay(flow, open_runs, now)
+    Dataflow.objects.bulk_update(flows, ["next_sync_at"])
+    return [flow.pk for flow in flows]
 
 
 def tick(dispatch: Dispatch, now: datetime | None = None) -> int:
     """1. Flip flows whose freshness or schedule deadline passed to late; alert on them.
-    2. Unless AEP asked us to pause, take at most batch/pace due flows, lease them (so a lost
-       message is retried after the lease, not at once) and dispatch them spread over the tick
-       (stretched by the pace): concurrency stays bounded whatever the number of flows.
+    2. Unless AEP asked us to pause, take at most batch/pace due flows, plan their next sync
+       (which doubles as a lease: a lost message is retried then, not at once) and dispatch
+       them spread over the tick (stretched by the pace): concurrency stays bounded whatever
+       the number of flows.
     Returns the number of flows dispatched.
     """
     now = now or timezone.now()
@@ -40,12 +56,9 @@ def tick(dispatch: Dispatch, now: datetime | None = None) -> int:
     if poller.is_paused(now.timestamp()):
         return 0
     batch = max(1, int(conf.value("MONITORING_SYNC_BATCH") / pace))
-    due = due_flow_ids(now, batch)
+    due = plan_next_syncs(now, batch)
     if not due:
         return 0
-    Dataflow.objects.filter(pk__in=due).update(
-        next_sync_at=now + conf.seconds("MONITORING_SYNC_LEASE_SECONDS")
-    )
     spread = conf.value("MONITORING_TICK_SECONDS") * pace
     for index, pk in enumerate(due):
         dispatch(pk, spread * index / len(due))

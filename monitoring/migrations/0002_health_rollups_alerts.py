@@ -213,6 +213,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='subscription',
-            constraint=models.UniqueConstraint(fields=('user', 'dataflow'), name='monitoring_subscription'),
+            constraint=models.UniqueConstraint(fields=('user', 'dataflow'), name='monitoring_subscription_unique'),
         ),
     ]

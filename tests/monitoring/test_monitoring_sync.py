@@ -88,6 +88,19 @@ class SyncDataflowTestCase(BaseTestCase):
         ]
         assert set(Run.objects.values_list("synced_at", flat=True)) == synced_at
 
+    def test_a_quiet_sync_reads_one_row_and_writes_nothing(self):
+        self.add_runs(3)
+        self.sync()
+        with self.assertNumQueries(1):
+            assert self.sync().status == "synced"
+        # A while later it writes again, to keep "last synced" honest.
+        Dataflow.objects.filter(pk=self.flow.pk).update(
+            last_synced_at=timezone.now() - timedelta(minutes=6)
+        )
+        self.sync()
+        self.flow.refresh_from_db()
+        assert timezone.now() - self.flow.last_synced_at < timedelta(seconds=5)
+
     def test_only_runs_newer_than_the_newest_stored_are_fetched(self):
         self.add_runs(4)
         self.sync()
@@ -224,3 +237,42 @@ class SyncDataflowTestCase(BaseTestCase):
         self.aep.calls.clear()
         self.sync()
         assert self.aep.calls[0]["properties"] == [f"createdAt>={ms(created)}"]
+
+
+class SandboxTotalsTestCase(BaseTestCase):
+    def test_totals_always_equal_the_sum_of_the_flows_buckets(self):
+        from django.db.models import Sum
+
+        from monitoring import rollups
+        from monitoring.models import IngestTotal
+
+        sandbox = make_sandbox()
+        flows = [make_dataflow(sandbox) for _ in range(3)]
+        start = datetime.now(UTC) - timedelta(hours=5)
+        docs = {f.pk: [] for f in flows}
+        aeps = {f.pk: FakeFlowService(runs=docs[f.pk]) for f in flows}
+        for step in range(4):
+            for n, flow in enumerate(flows):
+                created = start + timedelta(minutes=40 * step + n)
+                docs[flow.pk].append(
+                    run_doc(flow.flow_id, created=created, records=(step + n, step + n, 0))
+                )
+                run_sync(flow.pk, lambda sandbox, pk=flow.pk: FakeClient(aeps[pk]))
+        # Syncing again, or recomputing what is stored, changes nothing.
+        for flow in flows:
+            run_sync(flow.pk, lambda sandbox, pk=flow.pk: FakeClient(aeps[pk]))
+            rollups.recompute(flow, flow.runs.values_list("created_at", flat=True))
+        for granularity in ("hour", "day"):
+            buckets = dict(
+                IngestBucket.objects.filter(granularity=granularity)
+                .values("start")
+                .annotate(n=Sum("output_records"), r=Sum("runs"))
+                .values_list("start", "n")
+            )
+            totals = dict(
+                IngestTotal.objects.filter(granularity=granularity, sandbox=sandbox).values_list(
+                    "start", "output_records"
+                )
+            )
+            assert totals == buckets
+            assert sum(totals.values()) == sum(r.output_records for r in Run.objects.all())
