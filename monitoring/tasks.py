@@ -11,9 +11,10 @@ import logging
 from celery import shared_task
 from django.utils.translation import gettext as _
 
+from aep import RateLimitError
 from core.jobs import perform
 from core.models import Job
-from monitoring import alerts, reconcile, scheduler, sync
+from monitoring import alerts, poller, reconcile, scheduler, sync
 from monitoring.aep import client_for, pooled_client_for
 from monitoring.discovery import discover
 from monitoring.models import Dataflow, Sandbox
@@ -75,7 +76,12 @@ def discover_flows() -> None:
 @shared_task(name="monitoring.discover_sandbox_flows", acks_late=True, ignore_result=True)
 def discover_sandbox_flows(sandbox_pk: int) -> dict:
     sandbox = Sandbox.objects.get(pk=sandbox_pk)
-    result = discover(sandbox, pooled_client_for(sandbox))
+    try:
+        result = discover(sandbox, pooled_client_for(sandbox))
+    except RateLimitError as exc:
+        # Same as the syncs: slow the whole poller down; the next discovery tick tries again.
+        poller.slow_down(exc.retry_after)
+        return {"throttled": True}
     changed = result.updated + result.deleted
     if changed:
         alerts.evaluate_many(changed)

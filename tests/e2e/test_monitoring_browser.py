@@ -83,3 +83,10 @@ def test_overview_to_dataflow_to_run_detail(page, login):
     snap(page, "alerts")
     page.goto("/alerts/rules/")
     snap(page, "alert-rules")
+    # Mina owns the charges flow, so she may add rules for it (and only for it).
+    page.goto(f"/alerts/rules/new/?dataflow={flows['charges'].pk}")
+    page.select_option("#id_kind", "zero_records")
+    snap(page, "alert-rule-form")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"**/dataflows/{flows['charges'].pk}/")
+    assert "No records in 24 hours" in page.locator("#alerts").inner_text()
