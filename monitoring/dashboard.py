@@ -6,8 +6,7 @@ view answers with just that partial (`?part=` names it), so nothing reloads in f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.models import User
@@ -33,7 +32,6 @@ from monitoring.models import (
     Account,
     Alert,
     AlertRule,
-    AuditEvent,
     Dataflow,
     Reconciliation,
     Run,
@@ -48,7 +46,6 @@ CHART_RUNS = 30
 ACCOUNT_FLOWS_LIMIT = 200
 ACCOUNT_CHOICES_LIMIT = 300
 RECONCILE = "dataflow.reconcile"
-TIMELINE_LIMIT = 10
 
 
 def can_edit_alerts(user, dataflow: Dataflow | None) -> bool:
@@ -175,7 +172,6 @@ def _detail_extras(request: AuthenticatedHttpRequest, dataflow: Dataflow) -> dic
     may_paste = user.has_perm(perm("operate_dataflows"))
     key_stored = has_stored_key(dataflow)
     today = timezone.now().date()
-    recent_alerts = list(Alert.objects.filter(dataflow=dataflow)[:TIMELINE_LIMIT])
     return {
         "attention": overview.attention_summary(),
         "subscribed": Subscription.objects.filter(user=user, dataflow=dataflow).exists(),
@@ -184,8 +180,6 @@ def _detail_extras(request: AuthenticatedHttpRequest, dataflow: Dataflow) -> dic
                 "dataflow_id", "kind"
             )
         ),
-        "recent_alerts": recent_alerts,
-        "timeline": _timeline(dataflow, recent_alerts),
         "can_edit_alerts": can_edit_alerts(user, dataflow),
         "sla_form": FreshnessSLAForm(instance=dataflow),
         "reconcile_form": ReconcileForm(
@@ -196,29 +190,6 @@ def _detail_extras(request: AuthenticatedHttpRequest, dataflow: Dataflow) -> dic
         "reconcile_may_paste": may_paste,
         "reconciliation": _latest_reconciliation(dataflow),
     }
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    when: datetime
-    kind: str  # "audit" | "alert" | "resolved"
-    text: str
-    actor: str = ""
-    detail: str = ""
-
-
-def _timeline(dataflow: Dataflow, alerts: list[Alert]) -> list[TimelineEntry]:
-    """What happened to the flow besides its runs: changes people made, alerts, newest first."""
-    events = AuditEvent.objects.filter(target_type="dataflow", target_id=str(dataflow.pk))
-    entries = [
-        TimelineEntry(e.created, "audit", e.action, e.actor_name, e.reason or e.error)
-        for e in events[:TIMELINE_LIMIT]
-    ]
-    for alert in alerts:
-        entries.append(TimelineEntry(alert.opened_at, "alert", alert.summary))
-        if alert.resolved_at:
-            entries.append(TimelineEntry(alert.resolved_at, "resolved", alert.resolution))
-    return sorted(entries, key=lambda e: e.when, reverse=True)[:TIMELINE_LIMIT]
 
 
 def _latest_reconciliation(dataflow: Dataflow) -> Reconciliation | None:
@@ -242,7 +213,7 @@ def dataflow_sla(request: AuthenticatedHttpRequest, pk: int):
         request.user,
         "dataflow.freshness_sla",
         target_type="dataflow",
-        target_id=str(dataflow.pk),
+        target_id=dataflow.flow_id,
         target_label=dataflow.name,
         sandbox=dataflow.sandbox,
         before={"freshness_sla_minutes": before},

@@ -637,12 +637,17 @@ def _audit_created(run: Run, step: ProvisioningStep) -> None:
     record(
         run.draft.created_by,
         "wizard.create",
-        target_type=step.kind,
+        target_type=audit_target_type(step.kind),
         target_id=step.aep_id,
         target_label=body.get("name") or body.get("title") or step.resource_path,
         sandbox=run.draft.sandbox,
         after=body,
     )
+
+
+def audit_target_type(kind: str) -> str:
+    """Audit events name flows and base connections the way support operations do."""
+    return {Kind.FLOW: "dataflow"}.get(kind, kind)
 
 
 def _fail(run: Run, step: ProvisioningStep, message: str, code: str = "", request_id: str = ""):
@@ -659,7 +664,7 @@ def _fail(run: Run, step: ProvisioningStep, message: str, code: str = "", reques
     record(
         run.draft.created_by,
         "wizard.create",
-        target_type=step.kind,
+        target_type=audit_target_type(step.kind),
         target_label=step.resource_path or step.kind,
         sandbox=run.draft.sandbox,
         result="failed",
@@ -782,7 +787,7 @@ def _delete(client: AEPClient, draft: Draft, kind: str, aep_id: str, path: str) 
     record(
         draft.created_by,
         "wizard.discard",
-        target_type=kind,
+        target_type=audit_target_type(kind),
         target_id=aep_id,
         target_label=path or kind,
         sandbox=draft.sandbox,
@@ -795,7 +800,7 @@ def _delete_connection(client: AEPClient, draft: Draft) -> None:
     record(
         draft.created_by,
         "wizard.discard",
-        target_type="base_connection",
+        target_type="account",
         target_id=draft.connection_id,
         target_label=draft.account_name,
         sandbox=draft.sandbox,

@@ -108,7 +108,7 @@ def _connect(job: Job) -> dict:
     record(
         job.created_by,
         "wizard.create",
-        target_type="base_connection",
+        target_type="account",
         target_id=created.id,
         target_label=draft.account_name,
         sandbox=draft.sandbox,

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.apps import apps
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from monitoring.models import AuditEvent, Dataflow
+from core.i18n import localize_stored
+from monitoring.models import Alert, AuditEvent, Dataflow
 from operations.models import Operation
 
 RUN, CHANGE, SUPPORT, ALERT, OPERATION = "run", "change", "support", "alert", "operation"
@@ -77,11 +77,9 @@ def _run_detail(run) -> str:
 def _audit(dataflow: Dataflow, limit: int) -> list[Entry]:
     """Changes to the flow itself, and to its account (a new key affects every flow on it).
 
-    Events name a dataflow by AEP flow id (operations), by database id (monitoring settings)
-    or as a wizard-created "flow"; all three belong here.
+    Audit events name a dataflow and an account by their AEP ids, which outlive our rows.
     """
-    query = Q(target_type="dataflow", target_id__in=[dataflow.flow_id, str(dataflow.pk)])
-    query |= Q(target_type="flow", target_id=dataflow.flow_id)
+    query = Q(target_type="dataflow", target_id=dataflow.flow_id)
     if dataflow.account_id and dataflow.account.connection_id:
         query |= Q(target_type="account", target_id=dataflow.account.connection_id)
     events = AuditEvent.objects.filter(query, sandbox=dataflow.sandbox).order_by("-created")
@@ -99,7 +97,10 @@ def _audit_entry(event: AuditEvent) -> Entry:
         title=_action_title(event.action, event.target_type),
         status=event.result,
         detail=detail,
-        actor=f"{event.actor_name} ({event.role})" if event.role else event.actor_name,
+        actor=_("%(name)s (%(role)s)")
+        % {"name": event.actor_name, "role": localize_stored(event.role)}
+        if event.role
+        else event.actor_name,
         reason=event.reason,
         ticket=event.ticket,
     )
@@ -133,44 +134,17 @@ def _describe_change(before: dict[str, Any], after: dict[str, Any]) -> str:
 
 
 def _alerts(dataflow: Dataflow, limit: int) -> list[Entry]:
-    """Alerts, when the monitoring app keeps them (monitoring.Alert with a dataflow link)."""
-    try:
-        alert_model = apps.get_model("monitoring", "Alert")
-    except LookupError:
-        return []
-    field_names = {f.name for f in alert_model._meta.get_fields()}
-    if "dataflow" not in field_names:
-        return []
-    time_field = next(
-        (f for f in ("opened_at", "created", "created_at", "fired_at") if f in field_names), None
-    )
-    if time_field is None:
-        return []
-    alerts = alert_model.objects.filter(dataflow=dataflow).order_by(f"-{time_field}")[:limit]
+    alerts = Alert.objects.filter(dataflow=dataflow).order_by("-opened_at")[:limit]
     return [
         Entry(
-            when=getattr(alert, time_field),
+            when=alert.opened_at,
             kind=ALERT,
-            title=_("Alert: %(what)s") % {"what": _alert_text(alert)},
-            status=_alert_status(alert),
-            detail=str(getattr(alert, "resolution", "") or ""),
+            title=_("Alert: %(what)s") % {"what": alert.summary},
+            status="resolved" if alert.resolved_at else "open",
+            detail=alert.resolution or "",
         )
         for alert in alerts
     ]
-
-
-def _alert_status(alert: Any) -> str:
-    if hasattr(alert, "resolved_at"):
-        return "resolved" if alert.resolved_at else "open"
-    return str(getattr(alert, "status", "") or "")
-
-
-def _alert_text(alert: Any) -> str:
-    for name in ("title", "summary", "kind", "rule"):
-        value = getattr(alert, name, None)
-        if value:
-            return str(value)
-    return str(alert)
 
 
 def _operations(dataflow: Dataflow) -> list[Entry]:

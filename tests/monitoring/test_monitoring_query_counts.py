@@ -64,8 +64,9 @@ class QueryCountTestCase(BaseTestCase):
         self.grow(flows=70, runs_per_flow=12)
         large = self.page_queries()
         assert small == large, (small, large)
-        # And the numbers stay small.
-        assert max(large.values()) <= 16, large
+        # And the numbers stay small (the dataflow page also reads support actions and its
+        # timeline of runs, changes, alerts and operations).
+        assert max(large.values()) <= 20, large
 
     def test_dataflow_page_query_count_is_pinned_across_sizes(self):
         self.grow(flows=3, runs_per_flow=2)

@@ -38,7 +38,7 @@ class WizardTasksTestCase(BaseTestCase):
         assert draft.reached == 0  # step 1 is done
         stored = self.fake.objects["connection"]["connection-1"]
         assert stored["accessToken"] == "sk_test_demo_stripe_sources_0001"
-        event = AuditEvent.objects.get(target_type="base_connection")
+        event = AuditEvent.objects.get(target_type="account")
         assert "sk_test" not in str(event.after)
         tasks.connect_account(str(self.job(tasks.CONNECT, draft).pk))
         assert self.fake.count("connection") == 1

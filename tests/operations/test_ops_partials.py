@@ -53,12 +53,13 @@ class PartialsTestCase(BaseTestCase):
         )
         assert 'class="tl tl-run"' in html and "failed" in html
 
-    def test_the_timeline_gathers_every_naming_of_the_dataflow(self):
+    def test_the_timeline_gathers_the_dataflows_audit_events_by_flow_id(self):
         for target_type, target_id, action in (
-            ("flow", self.flow.flow_id, "wizard.create"),
-            ("dataflow", str(self.flow.pk), "dataflow.freshness_sla"),
+            ("dataflow", self.flow.flow_id, "wizard.create"),
+            ("dataflow", self.flow.flow_id, "dataflow.freshness_sla"),
             ("dataflow", self.flow.flow_id, "dataflow.disable"),
             ("dataflow", "someone-else", "dataflow.disable"),
+            ("dataflow", str(self.flow.pk), "dataflow.enable"),
         ):
             AuditEvent.objects.create(
                 action=action,
