@@ -24,6 +24,7 @@ from aep.errors import (
     RateLimitError,
     ServerError,
 )
+from aep.http import RequestIds
 from aep.ims import MemoryTokenCache, RedisTokenCache
 from aep.redaction import redact
 
@@ -44,6 +45,7 @@ __all__ = [
     "PreconditionFailedError",
     "RateLimitError",
     "RedisTokenCache",
+    "RequestIds",
     "ServerError",
     "redact",
 ]

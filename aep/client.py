@@ -17,7 +17,8 @@ class AEPClient:
     """Entry point: `client.flowservice`, `client.dataprep`, `client.schemas`, `client.catalog`.
 
     Without a `token_cache` the process-wide in-memory cache is used; pass a
-    `RedisTokenCache` to share tokens between worker processes.
+    `RedisTokenCache` to share tokens between worker processes. `client.request_ids` holds
+    Adobe's request id of the latest answer, for callers that audit what they did.
     """
 
     def __init__(
@@ -31,6 +32,7 @@ class AEPClient:
         self.session = session if session is not None else build_session()
         self.tokens = IMSTokenProvider(config, token_cache or default_token_cache(), self.session)
         self.http = AEPHttp(config, self.session, self.tokens)
+        self.request_ids = self.http.request_ids
         self.flowservice = FlowServiceClient(self.http)
         self.dataprep = DataPrepClient(self.http)
         self.schemas = SchemaRegistryClient(self.http)

@@ -68,6 +68,25 @@ def json_or_none(response: requests.Response) -> Any:
         return None
 
 
+class RequestIds:
+    """Adobe's request id (`x-request-id`) of the latest answer, for an audit trail.
+
+    Client methods return parsed objects only; a caller that records which request did what
+    calls `take()` after each step (an answer without the header keeps the previous id).
+    """
+
+    def __init__(self) -> None:
+        self.last = ""
+
+    def note(self, response: requests.Response) -> None:
+        self.last = response.headers.get("x-request-id", "") or self.last
+
+    def take(self) -> str:
+        """The latest id, forgetting it so the next step starts empty."""
+        value, self.last = self.last, ""
+        return value
+
+
 class AEPHttp:
     """Adds the AEP headers, maps failures to `aep.errors`, and decodes JSON answers."""
 
@@ -75,6 +94,7 @@ class AEPHttp:
         self.config = config
         self.session = session
         self.tokens = tokens
+        self.request_ids = RequestIds()
 
     def headers(self, token: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """The four headers every Platform call needs (notes §1.2)."""
@@ -134,6 +154,7 @@ class AEPHttp:
             raise AEPTimeout(f"{method} {url} timed out: {exc}") from exc
         except requests.RequestException as exc:
             raise AEPConnectionError(f"{method} {url} failed: {exc}") from exc
+        self.request_ids.note(response)
         logger.debug(
             "%s %s -> %s (request id %s)",
             method,

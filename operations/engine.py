@@ -15,12 +15,11 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aep import AEPClient
+from aep import AEPClient, RequestIds
 from aep.errors import AEPError
 from core.explain import explain_aep_error
 from monitoring.audit import record
 from monitoring.models import AuditEvent
-from operations.aep_calls import RequestIds
 from operations.models import Operation
 
 logger = logging.getLogger(__name__)

@@ -17,7 +17,6 @@ from aep.errors import BadRequestError, NotFoundError, PreconditionFailedError
 from aep.types import Connection, Flow, Run
 from monitoring.models import Account, Dataflow
 from monitoring.models import Run as RunRow
-from operations import aep_calls
 from operations.conflicts import changes_between, conflict_message, last_changed_by
 from operations.engine import Conflict, Context, Done, Handler, OperationStopped
 from operations.impact import discover_account_flows
@@ -194,7 +193,7 @@ def update_mapping_set(ctx: Context, step: dict[str, Any]) -> Done:
     op = ctx.operation
     rules = parse_rules(op.params["changes"]["mapping"])
     body = mapping_set_body(op.result["schema_id"], rules)
-    version = aep_calls.update_mapping_set(ctx.client, op.result["mapping_set_id"], body)
+    version = ctx.client.dataprep.update_mapping_set(op.result["mapping_set_id"], body).version
     ctx.remember(mapping_version=version)
     return Done(
         before={"version": op.result.get("old_mapping_version")},
@@ -405,15 +404,15 @@ def delete_target_connection(ctx: Context, step: dict[str, Any]) -> Done:
 
 
 def delete_mapping_set(ctx: Context, step: dict[str, Any]) -> Done:
-    return _deleting(lambda i: aep_calls.delete_mapping_set(ctx.client, i), step)
+    return _deleting(ctx.client.dataprep.delete_mapping_set, step)
 
 
 def delete_dataset(ctx: Context, step: dict[str, Any]) -> Done:
-    return _deleting(lambda i: aep_calls.delete_dataset(ctx.client, i), step)
+    return _deleting(ctx.client.catalog.delete_dataset, step)
 
 
 def delete_schema(ctx: Context, step: dict[str, Any]) -> Done:
-    return _deleting(lambda i: aep_calls.delete_schema(ctx.client, i), step)
+    return _deleting(ctx.client.schemas.delete_schema, step)
 
 
 def delete_connection(ctx: Context, step: dict[str, Any]) -> Done:

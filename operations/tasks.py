@@ -18,7 +18,6 @@ from monitoring.aep import client_for
 from monitoring.audit import record
 from monitoring.models import AuditEvent, Dataflow
 from operations import impact
-from operations.aep_calls import RequestIds
 from operations.engine import Context, OperationStopped, describe_failure, run_steps
 from operations.handlers import HANDLERS
 from operations.keys import check_key, dataflows_losing_access
@@ -107,7 +106,7 @@ def execute(op: Operation) -> dict:
         return {"skipped": op.status}  # confirmed twice, or cancelled meanwhile
     _guard(op)
     client = client_for(op.sandbox)
-    run_steps(Context(op, client, RequestIds(client)), HANDLERS)
+    run_steps(Context(op, client, client.request_ids), HANDLERS)
     return {"steps": op.done_steps}
 
 

@@ -213,3 +213,38 @@ def test_delete_mapping_set(client, mocked):
     mocked.add(responses.DELETE, f"{CONVERSION}/mappingSets/m%2F1", status=204)
     assert client.dataprep.delete_mapping_set("m/1") is None
     assert last_request(mocked).url == f"{CONVERSION}/mappingSets/m%2F1"
+
+
+def test_update_mapping_set_puts_the_body_and_returns_the_new_version(client, mocked):
+    answer = {**MODERN, "id": "m/1", "version": 3, "modifiedDate": 1709860257007}
+    mocked.add(responses.PUT, f"{CONVERSION}/mappingSets/m%2F1", json=answer)
+    updated = client.dataprep.update_mapping_set("m/1", MODERN)
+    request = last_request(mocked)
+    assert (request.method, request.url) == ("PUT", f"{CONVERSION}/mappingSets/m%2F1")
+    assert request.headers["Content-Type"] == "application/json"
+    assert body(request) == MODERN
+    assert (updated.id, updated.version, updated.schema_id) == ("m/1", 3, SCHEMA_ID)
+    assert updated.updated_at == datetime(2024, 3, 8, 1, 10, 57, 7000, tzinfo=UTC)
+
+
+def test_update_names_the_mapping_set_when_the_answer_leaves_out_its_id(client, mocked):
+    mocked.add(responses.PUT, f"{CONVERSION}/mappingSets/m1", json={"version": "1"})
+    updated = client.dataprep.update_mapping_set("m1", LEGACY)
+    assert (updated.id, updated.version) == ("m1", 1)
+    assert len(platform_calls(mocked)) == 1
+
+
+def test_update_reads_the_version_back_when_the_answer_has_none(client, mocked):
+    mocked.add(responses.PUT, f"{CONVERSION}/mappingSets/m1", status=200, body="")
+    mocked.add(
+        responses.GET, f"{CONVERSION}/mappingSets/m1", json={"id": "m1", "version": 4, **MODERN}
+    )
+    updated = client.dataprep.update_mapping_set("m1", MODERN)
+    assert updated.version == 4
+    assert [r.method for r in platform_calls(mocked)] == ["PUT", "GET"]
+
+
+def test_update_refuses_a_malformed_body_before_calling(client, mocked):
+    with pytest.raises(ValueError):
+        client.dataprep.update_mapping_set("m1", UNBOUND)
+    assert platform_calls(mocked) == []

@@ -292,3 +292,44 @@ def test_close_leaves_a_callers_session_open(config):
     session.close = lambda: closed.append(True)  # type: ignore[method-assign]
     AEPClient(config, token_cache=MemoryTokenCache(), session=session).close()
     assert closed == []
+
+
+def test_request_ids_hold_the_latest_answers_id_until_taken(client, mocked):
+    mocked.add(responses.DELETE, FLOW_URL, status=204, headers={"x-request-id": "req-1"})
+    mocked.add(responses.DELETE, FLOW_URL, status=204, headers={"x-request-id": "req-2"})
+    mocked.add(responses.DELETE, FLOW_URL, status=204)
+    assert client.request_ids.take() == ""
+    client.flowservice.delete_flow(FLOW_ID)
+    client.flowservice.delete_flow(FLOW_ID)
+    assert client.request_ids.take() == "req-2"
+    assert client.request_ids.take() == ""
+    client.flowservice.delete_flow(FLOW_ID)  # no header: nothing new to remember
+    assert client.request_ids.take() == ""
+
+
+def test_request_ids_skip_ims_and_keep_an_earlier_id_when_an_answer_has_none(config, mocked):
+    mocked.add(
+        responses.POST,
+        TOKEN_URL,
+        json={"access_token": TOKEN, "expires_in": 86399},
+        headers={"x-request-id": "ims-1"},
+    )
+    mocked.add(responses.DELETE, FLOW_URL, status=204, headers={"x-request-id": "req-1"})
+    mocked.add(responses.DELETE, FLOW_URL, status=204)
+    client = AEPClient(config, token_cache=MemoryTokenCache())
+    client.flowservice.delete_flow(FLOW_ID)
+    client.flowservice.delete_flow(FLOW_ID)
+    assert client.request_ids.take() == "req-1"
+
+
+def test_request_ids_include_a_failed_answer(client, mocked):
+    mocked.add(
+        responses.GET,
+        FLOW_URL,
+        status=500,
+        json={"message": "boom"},
+        headers={"x-request-id": "req-500"},
+    )
+    with pytest.raises(ServerError):
+        client.flowservice.get_flow(FLOW_ID)
+    assert client.request_ids.take() == "req-500"

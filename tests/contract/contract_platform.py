@@ -76,6 +76,8 @@ def _data_prep_answer(request: Any, path: str) -> tuple[int, Any]:
         return 200, [{"data": {}, "errors": None}]
     if request.method == "POST":
         return 200, {"id": "map-1", "version": 0, "createdDate": 1709860257007}
+    if request.method == "PUT":
+        return 200, {"id": "map-1", "version": 1, "modifiedDate": 1709860257007}
     if path.endswith("/mappingSets"):
         return 200, {"data": [{"id": "map-1", "version": 0}] if _first_page(request) else []}
     return 200, {"id": "map-1", "version": 0}

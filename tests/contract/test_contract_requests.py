@@ -139,6 +139,12 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         c.dataprep.preview_mapping_set(UNBOUND, [{"data": {"id": "ch_1"}}], require_schema=False),
     ],
+    "dataprep.update_mapping_set": lambda c: [
+        c.dataprep.update_mapping_set(
+            "map-1", modern_mapping_set(SCHEMA_ID, [("data.id", "_acme.charges_data.id")])
+        ),
+        c.dataprep.update_mapping_set("map-1", legacy_mapping_set(SCHEMA_ID, MAPPING)),
+    ],
     "dataprep.delete_mapping_set": lambda c: c.dataprep.delete_mapping_set("map-1"),
     # Schema Registry
     "schemas.get_stats": lambda c: c.schemas.get_stats(),
