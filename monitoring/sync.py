@@ -26,6 +26,7 @@ from aep import RateLimitError
 from aep.errors import AEPError
 from aep.flowservice import FlowServiceClient
 from aep.types import Run as ApiRun
+from core import metrics
 from core.explain import explain_aep_error
 from monitoring import conf, health, poller, rollups
 from monitoring.aep import cached_sandbox, pooled_client_for
@@ -196,6 +197,7 @@ def upsert_runs(
         Run.objects.bulk_create(
             rows, update_conflicts=True, unique_fields=["run_id"], update_fields=RUN_FIELDS
         )
+        metrics.record_runs_synced(len(rows))
     return [row.created_at for row in rows]
 
 
@@ -337,6 +339,7 @@ def _sync_locked(dataflow: Dataflow, client_factory) -> Outcome:
         result = sync_runs(dataflow, client_factory(dataflow.sandbox).flowservice)
     except RateLimitError as exc:
         # The platform wants the whole poller slower: pause everyone, fail no one.
+        metrics.record_aep_error(exc.code)
         until = poller.slow_down(exc.retry_after)
         _reschedule(dataflow, timezone.now() + _jitter(_pause_left()))
         logger.info("AEP rate-limited the poller; paused until %s", until)
@@ -395,7 +398,13 @@ def _back_off(dataflow: Dataflow, exc: Exception) -> None:
     failures = dataflow.sync_failures + 1
     if isinstance(exc, AEPError):
         message = explain_aep_error(exc)
-        logger.warning("sync of dataflow %s failed: %s", dataflow.pk, exc)
+        metrics.record_aep_error(exc.code)
+        logger.warning(
+            "sync of dataflow %s failed: %s",
+            dataflow.pk,
+            exc,
+            extra={"aep_request_id": exc.request_id, "aep_error_code": exc.code},
+        )
     else:
         message = _("Monitoring failed unexpectedly while reading this flow's runs.")
         logger.exception("sync of dataflow %s failed unexpectedly", dataflow.pk)

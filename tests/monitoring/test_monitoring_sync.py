@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from unittest.mock import patch
 
 import pytest
 from django.test import override_settings
@@ -70,6 +71,14 @@ class SyncDataflowTestCase(BaseTestCase):
         assert run.activities[0]["id"] == "copyActivity"
         assert run.window_end == run.created_at
         assert run.completed_at - run.started_at == timedelta(seconds=30)
+
+    def test_stored_runs_are_counted_for_metrics_once(self):
+        self.add_runs(5)
+        with patch("monitoring.sync.metrics.record_runs_synced") as counted:
+            self.sync()
+            self.sync()
+        # Stored page by page; the second sync finds nothing new and counts nothing.
+        assert sum(c.args[0] for c in counted.call_args_list) == 5
 
     def test_a_sync_that_finds_nothing_new_costs_one_request_and_no_write(self):
         self.add_runs(4)
