@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 import requests
+import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -66,6 +67,33 @@ def json_or_none(response: requests.Response) -> Any:
         return response.json()
     except ValueError:
         return None
+
+
+def transport_error(what: str, exc: requests.RequestException) -> AEPConnectionError:
+    """A request that got no HTTP answer: AEPTimeout for connect and read timeouts, however
+    requests and urllib3 wrap them; AEPConnectionError for refused, unreachable or reset."""
+    if _timed_out(exc):
+        return AEPTimeout(f"{what} timed out: {exc}")
+    return AEPConnectionError(f"{what} failed: {exc}")
+
+
+def _timed_out(exc: BaseException) -> bool:
+    # A read timeout arrives as requests.ConnectionError around urllib3's ReadTimeoutError,
+    # directly (body read) or inside MaxRetryError (headers, once the retry adapter gives up).
+    pending: list[object] = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, urllib3.exceptions.NewConnectionError):
+            continue  # refused or unresolvable, though urllib3 files it under ConnectTimeoutError
+        if isinstance(current, (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)):
+            return True
+        pending.extend(current.args)
+        pending.extend((getattr(current, "reason", None), current.__cause__))
+    return False
 
 
 class RequestIds:
@@ -150,10 +178,8 @@ class AEPHttp:
                 headers=headers,
                 timeout=self.config.timeout,
             )
-        except requests.Timeout as exc:
-            raise AEPTimeout(f"{method} {url} timed out: {exc}") from exc
         except requests.RequestException as exc:
-            raise AEPConnectionError(f"{method} {url} failed: {exc}") from exc
+            raise transport_error(f"{method} {url}", exc) from exc
         self.request_ids.note(response)
         logger.debug(
             "%s %s -> %s (request id %s)",

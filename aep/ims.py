@@ -24,8 +24,8 @@ import requests
 
 from aep import quirks
 from aep.config import AEPConfig
-from aep.errors import AEPConnectionError, AEPTimeout, IMSAuthError
-from aep.http import describe_error_body, json_or_none
+from aep.errors import AEPTimeout, IMSAuthError
+from aep.http import describe_error_body, json_or_none, transport_error
 
 logger = logging.getLogger(__name__)
 
@@ -239,10 +239,8 @@ class IMSTokenProvider:
             return self._session.post(
                 self._config.token_url, data=form, timeout=self._config.timeout
             )
-        except requests.Timeout as exc:
-            raise AEPTimeout(f"IMS token request timed out: {exc}") from exc
         except requests.RequestException as exc:
-            raise AEPConnectionError(f"IMS token request failed: {exc}") from exc
+            raise transport_error("IMS token request", exc) from exc
 
 
 def _ims_error(response: requests.Response) -> IMSAuthError:
