@@ -23,9 +23,7 @@ def aep_emulator(tmp_path_factory, stripe_stand_in):
     """
     from emulators.aep.testing import start_aep_emulator
 
-    server = start_aep_emulator(
-        tmp_path_factory.mktemp("aep"), stripe_stand_in.url, time_scale=600
-    )
+    server = start_aep_emulator(tmp_path_factory.mktemp("aep"), stripe_stand_in.url, time_scale=600)
     yield server
     server.stop()
 
