@@ -12,7 +12,10 @@ def explain_aep_error(exc: errors.AEPError) -> str:
     message = _explanation(exc)
     detail = (exc.message or "").strip()
     if detail and detail not in message:
-        message = f"{message} {_('Adobe said:')} “{detail}”"
+        message = _("%(explanation)s Adobe said: “%(detail)s”") % {
+            "explanation": message,
+            "detail": detail,
+        }
     return message
 
 

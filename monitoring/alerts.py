@@ -24,9 +24,10 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from core.i18n import localize_stored
 from monitoring import conf
 from monitoring.models import Alert, AlertDelivery, AlertRule, Dataflow, Subscription
 
@@ -306,6 +307,18 @@ def _send_webhook(delivery: AlertDelivery) -> None:
 
 
 def _send_email(delivery: AlertDelivery) -> None:
+    with translation.override(recipient_language(delivery.target)):
+        subject, body = email_message(delivery)
+    send_mail(subject, body, None, [delivery.target])
+
+
+def recipient_language(email: str) -> str:
+    """No per-person language is stored yet: every email is in the site's default language."""
+    return settings.LANGUAGE_CODE
+
+
+def email_message(delivery: AlertDelivery) -> tuple[str, str]:
+    """Subject and body in the active language; stored sentences are translated back too."""
     alert = delivery.alert
     if delivery.event == AlertDelivery.Event.OPENED:
         subject = _("[Stripe Sources] Alert: %(flow)s") % {"flow": alert.dataflow.name}
@@ -313,13 +326,13 @@ def _send_email(delivery: AlertDelivery) -> None:
         subject = _("[Stripe Sources] Resolved: %(flow)s") % {"flow": alert.dataflow.name}
     data = payload(delivery)
     lines = [
-        alert.summary,
+        localize_stored(alert.summary),
         "",
         _("Rule: %(rule)s") % {"rule": data["alert"]["rule"]},
         _("Dataflow: %(name)s (%(path)s)")
         % {"name": alert.dataflow.name, "path": alert.dataflow.resource_path},
     ]
     if alert.resolved_at:
-        lines.append(_("Resolved: %(why)s") % {"why": alert.resolution})
+        lines.append(_("Resolved: %(why)s") % {"why": localize_stored(alert.resolution)})
     lines += ["", data["dataflow"]["url"]]
-    send_mail(subject, "\n".join(lines), None, [delivery.target])
+    return subject, "\n".join(lines)

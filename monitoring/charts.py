@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, pgettext
 
 WIDTH = 760
 LEFT, RIGHT, TOP, BOTTOM = 52, 12, 10, 24
@@ -37,19 +38,27 @@ def nice_ceiling(value: float) -> float:
 
 
 def compact(value: float) -> str:
-    """1234 -> 1.2k, 5600000 -> 5.6M."""
-    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+    """1234 -> 1.2k, 5600000 -> 5.6M (in Korean 1.2천, 560만)."""
+    for limit, suffix in _abbreviations():
         if abs(value) >= limit:
             return f"{value / limit:.1f}".rstrip("0").rstrip(".") + suffix
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
+def _abbreviations() -> list[tuple[float, str]]:
+    # Translators: number abbreviations, largest first, as "power of ten:suffix" pairs
+    # separated by spaces. Languages that count in 10⁴ (만) and 10⁸ (억) list those powers.
+    pairs = pgettext("number abbreviations", "9:B 6:M 3:k").split()
+    split = (pair.partition(":") for pair in pairs)
+    return [(10.0 ** int(power), suffix) for power, _sep, suffix in split]
+
+
 def seconds_label(value: float) -> str:
     if value >= 3600:
-        return f"{value / 3600:.1f}h"
+        return gettext("%(n).1f h") % {"n": value / 3600}
     if value >= 60:
-        return f"{value / 60:.1f}m"
-    return f"{value:.0f}s"
+        return gettext("%(n).1f min") % {"n": value / 60}
+    return gettext("%(n)d s") % {"n": value}
 
 
 def bar_chart(

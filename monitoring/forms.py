@@ -116,6 +116,7 @@ class AlertRuleForm(forms.ModelForm):
             "webhook_url",
             "webhook_secret",
         ]
+        labels = {"dataflow": _("Dataflow")}
 
     def __init__(self, *args, dataflows=None, allow_global: bool = True, **kwargs) -> None:
         super().__init__(*args, **kwargs)

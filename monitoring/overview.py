@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from aep.flowservice import STRIPE_RESOURCE_PATHS
@@ -235,7 +236,7 @@ def _bucket_label(start: datetime, granularity: str) -> str:
     return (
         local.strftime("%H:%M")
         if granularity == IngestBucket.Granularity.HOUR
-        else (local.strftime("%b %d"))
+        else date_format(local, str(_("M d")))
     )
 
 
@@ -262,7 +263,7 @@ def run_chart(runs: list) -> dict[str, str]:
     """Per-run records (in / out / failed) and duration, oldest on the left."""
     runs = list(reversed(runs))
     labels = [timezone.localtime(r.created_at).strftime("%H:%M") for r in runs]
-    tips = [timezone.localtime(r.created_at).strftime("%b %d %H:%M") for r in runs]
+    tips = [date_format(timezone.localtime(r.created_at), str(_("M d, H:i"))) for r in runs]
     records = charts.bar_chart(
         labels,
         [

@@ -404,7 +404,7 @@ class RecipeForm(forms.Form):
                     "recipe": recipe.label,
                     "kind": " / ".join(recipe.applies_to),
                     "field": source,
-                    "actual": self.field_types.get(source) or "empty in the sample",
+                    "actual": self.field_types.get(source) or _("empty in the sample"),
                 },
             )
         return data

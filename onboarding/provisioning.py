@@ -580,7 +580,10 @@ def describe_failure(exc: AEPError) -> str:
     else:
         return explain_aep_error(exc)
     detail = (exc.message or "").strip()
-    return f"{message} {_('Adobe said:')} “{detail}”" if detail else message
+    if not detail:
+        return message
+    said = _("%(explanation)s Adobe said: “%(detail)s”")
+    return said % {"explanation": message, "detail": detail}
 
 
 def _retry_wait(exc: AEPError, attempts: int) -> float:

@@ -77,7 +77,9 @@ def to_api(frequency: str, interval: int | None, start: datetime, backfill: bool
 
 def _when(moment: datetime, tz: ZoneInfo) -> str:
     local = moment.astimezone(tz)
-    return f"{date_format(local, 'j M Y H:i')} {local.tzname()}"
+    # Translators: a date format (Django's date filter), e.g. "3 Dec 2025 09:00".
+    shown = date_format(local, _("j M Y H:i"))
+    return f"{shown} {local.tzname()}"
 
 
 def cadence(frequency: str, interval: int | None) -> str:
@@ -119,4 +121,4 @@ def summary(
         tail = _("only %(what)s created after then are loaded; older ones are skipped") % {
             "what": what
         }
-    return f"{head}; {tail}."
+    return _("%(head)s; %(tail)s.") % {"head": head, "tail": tail}

@@ -10,12 +10,30 @@ from typing import Any
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from core.i18n import localize_stored
 from monitoring.models import Alert, AuditEvent, Dataflow
 from operations.models import Operation
 
 RUN, CHANGE, SUPPORT, ALERT, OPERATION = "run", "change", "support", "alert", "operation"
+# How the fields of an audited change read on the timeline; other keys are shown as they are.
+CHANGE_LABELS = {
+    "name": pgettext_lazy("changed field", "name"),
+    "title": pgettext_lazy("changed field", "name"),
+    "description": pgettext_lazy("changed field", "description"),
+    "frequency": pgettext_lazy("changed field", "frequency"),
+    "interval": pgettext_lazy("changed field", "interval"),
+    "mapping_version": pgettext_lazy("changed field", "mapping version"),
+    "state": pgettext_lazy("changed field", "state"),
+    "enabled": pgettext_lazy("changed field", "enabled"),
+    "freshness_sla_minutes": pgettext_lazy("changed field", "freshness SLA (minutes)"),
+    "kind": pgettext_lazy("changed field", "condition"),
+    "threshold": pgettext_lazy("changed field", "threshold"),
+    "emails": pgettext_lazy("changed field", "emails"),
+    "webhook_url": pgettext_lazy("changed field", "webhook URL"),
+    "rows": pgettext_lazy("changed field", "mapped fields"),
+}
 SUPPORT_ROLES = ("Support", "Admin")
 
 
@@ -126,11 +144,18 @@ def _action_title(action: str, target_type: str) -> str:
 def _describe_change(before: dict[str, Any], after: dict[str, Any]) -> str:
     parts = []
     for key, value in (after or {}).items():
+        label = CHANGE_LABELS.get(key, key)
         if key in (before or {}) and before[key] != value:
-            parts.append(f"{key}: {before[key]} → {value}")
+            parts.append(f"{label}: {_shown(before[key])} → {_shown(value)}")
         elif key not in (before or {}) and not isinstance(value, list | dict):
-            parts.append(f"{key}: {value}")
+            parts.append(f"{label}: {_shown(value)}")
     return "; ".join(parts)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    return "—" if value is None or value == "" else str(value)
 
 
 def _alerts(dataflow: Dataflow, limit: int) -> list[Entry]:

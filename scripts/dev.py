@@ -142,6 +142,7 @@ def redis_server_binary() -> str:
 def test_suite(pytest_args: list[str]) -> int:
     env = dict(os.environ)
     ensure_chromium()
+    ensure_gettext()
     redis = None
     redis_url = env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
     command = redis_command_if_needed(redis_url)
@@ -171,6 +172,24 @@ def ensure_chromium() -> None:
         )
     else:
         print("chromium is not installed: `sudo apt-get install chromium` to run browser tests.")
+
+
+def ensure_gettext() -> None:
+    """The translation tests run makemessages and msgfmt; install Debian's gettext if missing."""
+    if shutil.which("msgfmt") and shutil.which("xgettext"):
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("Installing Debian's gettext for the translation tests …")
+        quiet = {"stdout": subprocess.DEVNULL}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, **quiet)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "gettext"],
+            check=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+            **quiet,
+        )
+    else:
+        print("gettext is not installed: `sudo apt-get install gettext` to run translation tests.")
 
 
 def lint() -> int:

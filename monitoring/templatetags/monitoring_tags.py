@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from django import template
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import ngettext_lazy
 
 from monitoring import charts
 
@@ -80,19 +80,19 @@ def before_epoch_day(value: datetime | None) -> bool:
     return value is not None and value.year <= 1970
 
 
+# The same messages as the wizard's schedule wording (onboarding/schedule.py).
 UNIT_LABELS = {
-    "minute": (gettext_lazy("Every minute"), gettext_lazy("Every %(n)d minutes")),
-    "hour": (gettext_lazy("Every hour"), gettext_lazy("Every %(n)d hours")),
-    "day": (gettext_lazy("Every day"), gettext_lazy("Every %(n)d days")),
-    "week": (gettext_lazy("Every week"), gettext_lazy("Every %(n)d weeks")),
+    "minute": ngettext_lazy("Every minute", "Every %(n)s minutes", "n"),
+    "hour": ngettext_lazy("Every hour", "Every %(n)s hours", "n"),
+    "day": ngettext_lazy("Every day", "Every %(n)s days", "n"),
+    "week": ngettext_lazy("Every week", "Every %(n)s weeks", "n"),
 }
 
 
 @register.filter
 def schedule(dataflow) -> str:
     """ "Every 15 minutes", "Every hour", "Once"."""
-    labels = UNIT_LABELS.get(dataflow.frequency)
-    if labels is None:
+    label = UNIT_LABELS.get(dataflow.frequency)
+    if label is None:
         return _("Once")
-    n = dataflow.interval or 1
-    return str(labels[0]) if n == 1 else labels[1] % {"n": n}
+    return label % {"n": dataflow.interval or 1}
