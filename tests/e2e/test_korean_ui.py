@@ -23,6 +23,7 @@ from monitoring.audit import record
 from monitoring.models import Account, AuditEvent, Dataflow, Run, Sandbox
 from onboarding import provisioning
 from onboarding.models import Draft
+from onboarding.provisioning import create_steps
 from operations import planning, service
 from operations.models import Operation
 from tests.base import make_sandbox, make_user
@@ -81,9 +82,80 @@ def korean_world(settings):
     sandbox = make_sandbox(display_name="Acme production")
     flows = build_demo(sandbox, owner=alex)
     draft = ready_draft(alex, sandbox)
+    failed = _failed_creation(alex, sandbox)
     operation = _finished_disable(alex, flows["prices"])
+    rotation = _awaiting_rotation(alex, flows["charges"].account)
+    deletion = _awaiting_delete(alex, flows["prices"])
     _sandbox_check(alex, sandbox)
-    return {"user": alex, "sandbox": sandbox, "flows": flows, "draft": draft, "op": operation}
+    return {
+        "user": alex,
+        "sandbox": sandbox,
+        "flows": flows,
+        "draft": draft,
+        "failed_draft": failed,
+        "op": operation,
+        "rotation": rotation,
+        "deletion": deletion,
+    }
+
+
+def _failed_creation(user, sandbox: Sandbox) -> Draft:
+    """A wizard run that stopped at the dataset with AEP's internal error."""
+    draft = ready_draft(user, sandbox, paths=("refunds",), account_name="Acme refunds")
+    create_steps(draft)
+    dataset = draft.steps.get(kind="dataset")
+    draft.steps.filter(position__lt=dataset.position).update(status="done", aep_id="x-1")
+    error = "AEP had an internal error. This is usually temporary: press Retry."
+    draft.steps.filter(pk=dataset.pk).update(status="failed", error=error, request_id="req-9")
+    Draft.objects.filter(pk=draft.pk).update(status=Draft.Status.FAILED, error=error, attempt=1)
+    return draft
+
+
+def _awaiting_rotation(user, account: Account) -> Operation:
+    return Operation.objects.create(
+        kind=Operation.Kind.ACCOUNT_ROTATE_KEY,
+        status=Operation.Status.AWAITING_CONFIRMATION,
+        sandbox=account.sandbox,
+        account=account,
+        actor=user,
+        target_label=account.name,
+        reason="Key pasted into a ticket",
+        secret="rk_live_new_key_000000004242",
+        preview={
+            "check": {
+                "key_ending": "4242",
+                "key_kind": "restricted",
+                "livemode": True,
+                "resources": {
+                    "charges": {"status": "readable", "message": ""},
+                    "refunds": {"status": "forbidden", "message": ""},
+                },
+            },
+            "losing": [{"pk": 0, "name": "Acme refunds", "resource_path": "refunds"}],
+            "usable": True,
+            "livemode_changes": False,
+        },
+    )
+
+
+def _awaiting_delete(user, dataflow: Dataflow) -> Operation:
+    return Operation.objects.create(
+        kind=Operation.Kind.DATAFLOW_DELETE,
+        status=Operation.Status.AWAITING_CONFIRMATION,
+        sandbox=dataflow.sandbox,
+        dataflow=dataflow,
+        actor=user,
+        target_label=dataflow.name,
+        preview={
+            "flow_ids": [dataflow.flow_id],
+            "flows": [{"id": dataflow.flow_id, "name": dataflow.name, "state": "disabled"}],
+            "source_connections": [{"id": "src-1", "name": "Prices source", "shared": False}],
+            "target_connections": [{"id": "tgt-1", "name": "Prices target", "shared": True}],
+            "mapping_sets": [{"id": "map-1", "shared": False}],
+            "datasets": [{"id": "ds-1", "name": "Prices dataset", "shared": False}],
+            "schemas": [{"id": "https://ns.adobe.com/acme/schemas/prices", "shared": False}],
+        },
+    )
 
 
 def _finished_disable(user, dataflow: Dataflow) -> Operation:
@@ -136,10 +208,11 @@ def data_texts(world) -> list[str]:
     texts += [d for d in Dataflow.objects.values_list("description", flat=True) if d]
     texts += [f"Stripe {p}" for p in ("charges", "customers")]  # the draft's flow names
     texts += [f"Stripe {p} data" for p in ("charges", "customers")]  # its new datasets
-    draft = Draft.objects.get()
-    texts += [draft.title, draft.account_name]
-    # The names the wizard gives the objects it creates in AEP (data, not page text).
-    texts += [i["name"] for g in provisioning.review_groups(draft) for i in g["items"]]
+    for draft in Draft.objects.all():
+        texts += [draft.title, draft.account_name]
+        # The names the wizard gives the objects it creates in AEP (data, not page text).
+        texts += [i["name"] for g in provisioning.review_groups(draft) for i in g["items"]]
+    texts += ["Prices source", "Prices target", "Prices dataset"]  # AEP objects to delete
     texts += [o.reason for o in Operation.objects.all() if o.reason]
     for run in Run.objects.exclude(errors=[]):
         texts += [e.get("message", "") for e in run.errors]
@@ -172,6 +245,7 @@ def pages(world) -> list[tuple[str, str]]:
         ("wizard-5-mapping", f"{wizard}/mapping/charges/"),
         ("wizard-6-schedule", f"{wizard}/schedule/"),
         ("wizard-7-review", f"{wizard}/review/"),
+        ("wizard-creation-failed", f"/wizard/{world['failed_draft'].pk}/provisioning/"),
         ("sandboxes", "/sandboxes/"),
         ("sandbox", f"/sandboxes/{world['sandbox'].pk}/"),
         ("sandbox-new", "/sandboxes/new/"),
@@ -190,6 +264,9 @@ def pages(world) -> list[tuple[str, str]]:
         ("ops-account-delete", f"/ops/accounts/{flows['charges'].account_id}/delete/"),
         ("ops-operation", f"/ops/operations/{world['op'].pk}/"),
         ("ops-audit", "/ops/audit/"),
+        ("ops-rotate-preview", f"/ops/operations/{world['rotation'].pk}/"),
+        ("ops-delete-preview", f"/ops/operations/{world['deletion'].pk}/"),
+        ("not-found", "/no-such-page/"),
     ]
 
 
