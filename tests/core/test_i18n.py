@@ -47,6 +47,8 @@ VISIBLE_ATTRIBUTES = {"placeholder", "title", "aria-label", "alt"}
 # Product names, the same in every language.
 ALLOWED_TEXT = {"S→A", "Stripe", "Stripe Sources", "AEP", "Adobe Experience Platform"}
 MARK = "\x00"
+# {{ x|default:"none" }} shows the literal: it needs _("none"). Identifiers ("_tenant") are fine.
+FILTER_LITERAL = re.compile(r"\|(?:default|default_if_none|yesno):([\"'])(.*?)\1")
 
 
 @dataclass(frozen=True)
@@ -65,10 +67,22 @@ def template_files() -> list[Path]:
 
 
 def unmarked_strings(path: Path, source: str | None = None) -> list[Unmarked]:
+    source = path.read_text("utf-8") if source is None else source
     parser = _TextFinder(path)
-    parser.feed(_neutralize_tags(path.read_text("utf-8") if source is None else source))
+    parser.feed(_neutralize_tags(source))
     parser.close()
-    return parser.found
+    return sorted([*parser.found, *_filter_literals(path, source)], key=lambda u: u.line)
+
+
+def _filter_literals(path: Path, source: str) -> list[Unmarked]:
+    found = []
+    for token in Lexer(source).tokenize():
+        if token.token_type not in (TokenType.VAR, TokenType.BLOCK):
+            continue
+        for _quote, literal in FILTER_LITERAL.findall(token.contents):
+            if re.fullmatch(r"[A-Za-z]+|.*[A-Za-z].* .*", literal):
+                found.append(Unmarked(path, token.lineno, f"filter argument: {literal}"))
+    return found
 
 
 def _neutralize_tags(source: str) -> str:
@@ -148,9 +162,15 @@ def test_the_template_check_finds_unmarked_text_and_attributes():
 {# a comment #}{% comment %}Not shown{% endcomment %}<script>const a = "b";</script>
 <input placeholder="{% translate 'Search' %}"><span>{{ run.id }} · 3 →</span>
 <details{% if open %} open{% endif %}><summary>Details</summary></details>
-<span class="brand">Stripe</span> (v{{ version }})"""
+<span class="brand">Stripe</span> (v{{ version }}) {{ who|default:"system" }}
+{{ ns|default:"_tenant" }} {{ who|default:_("system") }}"""
     found = [(u.line, u.text) for u in unmarked_strings(Path("sample.html"), source)]
-    assert found == [(2, "title: Open it"), (2, "and more"), (5, "Details")]
+    assert found == [
+        (2, "title: Open it"),
+        (2, "and more"),
+        (5, "Details"),
+        (6, "filter argument: system"),
+    ]
 
 
 # -- every message has a compiled Korean translation -----------------------------------------

@@ -83,6 +83,7 @@ def korean_world(settings):
     flows = build_demo(sandbox, owner=alex)
     draft = ready_draft(alex, sandbox)
     failed = _failed_creation(alex, sandbox)
+    created = _finished_creation(alex, sandbox, flows["customers"])
     operation = _finished_disable(alex, flows["prices"])
     rotation = _awaiting_rotation(alex, flows["charges"].account)
     deletion = _awaiting_delete(alex, flows["prices"])
@@ -93,6 +94,7 @@ def korean_world(settings):
         "flows": flows,
         "draft": draft,
         "failed_draft": failed,
+        "created_draft": created,
         "op": operation,
         "rotation": rotation,
         "deletion": deletion,
@@ -108,6 +110,16 @@ def _failed_creation(user, sandbox: Sandbox) -> Draft:
     error = "AEP had an internal error. This is usually temporary: press Retry."
     draft.steps.filter(pk=dataset.pk).update(status="failed", error=error, request_id="req-9")
     Draft.objects.filter(pk=draft.pk).update(status=Draft.Status.FAILED, error=error, attempt=1)
+    return draft
+
+
+def _finished_creation(user, sandbox: Sandbox, flow: Dataflow) -> Draft:
+    """A wizard run that created the customers flow of the demo."""
+    draft = ready_draft(user, sandbox, paths=("customers",), account_name="Acme customers")
+    create_steps(draft)
+    draft.steps.update(status="done", aep_id="x-2")
+    draft.steps.filter(kind="flow").update(aep_id=flow.flow_id)
+    Draft.objects.filter(pk=draft.pk).update(status=Draft.Status.DONE, attempt=1)
     return draft
 
 
@@ -246,6 +258,7 @@ def pages(world) -> list[tuple[str, str]]:
         ("wizard-6-schedule", f"{wizard}/schedule/"),
         ("wizard-7-review", f"{wizard}/review/"),
         ("wizard-creation-failed", f"/wizard/{world['failed_draft'].pk}/provisioning/"),
+        ("wizard-done", f"/wizard/{world['created_draft'].pk}/done/"),
         ("sandboxes", "/sandboxes/"),
         ("sandbox", f"/sandboxes/{world['sandbox'].pk}/"),
         ("sandbox-new", "/sandboxes/new/"),
