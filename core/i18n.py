@@ -49,6 +49,7 @@ class _Pattern:
     names: tuple[str, ...]  # group name of each placeholder, in order
     counts: tuple[str, ...]  # groups holding an integer, for choosing a plural form
     weight: int
+    anchor: str  # its longest fixed text: a cheap test before the regular expression
 
 
 def localize_stored(text: str, _depth: int = 0) -> str:
@@ -76,6 +77,8 @@ def _one_message(text: str, depth: int) -> str | None:
     if message is not None:
         return _render(message, {}, ())
     for pattern in patterns:
+        if pattern.anchor not in text:
+            continue
         found = pattern.regex.fullmatch(text)
         if found:
             values = {
@@ -191,7 +194,8 @@ def _compile(text: str, message: Message) -> _Pattern | None:
     literal.append(text[last:])
     weight = sum(not ch.isspace() for ch in "".join(literal))
     regex = re.compile("".join(parts), re.DOTALL)
-    return _Pattern(regex, message, tuple(names), tuple(counts), weight)
+    anchor = max((chunk.strip() for chunk in literal), key=len)
+    return _Pattern(regex, message, tuple(names), tuple(counts), weight, anchor)
 
 
 def _catalog_messages() -> dict[Message, set[str]]:
