@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import redis
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -66,13 +66,25 @@ def last_beat(component: str) -> float | None:
 
 def check_database() -> Check:
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-    except Exception:
-        logger.exception("health check: database unreachable")
-        return Check(FAILING, detail="unreachable")
+        _select_one()
+    except DatabaseError:
+        # A kept-alive connection may have been closed under us (a database restart); only a
+        # fresh connection that fails too means the database is down. (Inside a transaction,
+        # as in tests, the connection is not ours to close.)
+        if not connection.in_atomic_block:
+            connection.close()
+        try:
+            _select_one()
+        except DatabaseError:
+            logger.exception("health check: database unreachable")
+            return Check(FAILING, detail="unreachable")
     return Check(OK, age_seconds=0.0)
+
+
+def _select_one() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
 
 
 def check_redis() -> Check:

@@ -97,6 +97,22 @@ class HealthzTestCase(TestCase):
         assert body["checks"]["database"]["status"] == "failing"
         assert "10.0.0.5" not in r.content.decode()
 
+    def test_a_connection_closed_under_us_is_retried_before_calling_the_database_down(self):
+        health.beat("worker")
+        health.beat("beat")
+        real_cursor = health.connection.cursor
+        calls = iter([OperationalError("the connection is closed")])
+
+        def cursor_once_broken(*args, **kwargs):
+            for error in calls:
+                raise error
+            return real_cursor(*args, **kwargs)
+
+        with mock.patch.object(health.connection, "cursor", side_effect=cursor_once_broken):
+            r, body = self.get()
+        assert r.status_code == 200, body
+        assert body["checks"]["database"]["status"] == "ok"
+
     def test_only_beat_records_beat_ticks(self):
         def publish():
             signals.before_task_publish.send(sender="core.heartbeat", headers={}, body=())
@@ -135,7 +151,9 @@ def poll(client, status: int, timeout: float) -> tuple[float, dict]:
 
 
 @pytest.mark.integration
-@pytest.mark.django_db
+# Not inside a test transaction: starting a Celery worker closes the calling thread's database
+# connection (Celery's Django fixup), which a transaction would not survive on PostgreSQL.
+@pytest.mark.django_db(transaction=True)
 def test_a_stopped_worker_turns_healthz_503_within_two_periods(client, settings):
     """Real beat (embedded thread) and a real worker on the real Redis broker."""
     from celery.beat import Scheduler, _Threaded

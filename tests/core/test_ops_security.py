@@ -114,7 +114,7 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("SECURE_", "DEBUG", "DJANGO_SETTINGS", "SECRET_KEY"))
+        if not k.startswith(("SECURE_", "DEBUG", "DJANGO_", "SECRET_KEY"))
     }
     clean.update(PRODUCTION, **env)
     return subprocess.run(
