@@ -141,8 +141,7 @@ def redis_server_binary() -> str:
 
 def test_suite(pytest_args: list[str]) -> int:
     env = dict(os.environ)
-    ensure_chromium()
-    ensure_gettext()
+    ensure_test_packages()
     redis = None
     redis_url = env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
     command = redis_command_if_needed(redis_url)
@@ -156,40 +155,34 @@ def test_suite(pytest_args: list[str]) -> int:
             redis.terminate()
 
 
-def ensure_chromium() -> None:
-    """Browser tests drive Debian's chromium; install it when missing and we may (root)."""
-    if shutil.which("chromium") or os.environ.get("CHROMIUM_PATH"):
-        return
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        print("Installing Debian's chromium for the browser tests …")
-        quiet = {"stdout": subprocess.DEVNULL}
-        subprocess.run(["apt-get", "update", "-qq"], check=True, **quiet)
-        subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "chromium"],
-            check=True,
-            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-            **quiet,
-        )
-    else:
-        print("chromium is not installed: `sudo apt-get install chromium` to run browser tests.")
+# Debian packages the tests need, each with how to tell it is already there.
+TEST_PACKAGES = {
+    # Browser tests drive Debian's chromium.
+    "chromium": lambda: bool(shutil.which("chromium") or os.environ.get("CHROMIUM_PATH")),
+    # Korean pages need a Korean font, or screenshots show empty boxes.
+    "fonts-noto-cjk": lambda: Path("/usr/share/fonts/opentype/noto").exists(),
+    # The translation tests run makemessages and msgfmt.
+    "gettext": lambda: bool(shutil.which("msgfmt") and shutil.which("xgettext")),
+}
 
 
-def ensure_gettext() -> None:
-    """The translation tests run makemessages and msgfmt; install Debian's gettext if missing."""
-    if shutil.which("msgfmt") and shutil.which("xgettext"):
+def ensure_test_packages() -> None:
+    """Install the missing ones from Debian when we may (root); otherwise say what to install."""
+    missing = [name for name, present in TEST_PACKAGES.items() if not present()]
+    if not missing:
         return
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        print("Installing Debian's gettext for the translation tests …")
-        quiet = {"stdout": subprocess.DEVNULL}
-        subprocess.run(["apt-get", "update", "-qq"], check=True, **quiet)
-        subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "gettext"],
-            check=True,
-            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-            **quiet,
-        )
-    else:
-        print("gettext is not installed: `sudo apt-get install gettext` to run translation tests.")
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        print(f"Missing for some tests: `sudo apt-get install {' '.join(missing)}`.")
+        return
+    print(f"Installing Debian's {', '.join(missing)} for the tests …")
+    quiet = {"stdout": subprocess.DEVNULL}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, **quiet)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", *missing],
+        check=True,
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        **quiet,
+    )
 
 
 def lint() -> int:
