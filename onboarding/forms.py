@@ -480,6 +480,75 @@ class ScheduleForm(forms.Form):
             "adds new ones. Off: only objects created after the first run are loaded."
         ),
     )
+    error_diagnostics = forms.BooleanField(
+        label=_("Error diagnostics"),
+        required=False,
+        help_text=_(
+            "AEP keeps a detailed reason for every record it rejects, so you can see later "
+            "which field was wrong."
+        ),
+    )
+    partial_ingestion = forms.BooleanField(
+        label=_("Partial ingestion"),
+        required=False,
+        help_text=_(
+            "Load the good records of a run even when some are rejected, as long as the "
+            "rejected share stays under the threshold. Off: one bad record fails the run."
+        ),
+    )
+    # Text on purpose, like interval: "abc" gets our message next to the field.
+    partial_ingestion_percent = forms.CharField(
+        label=_("Error threshold (%)"),
+        required=False,
+        help_text=_("A run fails when more than this percent of its records are rejected."),
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 5}),
+    )
+    alert_on_failure = forms.BooleanField(
+        label=_("Email me when a run of these dataflows fails"),
+        required=False,
+        help_text=_(
+            "Subscribes you to the new dataflows' alerts; you can unsubscribe on each "
+            "dataflow's page."
+        ),
+    )
+
+    def __init__(self, *args, draft: Draft | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.draft = draft
+        for path in self.profile_paths():
+            self.fields[f"profile_{path}"] = forms.BooleanField(
+                label=_("Enable the new %(path)s dataset for Profile") % {"path": path},
+                required=False,
+            )
+
+    def profile_paths(self) -> list[str]:
+        """Paths whose dataset the wizard creates: only those can be enabled for Profile."""
+        if self.draft is None:
+            return []
+        datasets = self.draft.datasets or {}
+        return [
+            p
+            for p in self.draft.resource_paths
+            if (datasets.get(p) or {}).get("mode", "new") != "existing"
+        ]
+
+    def profile_fields(self) -> list[forms.BoundField]:
+        return [self[f"profile_{path}"] for path in self.profile_paths()]
+
+    def clean_partial_ingestion_percent(self) -> float | None:
+        text = (self.cleaned_data.get("partial_ingestion_percent") or "").strip()
+        if not text:
+            return None
+        try:
+            percent = float(text.replace(",", "."))
+        except ValueError:
+            raise forms.ValidationError(_("Enter a number, e.g. 5 or 2.5.")) from None
+        if not 0 < percent <= 100:
+            raise forms.ValidationError(_("Enter a percent above 0 and at most 100."))
+        return percent
+
+    def profile_choice(self) -> list[str]:
+        return [p for p in self.profile_paths() if self.cleaned_data.get(f"profile_{p}")]
 
     def clean_interval(self) -> int | None:
         text = (self.cleaned_data.get("interval") or "").strip()
@@ -507,7 +576,33 @@ class ScheduleForm(forms.Form):
                 )
             else:
                 data["start"] = parsed
+        if (
+            data.get("partial_ingestion")
+            and data.get("partial_ingestion_percent") is None
+            and "partial_ingestion_percent" not in self.errors
+        ):
+            self.add_error(
+                "partial_ingestion_percent",
+                _("Enter the threshold, e.g. 5, or switch partial ingestion off."),
+            )
+        self._check_profile_identities(data)
         return data
+
+    def _check_profile_identities(self, data: dict) -> None:
+        # Profile rejects records without an identity, so the mapping must mark one.
+        for path in self.profile_paths():
+            if not data.get(f"profile_{path}"):
+                continue
+            rows = (self.draft.mappings or {}).get(path) or []
+            if not any(row.get("identity") for row in rows):
+                self.add_error(
+                    f"profile_{path}",
+                    _(
+                        "Profile needs an identity in every record: on the Mapping step, tick "
+                        "Identity on a row of %(path)s (e.g. the customer email or id)."
+                    )
+                    % {"path": path},
+                )
 
     def start(self) -> datetime:
         return self.cleaned_data["start"]

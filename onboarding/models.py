@@ -108,6 +108,15 @@ class Draft(models.Model):
     backfill = models.BooleanField(default=True)
     # {"charges": {"count": 120, "more": false}} or {"charges": {"error": "..."}}
     estimate = models.JSONField(default=dict, blank=True)
+    # Dataflow options (AEP's "Dataflow detail" toggles), set on the schedule step.
+    # Paths whose new dataset is enabled for Real-Time Customer Profile.
+    profile_datasets = models.JSONField(default=list, blank=True)
+    error_diagnostics = models.BooleanField(default=False)
+    partial_ingestion = models.BooleanField(default=False)
+    # Percent of failed records a batch may have and still load (0 < p <= 100).
+    partial_ingestion_percent = models.FloatField(null=True, blank=True)
+    # Subscribe the creator to the new dataflows' run-failure alerts once they exist.
+    alert_on_failure = models.BooleanField(default=False)
 
     # Provisioning bookkeeping.
     attempt = models.PositiveIntegerField(default=0)

@@ -43,7 +43,7 @@ from aep.quirks import mapping_version_for_request
 from core.explain import explain_aep_error
 from core.metrics import record_aep_error
 from monitoring.audit import record
-from monitoring.models import Account, Dataflow
+from monitoring.models import Account, AlertRule, Dataflow, Subscription
 from onboarding import mapping
 from onboarding import schedule as schedules
 from onboarding.models import Draft, ProvisioningStep
@@ -245,12 +245,27 @@ def schema_body(draft: Draft, path: str, ids: Ids) -> dict[str, Any]:
     }
 
 
+def wants_profile(draft: Draft, path: str) -> bool:
+    """Profile can only be switched on for a dataset the wizard creates."""
+    return path in (draft.profile_datasets or []) and uses_new_dataset(draft, path)
+
+
+def dataset_tags(draft: Draft, path: str) -> dict[str, list[str]]:
+    """Catalog tags that enable the new dataset for Profile (and its identities for the graph)."""
+    if not wants_profile(draft, path):
+        return {}
+    return {"unifiedProfile": ["enabled: true"], "unifiedIdentity": ["enabled: true"]}
+
+
 def dataset_body(draft: Draft, path: str, ids: Ids) -> dict[str, Any]:
-    return {
+    body: dict[str, Any] = {
         "name": names_for(draft, path).dataset,
         "description": f"Stripe {resource_label(path)}",
         "schemaRef": {"id": ids.get(path, Kind.SCHEMA), "contentType": DATASET_CONTENT_TYPE},
     }
+    if tags := dataset_tags(draft, path):
+        body["tags"] = tags
+    return body
 
 
 def target_connection_body(draft: Draft, path: str, ids: Ids) -> dict[str, Any]:
@@ -278,9 +293,20 @@ def flow_schedule(draft: Draft):
     return schedules.to_api(draft.frequency, draft.interval, start, draft.backfill)
 
 
+def flow_options(draft: Draft) -> dict[str, Any]:
+    """The flow's `options` object; only switched-on options are sent."""
+    options: dict[str, Any] = {}
+    if draft.error_diagnostics:
+        options["errorDiagnosticsEnabled"] = True
+    if draft.partial_ingestion and draft.partial_ingestion_percent:
+        percent = draft.partial_ingestion_percent
+        options["partialIngestionPercent"] = int(percent) if percent.is_integer() else percent
+    return options
+
+
 def flow_body(draft: Draft, path: str, ids: Ids) -> dict[str, Any]:
     version = (ids.extra.get((path, Kind.MAPPING_SET)) or {}).get("version", 0)
-    return {
+    body: dict[str, Any] = {
         "name": names_for(draft, path).flow,
         "description": f"Stripe {resource_label(path)} into AEP",
         "flowSpec": {"id": STRIPE_FLOW_SPEC_ID, "version": "1.0"},
@@ -297,6 +323,9 @@ def flow_body(draft: Draft, path: str, ids: Ids) -> dict[str, Any]:
         ],
         "scheduleParams": flow_schedule(draft).to_api(),
     }
+    if options := flow_options(draft):
+        body["options"] = options
+    return body
 
 
 PAYLOADS: dict[str, Callable[[Draft, str, Ids], dict[str, Any]]] = {
@@ -441,7 +470,10 @@ class Run:
     def _create_dataset(self, path: str):
         body = self.body(path, Kind.DATASET)
         dataset_id = self.client.catalog.create_dataset(
-            name=body["name"], schema_id=body["schemaRef"]["id"], description=body["description"]
+            name=body["name"],
+            schema_id=body["schemaRef"]["id"],
+            description=body["description"],
+            tags=body.get("tags"),
         )
         return dataset_id, "", {}
 
@@ -501,6 +533,7 @@ class Run:
             mapping_id=mapping_params["mappingId"],
             mapping_version=mapping_params["mappingVersion"],
             schedule=flow_schedule(self.draft),
+            options=body.get("options"),
         )
         return created.id, created.etag or "", {}
 
@@ -709,6 +742,8 @@ def finish(draft: Draft, ids: Ids) -> list[Dataflow]:
             },
         )
         flows.append(flow)
+    if draft.alert_on_failure and draft.created_by_id:
+        subscribe_to_failures(draft.created_by, flows)
     draft.account = account
     draft.status = Draft.Status.DONE
     draft.error = ""
@@ -716,6 +751,25 @@ def finish(draft: Draft, ids: Ids) -> list[Dataflow]:
     draft.forget_token()
     draft.save()
     return flows
+
+
+def subscribe_to_failures(user, flows: Iterable[Dataflow]) -> None:
+    """Subscribe the creator to each flow, as the dataflow page's "Subscribe to alerts" does.
+
+    Subscribers are emailed by alert rules, so a flow no run-failure rule covers gets its own.
+    """
+    global_rule = AlertRule.objects.filter(
+        dataflow=None, kind=AlertRule.Kind.RUN_FAILED, enabled=True, notify_subscribers=True
+    ).exists()
+    for flow in flows:
+        Subscription.objects.get_or_create(user=user, dataflow=flow)
+        if global_rule:
+            continue
+        AlertRule.objects.get_or_create(
+            dataflow=flow,
+            kind=AlertRule.Kind.RUN_FAILED,
+            defaults={"notify_subscribers": True, "created_by": user},
+        )
 
 
 def _account_for(draft: Draft) -> Account:

@@ -720,6 +720,28 @@ def _schedule_context(draft: Draft) -> dict:
     }
 
 
+def _options_initial(draft: Draft) -> dict:
+    percent = draft.partial_ingestion_percent
+    return {
+        "error_diagnostics": draft.error_diagnostics,
+        "partial_ingestion": draft.partial_ingestion,
+        "partial_ingestion_percent": "" if percent is None else f"{percent:g}",
+        "alert_on_failure": draft.alert_on_failure,
+        **{f"profile_{path}": True for path in draft.profile_datasets or []},
+    }
+
+
+def _apply_options(draft: Draft, form: forms.ScheduleForm) -> None:
+    data = form.cleaned_data
+    draft.error_diagnostics = data["error_diagnostics"]
+    draft.partial_ingestion = data["partial_ingestion"]
+    draft.partial_ingestion_percent = (
+        data["partial_ingestion_percent"] if draft.partial_ingestion else None
+    )
+    draft.alert_on_failure = data["alert_on_failure"]
+    draft.profile_datasets = form.profile_choice()
+
+
 @wizard_view
 def schedule(request: AuthenticatedHttpRequest, pk):
     draft = _draft_for(request, pk)
@@ -734,8 +756,9 @@ def schedule(request: AuthenticatedHttpRequest, pk):
         "start_time": schedules.local_input(start_time, draft.time_zone),
         "time_zone": draft.time_zone,
         "backfill": draft.backfill,
+        **_options_initial(draft),
     }
-    form = forms.ScheduleForm(_posted(request), initial=initial)
+    form = forms.ScheduleForm(_posted(request), initial=initial, draft=draft)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         draft.frequency = data["frequency"]
@@ -744,6 +767,7 @@ def schedule(request: AuthenticatedHttpRequest, pk):
         draft.time_zone = data["time_zone"]
         draft.backfill = data["backfill"] and draft.frequency != "once"
         draft.estimate = {}
+        _apply_options(draft, form)
         _save_step(draft, "schedule")
         if draft.access_token and (draft.backfill or draft.frequency == "once"):
             start_job(tasks.ESTIMATE, tasks.target(draft), request.user, tasks.estimate_backfill)
@@ -791,6 +815,16 @@ def draft_problems(draft: Draft) -> list[tuple[str, str]]:
             draft.mappings.get(path) or [], draft.tenant_namespace, _known_sources(draft, path)
         ):
             problems.append(("mapping", f"{path}: {message}"))
+        if provisioning.wants_profile(draft, path) and not any(
+            row.get("identity") for row in draft.mappings.get(path) or []
+        ):
+            problems.append(
+                (
+                    "mapping",
+                    _("%(p)s is enabled for Profile but no mapping row is an identity.")
+                    % {"p": path},
+                )
+            )
     if draft.reached < STEP_NAMES.index("schedule") or not draft.start_time:
         problems.append(("schedule", _("The schedule is not set.")))
     elif schedules.interval_error(draft.frequency, draft.interval):

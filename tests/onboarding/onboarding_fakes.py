@@ -175,6 +175,8 @@ class FakeAEP:
             ],
             "scheduleParams": schedule.to_api(),
         }
+        if kw.get("options"):
+            data["options"] = dict(kw["options"])
         return Created(self._store("flow", "create_flow", data), '"e"')
 
     def list_flows(self, *, properties=(), **kw):
@@ -263,6 +265,8 @@ class FakeAEP:
 
     def create_dataset(self, *, name, schema_id, description="", **kw) -> str:
         data = {"name": name, "schemaRef": {"id": schema_id}}
+        if kw.get("tags"):
+            data["tags"] = {key: list(values) for key, values in kw["tags"].items()}
         return self._store("dataset", "create_dataset", data)
 
     def list_datasets(self, **kw):

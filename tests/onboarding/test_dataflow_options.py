@@ -1,0 +1,198 @@
+"""Dataflow options on the schedule step: Profile, error diagnostics, partial ingestion, alerts."""
+
+from __future__ import annotations
+
+import json
+from unittest.mock import patch
+
+from django.test import override_settings
+
+from monitoring.models import AlertRule, Dataflow, Subscription
+from onboarding import tasks
+from onboarding.models import STEP_NAMES, Draft
+from onboarding.provisioning import create_steps
+from tests.base import BaseTestCase, make_sandbox
+from tests.onboarding.onboarding_builders import ready_draft
+from tests.onboarding.onboarding_fakes import FakeAEP
+
+PROFILE_TAGS = {"unifiedProfile": ["enabled: true"], "unifiedIdentity": ["enabled: true"]}
+
+
+def mark_identity(draft: Draft, path: str) -> None:
+    draft.mappings[path][0]["identity"] = True
+    draft.save()
+
+
+class ScheduleOptionsTestCase(BaseTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.draft = ready_draft(self.mina, make_sandbox(), paths=("charges", "customers"))
+        self.draft.datasets["customers"] = {
+            "mode": "existing",
+            "dataset_id": "ds-1",
+            "name": "Customers",
+            "schema_id": "https://ns.adobe.com/acme/schemas/1",
+            "schema_title": "Customers",
+        }
+        self.draft.reached = STEP_NAMES.index("mapping")
+        self.draft.save()
+        self.url = f"/wizard/{self.draft.pk}/schedule/"
+        self.login(self.mina)
+
+    def post(self, **overrides):
+        data = {
+            "frequency": "hour",
+            "interval": "2",
+            "start_time": "2030-12-03T10:00",
+            "time_zone": "UTC",
+            "action": "save",
+            **overrides,
+        }
+        with (
+            patch("onboarding.tasks.estimate_backfill.delay_on_commit"),
+            self.captureOnCommitCallbacks(execute=True),
+        ):
+            return self.client.post(self.url, data)
+
+    def test_bad_thresholds_are_explained_next_to_the_field(self):
+        cases = {
+            "0": "Enter a percent above 0 and at most 100.",
+            "101": "Enter a percent above 0 and at most 100.",
+            "abc": "Enter a number, e.g. 5 or 2.5.",
+            "": "Enter the threshold, e.g. 5, or switch partial ingestion off.",
+        }
+        for text, message in cases.items():
+            r = self.post(partial_ingestion="on", partial_ingestion_percent=text)
+            assert r.status_code == 200, text
+            field_errors = r.context["form"].errors["partial_ingestion_percent"]
+            assert field_errors == [message], (text, field_errors)
+            self.assertContains(r, f'<div class="error" role="alert">{message}</div>')
+        self.draft.refresh_from_db()
+        assert not self.draft.partial_ingestion
+
+    def test_options_are_saved_and_shown_again(self):
+        mark_identity(self.draft, "charges")
+        r = self.post(
+            partial_ingestion="on",
+            partial_ingestion_percent="2.5",
+            error_diagnostics="on",
+            alert_on_failure="on",
+            profile_charges="on",
+        )
+        assert r.status_code == 302
+        self.draft.refresh_from_db()
+        assert self.draft.partial_ingestion and self.draft.partial_ingestion_percent == 2.5
+        assert self.draft.error_diagnostics and self.draft.alert_on_failure
+        assert self.draft.profile_datasets == ["charges"]
+        r = self.client.get(self.url)
+        self.assertContains(r, 'name="partial_ingestion_percent" value="2.5"')
+        self.assertContains(r, 'name="profile_charges" id="id_profile_charges" checked')
+        # An existing dataset keeps its own Profile setting: no toggle for it.
+        self.assertNotContains(r, "profile_customers")
+
+    def test_profile_without_an_identity_row_is_refused_next_to_the_toggle(self):
+        r = self.post(profile_charges="on")
+        assert r.status_code == 200
+        errors = r.context["form"].errors["profile_charges"]
+        assert "tick Identity on a row of charges" in errors[0]
+
+    def test_threshold_is_dropped_when_partial_ingestion_is_off(self):
+        r = self.post(partial_ingestion_percent="5")
+        assert r.status_code == 302
+        self.draft.refresh_from_db()
+        assert self.draft.partial_ingestion_percent is None
+
+
+class ReviewOptionsTestCase(BaseTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.draft = ready_draft(self.mina, make_sandbox(), paths=("charges",))
+        self.login(self.mina)
+
+    def payloads(self) -> dict[str, dict]:
+        r = self.client.get(f"/wizard/{self.draft.pk}/review/")
+        assert r.status_code == 200
+        items = r.context["groups"][1]["items"]
+        return {item["kind"]: json.loads(item["payload"]) for item in items}
+
+    def test_options_appear_inside_the_flow_and_dataset_payloads(self):
+        mark_identity(self.draft, "charges")
+        self.draft.profile_datasets = ["charges"]
+        self.draft.error_diagnostics = True
+        self.draft.partial_ingestion, self.draft.partial_ingestion_percent = True, 10.0
+        self.draft.save()
+        payloads = self.payloads()
+        assert payloads["flow"]["options"] == {
+            "errorDiagnosticsEnabled": True,
+            "partialIngestionPercent": 10,
+        }
+        assert payloads["dataset"]["tags"] == PROFILE_TAGS
+
+    def test_without_options_the_payloads_carry_none(self):
+        payloads = self.payloads()
+        assert "options" not in payloads["flow"]
+        assert "tags" not in payloads["dataset"]
+
+    def test_profile_without_identity_blocks_create(self):
+        self.draft.profile_datasets = ["charges"]
+        self.draft.save()
+        r = self.client.get(f"/wizard/{self.draft.pk}/review/")
+        self.assertContains(r, "charges is enabled for Profile but no mapping row is an identity.")
+
+
+@override_settings(ONBOARDING_STEP_RETRIES=0)
+class ProvisionOptionsTestCase(BaseTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.draft = ready_draft(self.mina, make_sandbox(), paths=("charges", "customers"))
+        self.fake = FakeAEP()
+        patcher = patch("onboarding.tasks.client_for", return_value=self.fake)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def provision(self) -> None:
+        create_steps(self.draft)
+        self.draft.status = Draft.Status.PROVISIONING
+        self.draft.attempt += 1
+        self.draft.save()
+        tasks.provision(str(self.draft.pk), self.draft.attempt)
+        self.draft.refresh_from_db()
+        assert self.draft.status == Draft.Status.DONE
+
+    def test_provisioning_sends_tags_and_options(self):
+        mark_identity(self.draft, "charges")
+        self.draft.profile_datasets = ["charges"]
+        self.draft.error_diagnostics = True
+        self.draft.partial_ingestion, self.draft.partial_ingestion_percent = True, 2.5
+        self.draft.save()
+        self.provision()
+        datasets = {d["name"]: d for d in self.fake.objects["dataset"].values()}
+        assert datasets["Stripe charges data"]["tags"] == PROFILE_TAGS
+        assert "tags" not in datasets["Stripe customers data"]
+        options = [f.get("options") for f in self.fake.objects["flow"].values()]
+        assert options == [{"errorDiagnosticsEnabled": True, "partialIngestionPercent": 2.5}] * 2
+
+    def test_success_subscribes_the_creator_to_run_failures(self):
+        self.draft.alert_on_failure = True
+        self.draft.save()
+        self.provision()
+        flows = set(Dataflow.objects.all())
+        assert len(flows) == 2
+        subscribed = {s.dataflow for s in Subscription.objects.filter(user=self.mina)}
+        assert subscribed == flows
+        rules = AlertRule.objects.filter(kind=AlertRule.Kind.RUN_FAILED)
+        assert {r.dataflow for r in rules} == flows
+        assert all(r.notify_subscribers and r.enabled for r in rules)
+
+    def test_an_existing_global_failure_rule_is_reused(self):
+        AlertRule.objects.create(kind=AlertRule.Kind.RUN_FAILED, notify_subscribers=True)
+        self.draft.alert_on_failure = True
+        self.draft.save()
+        self.provision()
+        assert Subscription.objects.filter(user=self.mina).count() == 2
+        assert AlertRule.objects.count() == 1
+
+    def test_without_the_alert_option_nobody_is_subscribed(self):
+        self.provision()
+        assert not Subscription.objects.exists()
+        assert not AlertRule.objects.exists()
