@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import stripe
+from django.utils.translation import gettext as _
 
 from aep.flowservice import STRIPE_RESOURCE_PATHS
 
@@ -133,4 +134,8 @@ def count_created_before(
 
 
 def describe(exc: stripe.StripeError) -> str:
+    if isinstance(exc, stripe.APIConnectionError):
+        # Its message quotes the request that could not be sent; a key with a line break in
+        # it is refused as a header value and quoted whole. The key must not be stored or shown.
+        return _("Could not reach Stripe. Try again in a minute.")
     return (exc.user_message or str(exc) or type(exc).__name__).strip()
