@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.decorators import requires
-from core.http import AuthenticatedHttpRequest
+from core.http import AuthenticatedHttpRequest, positive_int
 from core.roles import perm
 from monitoring import overview
 from monitoring.audit import record
@@ -30,8 +30,8 @@ def alert_list(request: AuthenticatedHttpRequest):
     elif state == "resolved":
         alerts = alerts.exclude(resolved_at=None)
     dataflow_pk = request.GET.get("dataflow", "")
-    if dataflow_pk.isdigit():
-        alerts = alerts.filter(dataflow_id=int(dataflow_pk))
+    if (flow_pk := positive_int(dataflow_pk)) is not None:
+        alerts = alerts.filter(dataflow_id=flow_pk)
     page = Paginator(alerts, ALERTS_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
@@ -68,10 +68,12 @@ def rule_list(request: AuthenticatedHttpRequest):
 def _form(request: AuthenticatedHttpRequest, instance: AlertRule | None = None) -> AlertRuleForm:
     manage_all = request.user.has_perm(perm("manage_alerts"))
     initial = {}
-    if instance is None and request.GET.get("dataflow", "").isdigit():
-        initial["dataflow"] = int(request.GET["dataflow"])
+    flow_pk = positive_int(request.GET.get("dataflow"))
+    if instance is None and flow_pk is not None:
+        initial["dataflow"] = flow_pk
     return AlertRuleForm(
-        request.POST or None,
+        # An empty post is still a post: it must be refused with errors, not ignored.
+        request.POST if request.method == "POST" else None,
         instance=instance,
         initial=initial,
         dataflows=_editable_flows(request.user),

@@ -21,7 +21,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HTMX_STOP_POLLING
 
 from core.decorators import requires
-from core.http import AuthenticatedHttpRequest
+from core.http import AuthenticatedHttpRequest, positive_int
 from core.models import Job
 from core.roles import perm
 from monitoring import overview
@@ -42,6 +42,8 @@ from monitoring.playbooks import explain_errors
 from monitoring.tasks import reconcile_dataflow
 
 RUNS_PAGE_SIZE = 25
+# Far beyond any flow's runs; keeps the query's offset a valid database integer.
+RUNS_MAX_PAGE = 10**9
 CHART_RUNS = 30
 ACCOUNT_FLOWS_LIMIT = 200
 ACCOUNT_CHOICES_LIMIT = 300
@@ -158,7 +160,7 @@ def _live_context(dataflow: Dataflow, page: int) -> dict:
 @vary_on_headers("HX-Request")
 def dataflow_detail(request: AuthenticatedHttpRequest, pk: int):
     dataflow = _dataflow(pk)
-    page = max(1, int(request.GET["page"])) if request.GET.get("page", "").isdigit() else 1
+    page = min(positive_int(request.GET.get("page")) or 1, RUNS_MAX_PAGE)
     context = _live_context(dataflow, page)
     template = _part(request, "monitoring/dataflow_detail.html", ("live", "runs"))
     if "#" in template:

@@ -16,6 +16,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from aep.flowservice import STRIPE_RESOURCE_PATHS
+from core.http import positive_int
 from monitoring import charts
 from monitoring.models import Dataflow, IngestBucket, IngestTotal
 
@@ -28,13 +29,6 @@ RANGES = {
     "30d": (IngestBucket.Granularity.DAY, 30, timedelta(days=1)),
 }
 RANGE_LABELS = {"24h": _("24 hours"), "7d": _("7 days"), "30d": _("30 days")}
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
 
 
 @dataclass
@@ -57,14 +51,15 @@ class Filters:
         owner = query.get("owner", "")
         chart_range = query.get("range", "24h")
         return cls(
-            sandbox=_int(query.get("sandbox")),
-            account=_int(query.get("account")),
+            sandbox=positive_int(query.get("sandbox")),
+            account=positive_int(query.get("account")),
             resource=resource if resource in STRIPE_RESOURCE_PATHS else "",
             status=status if status in Health.values else "",
-            owner=owner if owner in ("me", "none") or owner.isdigit() else "",
-            q=query.get("q", "").strip()[:100],
+            owner=owner if owner in ("me", "none") or positive_int(owner) else "",
+            # PostgreSQL text cannot hold NUL, and a search term never needs it.
+            q=query.get("q", "").replace("\x00", "").strip()[:100],
             range=chart_range if chart_range in RANGES else "24h",
-            page=max(1, _int(query.get("page")) or 1),
+            page=positive_int(query.get("page")) or 1,
         )
 
     def querystring(self, **changes) -> str:

@@ -24,9 +24,14 @@ def sandbox_list(request: AuthenticatedHttpRequest):
     return render(request, "monitoring/sandbox_list.html", {"sandboxes": sandboxes})
 
 
+def _posted(request: AuthenticatedHttpRequest):
+    """The form data of a POST, even an empty one (which must be refused, not ignored)."""
+    return request.POST if request.method == "POST" else None
+
+
 @requires("manage_sandboxes")
 def sandbox_create(request: AuthenticatedHttpRequest):
-    form = SandboxForm(request.POST or None)
+    form = SandboxForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         sandbox = form.save()
         messages.success(request, _("Sandbox “%s” saved. Test its connection next.") % sandbox)
@@ -37,7 +42,7 @@ def sandbox_create(request: AuthenticatedHttpRequest):
 @requires("manage_sandboxes")
 def sandbox_detail(request: AuthenticatedHttpRequest, pk: int):
     sandbox = get_object_or_404(Sandbox, pk=pk)
-    form = SandboxForm(request.POST or None, instance=sandbox)
+    form = SandboxForm(_posted(request), instance=sandbox)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, _("Sandbox “%s” saved.") % sandbox)

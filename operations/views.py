@@ -14,7 +14,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HTMX_STOP_POLLING, HttpResponseClientRedirect
 
 from core.decorators import requires
-from core.http import AuthenticatedHttpRequest
+from core.http import AuthenticatedHttpRequest, positive_int
 from core.jobs import start_job
 from core.models import Job
 from monitoring.models import Account, Dataflow, Run
@@ -361,7 +361,7 @@ def run_retry(request: AuthenticatedHttpRequest, pk: int):
 @requires(OPERATE)
 def bulk_retry(request: AuthenticatedHttpRequest):
     """First post: the failed runs of the selected dataflows. Second post (confirm): retry."""
-    ids = [int(i) for i in request.POST.getlist("dataflow") if i.isdigit()]
+    ids = [i for i in map(positive_int, request.POST.getlist("dataflow")) if i is not None]
     dataflows = list(Dataflow.objects.filter(pk__in=ids, deleted_at=None).select_related("account"))
     runs = impact.failed_runs(dataflows)
     form = forms.ReasonFields(request.POST if "confirm" in request.POST else None)
