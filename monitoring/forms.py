@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from monitoring.models import AlertRule, Dataflow, Sandbox
+from onboarding.stripe_probe import key_shape
 
 
 class SandboxForm(forms.ModelForm):
@@ -207,7 +208,7 @@ class ReconcileForm(forms.Form):
             raise forms.ValidationError(
                 _("No Stripe key is stored for this account: paste one for this check.")
             )
-        if key and not key.startswith(("sk_", "rk_")):
+        if key and key_shape(key) is None:
             self.add_error(
                 "stripe_key", _("A Stripe secret or restricted key starts with sk_ or rk_.")
             )

@@ -7,6 +7,7 @@ Only workers call these; pages show what they stored.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -65,8 +66,15 @@ class KeyProbe:
         return {path: access.as_dict() for path, access in self.resources.items()}
 
 
+# Stripe keys are letters, digits and underscores; anything else (a pasted line break, a space)
+# would end up in an HTTP header.
+_KEY_CHARACTERS = re.compile(r"[A-Za-z0-9_]+")
+
+
 def key_shape(token: str) -> tuple[str, bool] | None:
-    """(kind, livemode) from the key's prefix, or None for anything that is not sk_/rk_."""
+    """(kind, livemode) from the key's prefix, or None for anything that is not a sk_/rk_ key."""
+    if not _KEY_CHARACTERS.fullmatch(token):
+        return None
     for prefix, shape in KEY_PREFIXES.items():
         if token.startswith(prefix):
             return shape

@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from monitoring.models import Dataflow
+from onboarding.stripe_probe import key_shape
 from operations.mapping import MappingSyntaxError, parse_rules
 
 REASON_HELP = _("Recorded in the audit trail with your name. Say why, in a sentence.")
@@ -72,7 +73,7 @@ class RotateKeyForm(RequiredReasonForm):
 
     def clean_new_key(self) -> str:
         key = self.cleaned_data["new_key"]
-        if not key.startswith(("sk_live_", "sk_test_", "rk_live_", "rk_test_")):
+        if key_shape(key) is None:
             raise forms.ValidationError(
                 _("This is not a Stripe secret or restricted key (they start with sk_ or rk_).")
             )

@@ -464,6 +464,7 @@ class SecretLeakTestCase(TestCase):
         self.run_tasks()
 
     def a_malformed_key_in_the_wizard_and_a_rotation(self) -> None:
+        """A key with a line break is refused by the forms, and the refusal does not echo it."""
         mina, sam, sandbox = self.client_for("mina"), self.client_for("sam"), self.world.sandbox
         start = {
             "sandbox": sandbox.pk,
@@ -473,14 +474,12 @@ class SecretLeakTestCase(TestCase):
         }
         self.request(mina, "POST", "/wizard/new/", start)
         self.run_tasks()
-        draft = Draft.objects.get(account_name="Broken key")
-        assert draft.probe["charges"]["message"] == "Could not reach Stripe. Try again in a minute."
-        self.request(mina, "GET", f"/wizard/{draft.pk}/account/")
+        assert not Draft.objects.filter(account_name="Broken key").exists()
+        rotations = Operation.objects.filter(kind="account.rotate_key").count()
         rotate = {"new_key": MALFORMED_KEY, "reason": "rolled in Stripe"}
         self.request(sam, "POST", f"/ops/accounts/{self.world.account.pk}/rotate/", rotate)
         self.run_tasks()
-        operation = Operation.objects.filter(kind="account.rotate_key").order_by("-created").first()
-        self.request(sam, "GET", f"/ops/operations/{operation.pk}/")
+        assert Operation.objects.filter(kind="account.rotate_key").count() == rotations
 
 
 # -- the search itself -----------------------------------------------------------------------
