@@ -139,9 +139,17 @@ def redis_server_binary() -> str:
 # --- ./dev test --------------------------------------------------------------------------------
 
 
+LOCAL_POSTGRES = "postgres://postgres@127.0.0.1:5432/stripe_sources"
+
+
 def test_suite(pytest_args: list[str]) -> int:
     env = dict(os.environ)
     ensure_test_packages()
+    if "DATABASE_URL" not in env and local_postgres_answers():
+        # Tests that run a real worker thread beside the test need a database that lets both
+        # write: SQLite's shared in-memory test database locks whole tables.
+        env["DATABASE_URL"] = LOCAL_POSTGRES
+        print("Testing on PostgreSQL at 127.0.0.1:5432 (set DATABASE_URL to choose).")
     redis = None
     redis_url = env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
     command = redis_command_if_needed(redis_url)
@@ -153,6 +161,16 @@ def test_suite(pytest_args: list[str]) -> int:
     finally:
         if redis:
             redis.terminate()
+
+
+def local_postgres_answers() -> bool:
+    import psycopg
+
+    try:
+        psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", connect_timeout=2).close()
+    except psycopg.Error:
+        return False
+    return True
 
 
 # Debian packages the tests need, each with how to tell it is already there.
