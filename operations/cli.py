@@ -71,3 +71,23 @@ def run_in_process(operation: Operation, say: Callable[[str], None]) -> Operatio
 def describe_steps(steps: list[dict], say: Callable[[str], None]) -> None:
     for number, step in enumerate(steps, start=1):
         say(f"  {number}. {step['label']}")
+
+
+def add_action_arguments(parser, target: str, target_help: str) -> None:
+    """The arguments ops_dataflow and ops_account share: what to do, to what, who and why."""
+    parser.add_argument("action", choices=("disable", "enable", "retry", "delete"))
+    parser.add_argument(target, help=target_help)
+    parser.add_argument("--user", required=True, help="who acts (recorded in the audit)")
+    parser.add_argument("--reason", default="", help="why (required to disable or delete)")
+    parser.add_argument("--ticket", default="")
+    parser.add_argument("--dry-run", action="store_true")
+    parser.add_argument("--confirm", default="", help=f"delete: the {target}'s exact name")
+    parser.add_argument("--delete-datasets", action="store_true")
+    parser.add_argument("--delete-schemas", action="store_true")
+
+
+def require_reason(options: dict, noun: str) -> None:
+    """Disabling and deleting change production data: a real run must say why."""
+    action = options["action"]
+    if action in ("disable", "delete") and not options["dry_run"] and not options["reason"]:
+        raise CommandError(f"--reason is required to {action} {noun}")

@@ -6,10 +6,15 @@ from django.core.management.base import BaseCommand, CommandError
 
 from monitoring.aep import client_for
 from operations import impact, planning, service
-from operations.cli import describe_steps, find_dataflow, operator, run_in_process
+from operations.cli import (
+    add_action_arguments,
+    describe_steps,
+    find_dataflow,
+    operator,
+    require_reason,
+    run_in_process,
+)
 from operations.models import Operation
-
-ACTIONS = ("disable", "enable", "retry", "delete")
 
 
 class Command(BaseCommand):
@@ -19,22 +24,13 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("action", choices=ACTIONS)
-        parser.add_argument("dataflow", help="database id or AEP flow id")
-        parser.add_argument("--user", required=True, help="who acts (recorded in the audit)")
-        parser.add_argument("--reason", default="", help="why (required to disable or delete)")
-        parser.add_argument("--ticket", default="")
-        parser.add_argument("--dry-run", action="store_true")
-        parser.add_argument("--confirm", default="", help="delete: the dataflow's exact name")
-        parser.add_argument("--delete-datasets", action="store_true")
-        parser.add_argument("--delete-schemas", action="store_true")
+        add_action_arguments(parser, "dataflow", "database id or AEP flow id")
 
     def handle(self, *args, **options) -> None:
         user = operator(options["user"])
         dataflow = find_dataflow(options["dataflow"])
         action = options["action"]
-        if action in ("disable", "delete") and not options["dry_run"] and not options["reason"]:
-            raise CommandError(f"--reason is required to {action} a dataflow")
+        require_reason(options, "a dataflow")
         if action == "delete":
             self._delete(user, dataflow, options)
             return
