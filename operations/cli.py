@@ -91,3 +91,25 @@ def require_reason(options: dict, noun: str) -> None:
     action = options["action"]
     if action in ("disable", "delete") and not options["dry_run"] and not options["reason"]:
         raise CommandError(f"--reason is required to {action} {noun}")
+
+
+def confirmed_delete(kind: str, target, *, user, options: dict, choices: dict, write) -> None:
+    """Delete a dataflow or an account the way the pages do: read the impact, plan, run.
+
+    `target` is the Dataflow or Account; --confirm must repeat its exact name.
+    """
+    from operations import service
+    from operations.models import Operation
+
+    if options["confirm"] != target.name:
+        raise CommandError(f"to delete, pass --confirm with the exact name: {target.name}")
+    field = "account" if kind == Operation.Kind.ACCOUNT_DELETE else "dataflow"
+    operation = service.create(
+        kind, actor=user, reason=options["reason"], ticket=options["ticket"], **{field: target}
+    )
+    run_in_process(operation, write)  # reads the impact from AEP
+    operation = service.plan_confirmed(
+        operation, reason=options["reason"], ticket=options["ticket"], **choices
+    )
+    describe_steps(operation.steps, write)
+    run_in_process(operation, write)

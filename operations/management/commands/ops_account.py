@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from monitoring.aep import client_for
 from operations import impact, planning, service
 from operations.cli import (
     add_action_arguments,
+    confirmed_delete,
     describe_steps,
     find_account,
     operator,
@@ -88,19 +89,12 @@ class Command(BaseCommand):
             describe_steps(steps, self.stdout.write)
             self.stdout.write("Dry run: nothing was changed.")
             return
-        if options["confirm"] != account.name:
-            raise CommandError(f"to delete, pass --confirm with the exact name: {account.name}")
-        operation = service.create(
+        confirmed_delete(
             Operation.Kind.ACCOUNT_DELETE,
-            actor=user,
-            account=account,
-            reason=options["reason"],
-            ticket=options["ticket"],
+            account,
+            user=user,
+            options=options,
+            choices=choices,
+            write=self.stdout.write,
         )
-        run_in_process(operation, self.stdout.write)
-        operation = service.plan_confirmed(
-            operation, reason=options["reason"], ticket=options["ticket"], **choices
-        )
-        describe_steps(operation.steps, self.stdout.write)
-        run_in_process(operation, self.stdout.write)
         self.stdout.write(self.style.SUCCESS("Deleted."))
