@@ -95,3 +95,8 @@ def secret_admin_change_paths() -> list[str]:
         for pk in model.objects.values_list("pk", flat=True):
             paths.append(reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[pk]))
     return paths
+
+
+def server_failed(path: str, status: int) -> bool:
+    """A 5xx is a failure, except /healthz's 503: that is its answer when no worker is alive."""
+    return status >= 500 and not (path.rstrip("/") == "/healthz" and status == 503)
