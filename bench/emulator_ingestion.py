@@ -10,9 +10,10 @@ pipeline through the emulator's own API (connection, source, schema, dataset, ta
 set, then a daily flow whose first window, a backfill, ends tomorrow so the scheduler leaves it
 alone) and forces that window with ``POST /__emulator__/flows/{id}/run-now``, which answers when
 the run has ended. Prints a Markdown table: records, the run's own ``durationSummary`` and its
-copy (Stripe) and promotion (map, validate) activities, the wall time of the whole call
-(including writing the dataset), records per second from both, and the emulator's peak RSS
-(Linux ``VmHWM``) before and after the run. Everything stops by itself; only loopback is used.
+copy (waiting for Stripe) and promotion (map, validate, stage and promote the records)
+activities, the wall time of the whole call, records per second from both, and the emulator's
+peak RSS (Linux ``VmHWM``) before and after the run. Everything stops by itself; only loopback
+is used.
 """
 
 from __future__ import annotations

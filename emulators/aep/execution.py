@@ -11,6 +11,7 @@ import logging
 import math
 import threading
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from emulators.aep import dataprep, runner
@@ -120,6 +121,11 @@ class FlowExecutor:
             outcome = _failed_outcome(window, MISSING_DEPENDENCY, str(exc))
             return self._finish(run, scope, outcome, None, batch_id())
         batch = batch_id()
+        # What a run leaves behind: its good records are staged page by page and promoted to the
+        # dataset, all at once, only when the run ends ``success`` or ``partialSuccess``. A run
+        # that fails (Stripe answers 500 on page 7, the threshold is exceeded, a bug) leaves no
+        # records in the dataset and its staged pages are dropped; one cut short by a restart
+        # leaves staged rows that ``fail_interrupted_runs`` drops at start-up.
         try:
             outcome = runner.execute_run(
                 stripe_api_base=self.settings.stripe_api_base,
@@ -133,13 +139,16 @@ class FlowExecutor:
                 partial_ingestion_percent=(flow.get("options") or {}).get(
                     "partialIngestionPercent"
                 ),
+                sink=partial(self.store.stage_records, run["id"]),
             )
-            if outcome.records:
-                self._ingest(parts.dataset_id, scope, run["id"], batch, outcome.records)
+            if outcome.status != "failed" and outcome.output_records:
+                self._promote(parts.dataset_id, scope, run["id"], batch)
         except Exception:
             # A bug must not leave the run inProgress for ever: report it as a failed run.
             logger.exception("run %s of flow %s crashed", run["id"], run["flowId"])
             outcome = _failed_outcome(window, INTERRUPTED, "The run failed with an internal error.")
+        finally:
+            self.store.discard_staged(run["id"])
         return self._finish(run, scope, outcome, parts, batch)
 
     def run_window(
@@ -194,11 +203,10 @@ class FlowExecutor:
             }
             self.store.replace("flows", flow_id, flow, flow["updatedAt"])
 
-    def _ingest(
-        self, dataset_id: str, scope: Scope, run_id: str, batch: str, records: list[dict]
-    ) -> None:
+    def _promote(self, dataset_id: str, scope: Scope, run_id: str, batch: str) -> None:
+        # One transaction: readers see all of the batch and the dataset's lastBatchId, or none.
         with self.store.transaction():
-            self.store.append_records(dataset_id, scope, run_id, batch, now_ms(), records)
+            self.store.promote_staged(run_id, dataset_id, scope, batch, now_ms())
             dataset = self.store.get("dataSets", dataset_id, scope)
             if dataset is not None:
                 dataset["lastBatchId"] = batch
@@ -253,7 +261,12 @@ class FlowExecutor:
     # -- start-up -------------------------------------------------------------------------------
 
     def fail_interrupted_runs(self, queued_run_ids: set[str]) -> int:
-        """Runs left ``inProgress`` by a previous process can never finish: fail them."""
+        """Runs left ``inProgress`` by a previous process can never finish: fail them.
+
+        Their staged records go too: no run is executing yet, and queued runs stage nothing
+        before they start.
+        """
+        self.store.discard_staged()
         failed = 0
         for run, scope in self.store.list_all(RUNS):
             status = run["metrics"]["statusSummary"]["status"]

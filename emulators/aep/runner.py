@@ -1,16 +1,22 @@
 """Execute one dataflow run: read a window of Stripe objects, map them, validate them, and report
 the run in Flow Service's shape.
 
-A run is all-or-nothing towards Stripe: any failed request fails the run and nothing is written.
-Record problems are per record: a record that cannot be mapped or does not fit the target schema
-is counted as failed and left out, and the run ends ``partialSuccess`` (or ``failed`` when every
-record failed or the partial-ingestion threshold is exceeded).
+A run streams: it reads one Stripe page, maps and validates its objects, hands the good records
+to a sink and keeps only counts and a capped sample of row errors before it reads the next page,
+so its memory is bounded by the page size rather than by the window.
+
+A run is all-or-nothing towards Stripe: any failed request fails the run, and the caller throws
+away whatever the sink received (see ``execution.FlowExecutor.execute``). Record problems are
+per record: a record that cannot be mapped or does not fit the target schema is counted as
+failed and left out, and the run ends ``partialSuccess`` (or ``failed`` when every record failed
+or the partial-ingestion threshold is exceeded; then nothing is promoted either).
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +26,7 @@ from emulators.aep.mapping import CompiledMappingSet, MappingValidationError, co
 from emulators.aep.xdm import validate_record
 
 PAGE_SIZE = 100
+# Row errors are a diagnostic sample: a window of a million bad records keeps only the first few.
 ROW_ERROR_SAMPLE_LIMIT = 100
 DEFAULT_EXPORT_BASE_URL = "https://platform.adobe.io/data/foundation/export"
 
@@ -69,7 +76,7 @@ class RunOutcome:
     failed_records: int
     input_bytes: int
     output_bytes: int
-    records: list[dict]  # mapped output records to write to the dataset
+    records: list[dict]  # mapped output records to write, when the run was given no sink
     errors: list[dict]  # run level: [{"code", "message"}]
     record_errors: list[dict]  # [{"code", "recordCount"?, "message"}]
     copy_completed_at_ms: int = 0
@@ -100,6 +107,35 @@ class RunFailure(Exception):
 LIST_FILTERS: dict[str, dict[str, str]] = {"subscriptions": {"status": "all"}}
 
 
+def iter_pages(
+    session: requests.Session,
+    *,
+    stripe_api_base: str,
+    access_token: str,
+    resource_path: str,
+    window_start: int | None,
+    window_end: int,
+    timeout: float,
+) -> Iterator[list[dict]]:
+    """Each page of the objects created in [window_start, window_end), newest first."""
+    url = f"{stripe_api_base.rstrip('/')}/v1/{resource_path}"
+    params: dict[str, Any] = {"limit": PAGE_SIZE, "created[lt]": window_end}
+    if window_start is not None:
+        params["created[gte]"] = window_start
+    params.update(LIST_FILTERS.get(resource_path, {}))
+    cursor: str | None = None
+    while True:
+        page_params = {**params, "starting_after": cursor} if cursor else params
+        page = _get_page(session, url, access_token, page_params, timeout, resource_path)
+        yield page["data"]
+        if not page.get("has_more") or not page["data"]:
+            return
+        next_cursor = page["data"][-1].get("id") if isinstance(page["data"][-1], dict) else None
+        if not next_cursor or next_cursor == cursor:
+            raise RunFailure("bad_response", detail="the page cursor did not advance")
+        cursor = next_cursor
+
+
 def fetch_objects(
     session: requests.Session,
     *,
@@ -110,26 +146,24 @@ def fetch_objects(
     window_end: int,
     timeout: float,
 ) -> tuple[list[dict], int]:
-    """Every object created in [window_start, window_end), newest first, and the page count."""
-    url = f"{stripe_api_base.rstrip('/')}/v1/{resource_path}"
-    params: dict[str, Any] = {"limit": PAGE_SIZE, "created[lt]": window_end}
-    if window_start is not None:
-        params["created[gte]"] = window_start
-    params.update(LIST_FILTERS.get(resource_path, {}))
+    """Every object created in [window_start, window_end), newest first, and the page count.
+
+    This holds the whole window in memory; runs read it page by page with ``iter_pages``.
+    """
     objects: list[dict] = []
-    cursor: str | None = None
     pages = 0
-    while True:
-        page_params = {**params, "starting_after": cursor} if cursor else params
-        page = _get_page(session, url, access_token, page_params, timeout, resource_path)
+    for page in iter_pages(
+        session,
+        stripe_api_base=stripe_api_base,
+        access_token=access_token,
+        resource_path=resource_path,
+        window_start=window_start,
+        window_end=window_end,
+        timeout=timeout,
+    ):
+        objects.extend(page)
         pages += 1
-        objects.extend(page["data"])
-        if not page.get("has_more") or not page["data"]:
-            return objects, pages
-        next_cursor = page["data"][-1].get("id") if isinstance(page["data"][-1], dict) else None
-        if not next_cursor or next_cursor == cursor:
-            raise RunFailure("bad_response", detail="the page cursor did not advance")
-        cursor = next_cursor
+    return objects, pages
 
 
 def _get_page(
@@ -183,6 +217,30 @@ def _shorten(text: str, limit: int = 300) -> str:
 # -- the run -----------------------------------------------------------------------------------
 
 
+# Receives the good records of one page, in Stripe order, as soon as they are mapped.
+RecordSink = Callable[[list[dict]], None]
+
+
+@dataclass
+class _Tally:
+    """What a run has learned so far, page by page: counts and a capped sample, no records."""
+
+    input_records: int = 0
+    input_bytes: int = 0
+    output_records: int = 0
+    output_bytes: int = 0
+    pages: int = 0
+    copy_seconds: float = 0.0  # time spent waiting for Stripe
+    counts: dict[tuple[str, str], int] = field(
+        default_factory=lambda: {MAPPER_TRANSFORM_ERROR: 0, SCHEMA_VALIDATION_ERROR: 0}
+    )
+    row_errors: list[dict] = field(default_factory=list)
+
+    @property
+    def failed_records(self) -> int:
+        return sum(self.counts.values())
+
+
 def execute_run(
     *,
     stripe_api_base: str,
@@ -195,17 +253,25 @@ def execute_run(
     session: requests.Session | None = None,
     timeout: float = 30,
     partial_ingestion_percent: float | None = None,
+    sink: RecordSink | None = None,
 ) -> RunOutcome:
-    """Run one window of a flow. ``target_schema`` is the resolved schema of the dataset."""
+    """Run one window of a flow. ``target_schema`` is the resolved schema of the dataset.
+
+    With a ``sink`` the good records go there page by page and ``records`` stays empty; the
+    caller keeps them only if the outcome is not ``failed``. Without one they are collected in
+    ``records`` (empty when the run failed), which holds the whole window in memory.
+    """
     started = _now_ms()
     window = (window_start, window_end)
     try:
         compiled = compile_mappings(mappings, target_schema)
     except MappingValidationError as exc:
-        return _failed_before_mapping(started, window, RunFailure("invalid_mapping", detail=exc))
+        return _copy_failed(started, window, RunFailure("invalid_mapping", detail=exc))
+    collected: list[dict] = []
+    tally = _Tally()
     http = session or requests.Session()
     try:
-        objects, pages = fetch_objects(
+        pages = iter_pages(
             http,
             stripe_api_base=stripe_api_base,
             access_token=access_token,
@@ -214,63 +280,89 @@ def execute_run(
             window_end=window_end,
             timeout=timeout,
         )
+        _stream(pages, compiled, target_schema, tally, sink or collected.extend)
     except RunFailure as exc:
-        return _failed_before_mapping(started, window, exc)
+        # Stripe failed part-way: the run reports no records, as if it had read none, and the
+        # caller drops whatever the sink already received.
+        return _copy_failed(started, window, exc)
     finally:
         if session is None:
             http.close()
-    copied = _now_ms()
-    outcome = _map_and_validate(objects, compiled, target_schema, partial_ingestion_percent)
-    outcome.started_at_ms, outcome.copy_completed_at_ms = started, copied
-    outcome.window_start, outcome.window_end, outcome.pages = window_start, window_end, pages
-    outcome.completed_at_ms = _now_ms()
+    outcome = _outcome_from(tally, collected, partial_ingestion_percent)
+    # Reading and mapping interleave page by page; the copy activity is given the time spent
+    # waiting for Stripe and the promotion activity the rest, so the two still add up to the run.
+    outcome.started_at_ms = started
+    outcome.copy_completed_at_ms = started + round(tally.copy_seconds * 1000)
+    outcome.window_start, outcome.window_end, outcome.pages = window_start, window_end, tally.pages
+    outcome.completed_at_ms = max(_now_ms(), outcome.copy_completed_at_ms)
     return outcome
 
 
-def _map_and_validate(
+def _stream(
+    pages: Iterator[list[dict]],
+    compiled: CompiledMappingSet,
+    target_schema: dict | None,
+    tally: _Tally,
+    write: RecordSink,
+) -> None:
+    """Read, map and hand on one page at a time, so only one page is held at once."""
+    while True:
+        began = time.perf_counter()
+        page = next(pages, None)
+        tally.copy_seconds += time.perf_counter() - began
+        if page is None:
+            return
+        tally.pages += 1
+        good = _map_page(page, compiled, target_schema, tally)
+        if good:
+            write(good)
+
+
+def _map_page(
     objects: list[dict],
     compiled: CompiledMappingSet,
     target_schema: dict | None,
-    partial_ingestion_percent: float | None,
-) -> RunOutcome:
+    tally: _Tally,
+) -> list[dict]:
+    """The good records of one page; failures are counted and sampled in ``tally``."""
     good: list[dict] = []
-    row_errors: list[dict] = []
-    counts = {MAPPER_TRANSFORM_ERROR: 0, SCHEMA_VALIDATION_ERROR: 0}
     for obj in objects:
+        tally.input_records += 1
+        tally.input_bytes += _size(obj)
         mapped = compiled.apply({"data": obj})
         problems = mapped.errors
         kind = MAPPER_TRANSFORM_ERROR
         if not problems and target_schema is not None:
             problems, kind = validate_record(mapped.output, target_schema), SCHEMA_VALIDATION_ERROR
         if problems:
-            counts[kind] += 1
-            if len(row_errors) < ROW_ERROR_SAMPLE_LIMIT:
-                row_errors.append(
+            tally.counts[kind] += 1
+            if len(tally.row_errors) < ROW_ERROR_SAMPLE_LIMIT:
+                tally.row_errors.append(
                     {"id": _object_id(obj), "code": kind[0], "message": "; ".join(problems)}
                 )
         else:
+            tally.output_records += 1
+            tally.output_bytes += _size(mapped.output)
             good.append(mapped.output)
-    return _outcome_from(objects, good, counts, row_errors, partial_ingestion_percent)
+    return good
 
 
 def _outcome_from(
-    objects: list[dict],
-    good: list[dict],
-    counts: dict[tuple[str, str], int],
-    row_errors: list[dict],
-    partial_ingestion_percent: float | None,
+    tally: _Tally, records: list[dict], partial_ingestion_percent: float | None
 ) -> RunOutcome:
-    total, failed = len(objects), sum(counts.values())
+    total, failed = tally.input_records, tally.failed_records
     status, errors = _judge(total, failed, partial_ingestion_percent)
     record_errors = [
         {"code": code, "recordCount": count, "message": message}
-        for (code, message), count in counts.items()
+        for (code, message), count in tally.counts.items()
         if count
     ]
+    output_records, output_bytes = tally.output_records, tally.output_bytes
     if status == "failed":
-        good = []  # a failed batch is not promoted to the dataset
+        # A failed batch is not promoted to the dataset.
+        records, output_records, output_bytes = [], 0, 0
     elif status == "partialSuccess":
-        summary = INGEST_SUMMARY[1].format(failed=failed, ingested=len(good))
+        summary = INGEST_SUMMARY[1].format(failed=failed, ingested=output_records)
         record_errors.insert(0, {"code": INGEST_SUMMARY[0], "message": summary})
     return RunOutcome(
         status=status,
@@ -279,14 +371,14 @@ def _outcome_from(
         window_start=None,
         window_end=0,
         input_records=total,
-        output_records=len(good),
+        output_records=output_records,
         failed_records=failed,
-        input_bytes=sum(_size(obj) for obj in objects),
-        output_bytes=sum(_size(record) for record in good),
-        records=good,
+        input_bytes=tally.input_bytes,
+        output_bytes=output_bytes,
+        records=records,
         errors=errors,
         record_errors=record_errors,
-        row_errors=row_errors,
+        row_errors=tally.row_errors,
     )
 
 
@@ -302,9 +394,8 @@ def _judge(total: int, failed: int, threshold: float | None) -> tuple[str, list[
     return "failed", [failure.as_error()]
 
 
-def _failed_before_mapping(
-    started: int, window: tuple[int | None, int], error: RunFailure
-) -> RunOutcome:
+def _copy_failed(started: int, window: tuple[int | None, int], error: RunFailure) -> RunOutcome:
+    """A run that Stripe or its mapping set failed: no counts, only the copy activity."""
     now = _now_ms()
     return RunOutcome(
         status="failed",

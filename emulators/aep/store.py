@@ -79,6 +79,14 @@ CREATE TABLE IF NOT EXISTS dataset_records (
 );
 CREATE INDEX IF NOT EXISTS dataset_records_dataset ON dataset_records(dataset_id, seq);
 CREATE INDEX IF NOT EXISTS dataset_records_run ON dataset_records(run_id);
+
+-- Good records of a run that has not ended yet; promoted to dataset_records when it succeeds.
+CREATE TABLE IF NOT EXISTS staged_records (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS staged_records_run ON staged_records(run_id, seq);
 """
 
 
@@ -345,24 +353,38 @@ class Store:
 
     # -- dataset records --------------------------------------------------------------------
 
-    def append_records(
-        self,
-        dataset: str,
-        scope: Scope,
-        run_id: str,
-        batch: str,
-        ingested_at: int,
-        records: list[dict[str, Any]],
-    ) -> None:
+    def stage_records(self, run_id: str, records: list[dict[str, Any]]) -> None:
+        """Keep a page of a running run's records out of sight until the run is judged."""
         with self.transaction() as db:
             db.executemany(
-                "INSERT INTO dataset_records(dataset_id, org, sandbox, run_id, batch_id,"
-                " ingested_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (dataset, scope.org, scope.sandbox, run_id, batch, ingested_at, json.dumps(r))
-                    for r in records
-                ],
+                "INSERT INTO staged_records(run_id, doc) VALUES (?, ?)",
+                [(run_id, json.dumps(r)) for r in records],
             )
+
+    def promote_staged(
+        self, run_id: str, dataset: str, scope: Scope, batch: str, ingested_at: int
+    ) -> int:
+        """Move a run's staged records into the dataset, in the order they were staged."""
+        with self.transaction() as db:
+            moved = db.execute(
+                "INSERT INTO dataset_records(dataset_id, org, sandbox, run_id, batch_id,"
+                " ingested_at, doc) SELECT ?, ?, ?, run_id, ?, ?, doc FROM staged_records"
+                " WHERE run_id = ? ORDER BY seq",
+                (dataset, scope.org, scope.sandbox, batch, ingested_at, run_id),
+            ).rowcount
+            db.execute("DELETE FROM staged_records WHERE run_id = ?", (run_id,))
+        return moved
+
+    def discard_staged(self, run_id: str | None = None) -> None:
+        """Drop the staged records of one run, or of every run when ``run_id`` is None."""
+        with self.transaction() as db:
+            if run_id is None:
+                db.execute("DELETE FROM staged_records")
+            else:
+                db.execute("DELETE FROM staged_records WHERE run_id = ?", (run_id,))
+
+    def staged_count(self) -> int:
+        return self._read("SELECT COUNT(*) AS n FROM staged_records")[0]["n"]
 
     def dataset_records(
         self, dataset: str, *, start: int, limit: int, run_id: str | None = None
@@ -393,7 +415,8 @@ class Store:
     def reset(self) -> None:
         """Forget every entity, run and record; issued tokens stay valid."""
         with self.transaction() as db:
-            for table in ("entities", "schedules", "pending_runs", "dataset_records"):
+            tables = ("entities", "schedules", "pending_runs", "dataset_records", "staged_records")
+            for table in tables:
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
 
     def close(self) -> None:

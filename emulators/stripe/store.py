@@ -7,6 +7,7 @@ in WAL mode and every connection waits on locks instead of failing.
 from __future__ import annotations
 
 import json
+import operator
 import queue
 import sqlite3
 import time
@@ -240,17 +241,9 @@ def list_page(
     ``before`` that of an ``ending_before`` cursor, which reads newer objects upwards and then
     flips them, so ``has_more`` says whether still newer objects exist.
     """
-    where = ["account = ?", "resource = ?", *extra_sql]
-    args: list[object] = [account, resource, *extra_args]
-    created_sql, created_args = created.clauses()
-    where += created_sql
-    args += created_args
-    if after is not None:
-        where.append("(created, id) < (?, ?)")
-        args += list(after)
-    if before is not None:
-        where.append("(created, id) > (?, ?)")
-        args += list(before)
+    range_sql, range_args = keyset_clauses(created, after, before)
+    where = ["account = ?", "resource = ?", *extra_sql, *range_sql]
+    args: list[object] = [account, resource, *extra_args, *range_args]
     order = "created ASC, id ASC" if before is not None else "created DESC, id DESC"
     sql = f"SELECT body FROM objects WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?"  # noqa: S608
     bodies = [r[0] for r in conn.execute(sql, [*args, limit + 1])]
@@ -259,6 +252,46 @@ def list_page(
     if before is not None:
         bodies.reverse()
     return Page(bodies, has_more)
+
+
+def keyset_clauses(
+    created: CreatedRange,
+    after: tuple[int, str] | None,
+    before: tuple[int, str] | None,
+) -> tuple[list[str], list[int | str]]:
+    """The ``created`` bounds and cursors of a page as SQL, with no bound that another implies.
+
+    On each side (newer, older) either the cursor or the ``created`` bounds are the tighter
+    limit, and the other is then redundant. Leaving only the tighter one matters: given both
+    ``created < ?`` and ``(created, id) < (?, ?)``, SQLite seeks the index to ``created < ?``
+    and filters the cursor row by row, so every page would skip all the newer rows again.
+    Keeping the cursor alone makes it the index range, and a page deep in the list costs the
+    same as the first.
+    """
+    upper = [("<", created.lt), ("<=", created.lte)]
+    lower = [(">", created.gt), (">=", created.gte)]
+    sql: list[str] = []
+    args: list[int | str] = []
+    for side, cursor, op in ((upper, after, "<"), (lower, before, ">")):
+        bounds = [(bound_op, value) for bound_op, value in side if value is not None]
+        if cursor is not None and _cursor_is_tighter(cursor[0], bounds):
+            sql.append(f"(created, id) {op} (?, ?)")
+            args += list(cursor)
+            continue
+        # No cursor, or a created bound that already excludes everything the cursor would.
+        for bound_op, value in bounds:
+            sql.append(f"created {bound_op} ?")
+            args.append(value)
+    return sql, args
+
+
+def _cursor_is_tighter(cursor_created: int, bounds: list[tuple[str, int]]) -> bool:
+    """Whether the rows past a cursor at ``cursor_created`` all satisfy ``bounds``, which are on
+    the cursor's side: ``created < 9`` holds for everything older than a cursor at 8."""
+    return all(_COMPARE[op](cursor_created, value) for op, value in bounds)
+
+
+_COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
 def count(

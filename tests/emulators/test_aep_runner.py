@@ -402,6 +402,74 @@ def test_a_failure_on_a_later_page_writes_nothing(fake_stripe):
     assert outcome.errors[0]["code"] == "CONNECTOR-2001-500"
 
 
+# -- streaming: one page at a time ---------------------------------------------------------------
+
+
+def test_good_records_reach_the_sink_page_by_page(fake_stripe):
+    fake_stripe.objects = [charge(n) for n in range(250)]
+    pages: list[list[dict]] = []
+    outcome = run(fake_stripe, sink=pages.append)
+    assert [len(page) for page in pages] == [100, 100, 50]
+    assert [r["_acme"]["charges_data"]["id"] for page in pages for r in page] == [
+        f"ch_{n:04d}" for n in reversed(range(250))
+    ]
+    assert outcome.records == []  # the sink has them
+    assert (outcome.status, outcome.pages, outcome.output_records) == ("success", 3, 250)
+    assert outcome.output_bytes == sum(
+        len(json.dumps(r, separators=(",", ":"))) for page in pages for r in page
+    )
+
+
+def test_a_500_on_page_3_fails_the_run_and_reports_no_records(fake_stripe):
+    fake_stripe.objects = [charge(n) for n in range(250)] + [charge(250, amount="bad")]
+    fake_stripe.failure, fake_stripe.fail_from = (500, stripe_error("boom", "api_error")), 2
+    pages: list[list[dict]] = []
+    outcome = run(fake_stripe, sink=pages.append)
+    assert len(fake_stripe.requests) == 3
+    # The first two pages were handed on before Stripe failed; the caller must drop them.
+    assert [len(page) for page in pages] == [99, 100]
+    assert outcome.status == "failed"
+    assert outcome.copy_failed
+    assert outcome.errors == [
+        {"code": "CONNECTOR-2001-500", "message": "Stripe failed with HTTP 500: boom"}
+    ]
+    assert (outcome.input_records, outcome.output_records, outcome.failed_records) == (0, 0, 0)
+    assert (outcome.input_bytes, outcome.output_bytes) == (0, 0)
+    assert outcome.record_errors == outcome.row_errors == []
+
+
+@pytest.mark.parametrize(("threshold", "status"), [(30, "failed"), (50, "partialSuccess")])
+def test_the_threshold_is_judged_over_the_whole_window_not_per_page(fake_stripe, threshold, status):
+    # The newest page is all bad (100 of 250 records, 40%), the two older pages all good.
+    fake_stripe.objects = [charge(n) for n in range(150)] + [
+        charge(n, amount="x") for n in range(150, 250)
+    ]
+    pages: list[list[dict]] = []
+    outcome = run(fake_stripe, sink=pages.append, partial_ingestion_percent=threshold)
+    assert [len(page) for page in pages] == [100, 50]
+    assert outcome.status == status
+    assert (outcome.input_records, outcome.failed_records) == (250, 100)
+    assert outcome.output_records == (150 if status == "partialSuccess" else 0)
+
+
+def test_row_errors_stay_a_capped_sample_across_pages(fake_stripe):
+    fake_stripe.objects = [charge(n, amount="x") for n in range(240)] + [charge(240)]
+    outcome = run(fake_stripe)
+    assert outcome.status == "partialSuccess"
+    assert outcome.failed_records == 240
+    assert len(outcome.row_errors) == 100
+    assert outcome.row_errors[0]["id"] == "ch_0239"  # newest bad record first, as read
+
+
+def test_copy_and_promotion_times_add_up_to_the_run(fake_stripe):
+    fake_stripe.objects = [charge(n) for n in range(250)]
+    fake_stripe.delay = 0.1
+    outcome = run(fake_stripe)
+    copy_ms = outcome.copy_completed_at_ms - outcome.started_at_ms
+    assert copy_ms >= 300  # three pages of waiting for Stripe
+    assert outcome.started_at_ms <= outcome.copy_completed_at_ms <= outcome.completed_at_ms
+
+
 def test_a_timeout_fails_the_run(fake_stripe):
     fake_stripe.delay = 1.0
     outcome = run(fake_stripe, timeout=0.2)

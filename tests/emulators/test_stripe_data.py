@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import time
 from collections import Counter
 
 import pytest
@@ -158,10 +157,9 @@ def test_seed_respects_window_and_livemode(tmp_path):
     assert {c["livemode"] for c in charges} == {True}
 
 
-def test_ten_thousand_charges_seed_in_under_ten_seconds(tmp_path):
-    began = time.perf_counter()
+def test_ten_thousand_charges_seed_with_their_related_objects(tmp_path):
+    # How long seeding takes is measured by bench/emulator_ingestion.py, not asserted here.
     result = seed(tmp_path / "big.db", 10_000)
-    assert time.perf_counter() - began < 10
     assert result.counts["charges"] == 10_000
     assert result.counts["customers"] == 2_500
     assert result.counts["balance_transactions"] > 9_000
