@@ -536,6 +536,10 @@ class ScheduleForm(forms.Form):
         return [self[f"profile_{path}"] for path in self.profile_paths()]
 
     def clean_partial_ingestion_percent(self) -> float | None:
+        # The page hides the threshold while partial ingestion is off: what it holds then is
+        # not a choice, and must not block the step.
+        if not self.cleaned_data.get("partial_ingestion"):
+            return None
         text = (self.cleaned_data.get("partial_ingestion_percent") or "").strip()
         if not text:
             return None
