@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -16,7 +19,7 @@ from monitoring import overview
 from monitoring.audit import record
 from monitoring.dashboard import can_edit_alerts
 from monitoring.forms import AlertRuleForm
-from monitoring.models import Alert, AlertRule, Dataflow
+from monitoring.models import Alert, AlertDelivery, AlertRule, Dataflow
 
 ALERTS_PAGE_SIZE = 50
 
@@ -32,7 +35,10 @@ def alert_list(request: AuthenticatedHttpRequest):
     dataflow_pk = request.GET.get("dataflow", "")
     if (flow_pk := positive_int(dataflow_pk)) is not None:
         alerts = alerts.filter(dataflow_id=flow_pk)
+    alerts = alerts.prefetch_related("deliveries")
     page = Paginator(alerts, ALERTS_PAGE_SIZE).get_page(request.GET.get("page"))
+    for alert in page.object_list:
+        alert.notified = delivery_summary(alert.deliveries.all())
     context = {
         "page": page,
         "state": state,
@@ -41,6 +47,35 @@ def alert_list(request: AuthenticatedHttpRequest):
         "attention": overview.attention_summary(),
     }
     return render(request, "monitoring/alert_list.html", context)
+
+
+@dataclass(frozen=True)
+class DeliverySummary:
+    sent: int
+    pending: int
+    # (channel label, where it went, why it failed) for each failed delivery.
+    failed: list[tuple[str, str, str]]
+
+
+def delivery_summary(deliveries) -> DeliverySummary:
+    """How an alert's emails and webhook posts went, so a failing receiver does not go unseen."""
+    sent = pending = 0
+    failed = []
+    for delivery in deliveries:
+        if delivery.status == AlertDelivery.Status.SENT:
+            sent += 1
+        elif delivery.status == AlertDelivery.Status.PENDING:
+            pending += 1
+        else:
+            failed.append((delivery.get_channel_display(), _where(delivery), delivery.last_error))
+    return DeliverySummary(sent, pending, failed)
+
+
+def _where(delivery: AlertDelivery) -> str:
+    # A webhook's path and query may hold the receiver's own token: show its host only.
+    if delivery.channel == AlertDelivery.Channel.WEBHOOK:
+        return urlsplit(delivery.target).hostname or ""
+    return delivery.target
 
 
 def _editable_flows(user):

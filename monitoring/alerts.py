@@ -4,7 +4,8 @@ A rule's condition is read from the flow's denormalised health, so evaluating co
 whatever the run history. An alert stays open while its condition holds; the partial unique
 constraint on (rule, dataflow) makes "one open alert per condition" hold even when two workers
 evaluate the same flow at once. Each opening and resolution is delivered once per recipient by
-email and once per webhook; webhook deliveries are signed and retried with back-off.
+email and once per webhook; webhook deliveries are signed and retried with back-off, and go
+only to public addresses (monitoring.webhook_targets).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from core.i18n import localize_stored
-from monitoring import conf
+from monitoring import conf, webhook_targets
 from monitoring.models import Alert, AlertDelivery, AlertRule, Dataflow, Subscription
 
 logger = logging.getLogger(__name__)
@@ -271,7 +272,9 @@ def deliver(delivery_pk: int) -> float | None:
 
 def _failed_attempt(delivery: AlertDelivery, exc: Exception) -> float | None:
     attempts = delivery.attempts + 1
-    final = attempts >= conf.value("MONITORING_WEBHOOK_ATTEMPTS")
+    # A refused target (an internal address, a bad scheme) would be refused again: stop now.
+    permanent = getattr(exc, "permanent", False)
+    final = permanent or attempts >= conf.value("MONITORING_WEBHOOK_ATTEMPTS")
     AlertDelivery.objects.filter(pk=delivery.pk).update(
         attempts=attempts,
         last_error=str(exc)[:500],
@@ -288,6 +291,9 @@ class WebhookRejected(Exception):
 
 
 def _send_webhook(delivery: AlertDelivery) -> None:
+    # Vetted again although the form did: DNS answers change, and rules saved before the check
+    # existed never met it. Before the secret is read, so no refusal path ever holds it.
+    webhook_targets.vet_url(delivery.target)
     secret = delivery.alert.rule.webhook_secret.reveal()
     body = json.dumps(payload(delivery), separators=(",", ":"), sort_keys=True).encode()
     headers = {
@@ -296,14 +302,28 @@ def _send_webhook(delivery: AlertDelivery) -> None:
         EVENT_HEADER: f"alert.{delivery.event}",
         DELIVERY_HEADER: str(delivery.pk),
     }
-    response = requests.post(
+    response = webhook_targets.post(
         delivery.target,
         data=body,
         headers=headers,
         timeout=conf.value("MONITORING_WEBHOOK_TIMEOUT_SECONDS"),
     )
-    if not 200 <= response.status_code < 300:
-        raise WebhookRejected(f"HTTP {response.status_code}")
+    _check_response(response)
+
+
+def _check_response(response: requests.Response) -> None:
+    status = response.status_code
+    if 300 <= status < 400:
+        # Not followed: the new address was never vetted, and could be an internal one.
+        raise WebhookRejected(
+            _(
+                "HTTP %(status)d: the receiver answered with a redirect, which is not "
+                "followed. Enter the address it redirects to."
+            )
+            % {"status": status}
+        )
+    if not 200 <= status < 300:
+        raise WebhookRejected(f"HTTP {status}")
 
 
 def _send_email(delivery: AlertDelivery) -> None:

@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from monitoring.models import AlertRule, Dataflow, Sandbox
+from monitoring.webhook_targets import WebhookTargetRefused, vet_url
 from onboarding.stripe_probe import key_shape
 
 
@@ -130,6 +131,9 @@ class AlertRuleForm(forms.ModelForm):
             "fraction such as 0.05 for 5% (default). Other conditions ignore it."
         )
         self.fields["emails"].help_text = _("Comma-separated addresses, besides subscribers.")
+        self.fields["webhook_url"].help_text = _(
+            "An https:// address on the public internet. Redirects are not followed."
+        )
         secret = self.instance.webhook_secret if self.instance.pk else None
         if secret:
             self.fields["webhook_secret"].help_text = _(
@@ -162,6 +166,15 @@ class AlertRuleForm(forms.ModelForm):
         if cleaned.get("webhook_url") and not secret:
             self.add_error("webhook_secret", _("A webhook needs a signing secret."))
         return cleaned
+
+    def clean_webhook_url(self) -> str:
+        url = self.cleaned_data["webhook_url"]
+        if url:
+            try:
+                vet_url(url)
+            except WebhookTargetRefused as exc:
+                raise forms.ValidationError(str(exc)) from None
+        return url
 
     def clean_webhook_secret(self):
         secret = self.cleaned_data["webhook_secret"]

@@ -36,7 +36,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 # Stripe resource paths (they are API names) and currency codes in examples.
 ALLOWED_WORDS = {
     "stripe", "sources", "aep", "adobe", "experience", "platform", "xdm", "ims", "api", "id",
-    "sla", "csv", "json", "url", "utc", "oauth", "http", "kb", "mb", "gb", "iso", "usd", "jpy",
+    "sla", "csv", "json", "url", "utc", "oauth", "http", "https", "kb", "mb", "gb", "iso", "usd", "jpy",
     *(word for path in STRIPE_RESOURCE_PATHS for word in path.split("_")),
 }  # fmt: skip
 # Names of Adobe products and permissions, CSV column names users type, IANA time zones.

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from monitoring.models import Alert, AlertRule, AuditEvent
+from monitoring.models import Alert, AlertDelivery, AlertRule, AuditEvent
 from tests.base import BaseTestCase, make_sandbox
 from tests.monitoring.monitoring_factories import make_dataflow
+from tests.monitoring.webhook_dns import PUBLIC_ADDRESS, fake_dns
 
 SECRET = "whsec_page_test_0123456789"
 
@@ -15,6 +16,11 @@ class AlertPagesTestCase(BaseTestCase):
         self.sandbox = make_sandbox()
         self.own = make_dataflow(self.sandbox, name="Mina's charges", owner=self.mina)
         self.other = make_dataflow(self.sandbox, name="Other refunds")
+        # Webhook URLs are resolved when saved; these names stand for public receivers.
+        self.dns = {"hooks.example.org": [PUBLIC_ADDRESS], "x.example.org": [PUBLIC_ADDRESS]}
+        dns = fake_dns(self.dns)
+        dns.start()
+        self.addCleanup(dns.stop)
 
     def test_admins_create_global_rules_with_a_webhook_secret_never_shown_back(self):
         self.login(self.alex)
@@ -82,6 +88,24 @@ class AlertPagesTestCase(BaseTestCase):
         )
         assert "needs a signing secret" in r.content.decode()
 
+    def test_webhooks_to_internal_addresses_are_refused_with_a_reason(self):
+        self.dns["metadata.example.org"] = ["169.254.169.254"]
+        self.login(self.alex)
+        fields = {"kind": "run_failed", "enabled": "on", "webhook_secret": SECRET}
+        r = self.client.post(
+            "/alerts/rules/new/", {**fields, "webhook_url": "https://metadata.example.org/"}
+        )
+        assert r.status_code == 200 and not AlertRule.objects.exists()
+        assert (
+            "metadata.example.org points inside the network (169.254.169.254). Webhooks can only "
+            "go to addresses on the public internet."
+        ) in r.content.decode()
+        r = self.client.post(
+            "/alerts/rules/new/", {**fields, "webhook_url": "http://127.0.0.1:6379/"}
+        )
+        assert r.status_code == 200 and not AlertRule.objects.exists()
+        assert "Use an address starting with https://." in r.content.decode()
+
     def test_the_history_lists_open_and_resolved_alerts(self):
         rule = AlertRule.objects.create(kind="run_failed")
         Alert.objects.create(rule=rule, dataflow=self.own, kind=rule.kind, summary="Still broken")
@@ -100,3 +124,27 @@ class AlertPagesTestCase(BaseTestCase):
         assert "Still broken" in body and "Was broken" not in body
         body = self.client.get(f"/alerts/?dataflow={self.other.pk}").content.decode()
         assert "Was broken" in body and "Still broken" not in body
+
+    def test_the_history_shows_how_each_alert_was_delivered_and_why_one_failed(self):
+        rule = AlertRule.objects.create(kind="run_failed")
+        alert = Alert.objects.create(rule=rule, dataflow=self.own, kind=rule.kind, summary="x")
+        Delivery = AlertDelivery
+        common = {"alert": alert, "event": Delivery.Event.OPENED}
+        Delivery.objects.create(
+            **common, channel="email", target="ops@example.org", status=Delivery.Status.SENT
+        )
+        Delivery.objects.create(
+            **common,
+            channel="webhook",
+            target="https://hooks.example.org/in/tok_secret_path?key=abc",
+            status=Delivery.Status.FAILED,
+            last_error="HTTP 503",
+        )
+        quiet = Alert.objects.create(rule=rule, dataflow=self.other, kind=rule.kind, summary="y")
+        Delivery.objects.create(alert=quiet, event="opened", channel="email", target="a@b.org")
+        self.login(self.sam)
+        body = self.client.get("/alerts/").content.decode()
+        assert "1 sent" in body and "1 waiting to be sent" in body
+        assert "Webhook to hooks.example.org failed: HTTP 503" in body
+        # The receiver's path and query may hold its own token.
+        assert "tok_secret_path" not in body and "key=abc" not in body

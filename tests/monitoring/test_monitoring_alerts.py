@@ -19,31 +19,53 @@ from monitoring.tasks import sync_dataflow
 from tests.base import BaseTestCase, make_sandbox
 from tests.monitoring.fake_flowservice import FakeClient, FakeFlowService
 from tests.monitoring.monitoring_factories import make_dataflow, make_run, run_doc
+from tests.monitoring.webhook_dns import PUBLIC_ADDRESS, fake_dns
 
 SECRET = "whsec_test_0123456789abcdef"
 Kind = AlertRule.Kind
 
 
 class Receiver:
-    """A local webhook endpoint answering the queued statuses, then 200."""
+    """A local webhook endpoint answering the queued statuses, then 200.
+
+    It counts connections as well as requests: a refused delivery must not even connect.
+    """
 
     def __init__(self, statuses: list[int] | None = None) -> None:
         self.requests: list[tuple[dict, bytes]] = []
+        self.paths: list[str] = []
+        self.connections = 0
         self.statuses = list(statuses or [])
+        self.location = ""
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
+                self.answer(self.rfile.read(int(self.headers["Content-Length"])))
+
+            def do_GET(self):
+                self.answer(b"")
+
+            def answer(self, body: bytes) -> None:
                 receiver.requests.append((dict(self.headers), body))
-                self.send_response(receiver.statuses.pop(0) if receiver.statuses else 200)
+                receiver.paths.append(f"{self.command} {self.path}")
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                if 300 <= status < 400:
+                    self.send_header("Location", receiver.location)
                 self.end_headers()
 
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        class Server(ThreadingHTTPServer):
+            def process_request(self, request, client_address):
+                receiver.connections += 1  # before a byte is read: a TLS hello counts too
+                super().process_request(request, client_address)
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_port
+        self.url = f"http://127.0.0.1:{self.port}/hook"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
@@ -187,7 +209,12 @@ class AlertRulesTestCase(BaseTestCase):
         assert Alert.objects.filter(dataflow=self.flow, resolved_at=None).count() == 1
 
 
-@override_settings(MONITORING_WEBHOOK_RETRY_SECONDS=10, MONITORING_WEBHOOK_ATTEMPTS=3)
+# The receiver listens on 127.0.0.1 over plain http, which only this setting allows.
+@override_settings(
+    MONITORING_WEBHOOK_RETRY_SECONDS=10,
+    MONITORING_WEBHOOK_ATTEMPTS=3,
+    ALERT_WEBHOOK_ALLOW_PRIVATE=True,
+)
 class WebhookDeliveryTestCase(BaseTestCase):
     def setUp(self) -> None:
         super().setUp()
@@ -239,3 +266,87 @@ class WebhookDeliveryTestCase(BaseTestCase):
         assert alerts.deliver(self.delivery.pk) is None
         self.delivery.refresh_from_db()
         assert (self.delivery.status, self.delivery.attempts) == ("sent", 2)
+
+    def test_a_redirect_is_not_followed(self):
+        self.receiver.statuses = [302]
+        self.receiver.location = f"http://127.0.0.1:{self.receiver.port}/internal"
+        assert alerts.deliver(self.delivery.pk) == 10  # a failed attempt, retried later
+        assert self.receiver.paths == ["POST /hook"]
+        self.delivery.refresh_from_db()
+        assert (self.delivery.status, self.delivery.attempts) == ("pending", 1)
+        assert self.delivery.last_error == (
+            "HTTP 302: the receiver answered with a redirect, which is not followed. Enter the "
+            "address it redirects to."
+        )
+
+
+@override_settings(MONITORING_WEBHOOK_RETRY_SECONDS=10, MONITORING_WEBHOOK_ATTEMPTS=3)
+class WebhookTargetAtSendTimeTestCase(BaseTestCase):
+    """Without ALERT_WEBHOOK_ALLOW_PRIVATE: the rule was saved while its host was public."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.receiver = Receiver()
+        self.addCleanup(self.receiver.close)
+        # The receiver's port on a name of its own; https, as production rules must be. Were
+        # the delivery to go ahead it would connect here, and the receiver would count it.
+        self.url = f"https://hooks.example.com:{self.receiver.port}/hook"
+        self.dns = {"hooks.example.com": [PUBLIC_ADDRESS]}
+        dns = fake_dns(self.dns)
+        self.getaddrinfo = dns.start()
+        self.addCleanup(dns.stop)
+        flow = make_dataflow(make_sandbox(), name="Refunds", resource_path="refunds")
+        rule = AlertRule.objects.create(
+            kind=Kind.RUN_FAILED, webhook_url=self.url, webhook_secret=SECRET
+        )
+        alert = Alert.objects.create(rule=rule, dataflow=flow, kind=rule.kind, summary="x")
+        self.delivery = AlertDelivery.objects.create(
+            alert=alert, event="opened", channel="webhook", target=self.url
+        )
+
+    def test_a_host_that_now_points_inside_is_not_posted_to(self):
+        self.dns["hooks.example.com"] = ["127.0.0.1"]
+        with self.assertLogs("monitoring.alerts", "WARNING") as logs:
+            assert alerts.deliver(self.delivery.pk) is None  # refused for good: no retry
+        assert self.receiver.connections == 0 and self.receiver.requests == []
+        self.delivery.refresh_from_db()
+        assert (self.delivery.status, self.delivery.attempts) == ("failed", 1)
+        assert self.delivery.last_error == (
+            "hooks.example.com points inside the network (127.0.0.1). Webhooks can only go to "
+            "addresses on the public internet."
+        )
+        assert SECRET not in self.delivery.last_error and SECRET not in "".join(logs.output)
+
+    def test_a_host_that_turns_private_between_check_and_connection_is_not_reached(self):
+        # DNS rebinding: public for the check, 127.0.0.1 for whoever asks next.
+        def rebinding(host, port, *args, **kwargs):
+            if host == "hooks.example.com" and self.getaddrinfo.call_count > 1:
+                self.dns[host] = ["127.0.0.1"]
+            return original(host, port, *args, **kwargs)
+
+        original = self.getaddrinfo.side_effect
+        self.getaddrinfo.side_effect = rebinding
+        assert alerts.deliver(self.delivery.pk) is None
+        assert self.receiver.connections == 0
+        self.delivery.refresh_from_db()
+        assert self.delivery.status == "failed"
+        assert "points inside the network (127.0.0.1)" in self.delivery.last_error
+
+    def test_a_host_that_stopped_resolving_is_retried(self):
+        self.dns["hooks.example.com"] = []
+        assert alerts.deliver(self.delivery.pk) == 10
+        self.delivery.refresh_from_db()
+        assert (self.delivery.status, self.delivery.attempts) == ("pending", 1)
+        assert self.delivery.last_error == (
+            "hooks.example.com could not be found. Check the host name."
+        )
+        assert self.receiver.connections == 0
+
+    def test_a_plain_http_rule_is_refused(self):
+        http_url = f"http://127.0.0.1:{self.receiver.port}/hook"
+        AlertDelivery.objects.filter(pk=self.delivery.pk).update(target=http_url)
+        assert alerts.deliver(self.delivery.pk) is None
+        assert self.receiver.connections == 0
+        self.delivery.refresh_from_db()
+        assert self.delivery.status == "failed"
+        assert self.delivery.last_error == "Use an address starting with https://."

@@ -21,7 +21,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 from unittest.mock import patch
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
 import responses
@@ -36,6 +36,7 @@ from monitoring.models import Account, AlertDelivery, Dataflow, Reconciliation, 
 from monitoring.tasks import deliver_alert, sync_dataflow
 from onboarding.models import Draft
 from operations.models import Operation
+from tests.monitoring.webhook_dns import PUBLIC_ADDRESS, fake_dns
 from tests.onboarding.onboarding_driver import formset_post
 from tests.onboarding.onboarding_fakes import FakeAEP
 from tests.security.security_canaries import (
@@ -134,6 +135,10 @@ class SecretLeakTestCase(TestCase):
         self.aep = FakeAEPHttp({self.world.dataflow.flow_id: {"name": self.world.dataflow.name}})
         self.aep.install(self.http)
         self.webhook_status = [500, 200]
+        # The webhook's host must resolve to a public address, or the delivery is refused unsent.
+        dns = fake_dns({urlsplit(WEBHOOK_URL).hostname: [PUBLIC_ADDRESS]})
+        dns.start()
+        self.addCleanup(dns.stop)
         self.http.add_callback(responses.POST, WEBHOOK_URL, callback=self._webhook)
         self.wizard_aep = FakeAEP()
         wizard_client = patch("onboarding.tasks.client_for", return_value=self.wizard_aep)
