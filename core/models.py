@@ -87,3 +87,20 @@ class Job(models.Model):
         Job.objects.filter(pk=self.pk).update(**fields)
         for name, value in fields.items():
             setattr(self, name, value)
+
+
+class Preference(models.Model):
+    """How one person wants the pages: language and time zone. Blank means "as my browser says".
+
+    The language picker in the header writes the language here as well as into the cookie, so
+    the choice follows the person to another browser; see core.preferences.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, models.CASCADE, related_name="preference", primary_key=True
+    )
+    language = models.CharField(_("language"), max_length=8, blank=True, choices=settings.LANGUAGES)
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.language or '-'}, {self.time_zone or '-'})"

@@ -29,6 +29,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from core.i18n import localize_stored
+from core.models import Preference
 from monitoring import conf, webhook_targets
 from monitoring.models import Alert, AlertDelivery, AlertRule, Dataflow, Subscription
 
@@ -333,8 +334,19 @@ def _send_email(delivery: AlertDelivery) -> None:
 
 
 def recipient_language(email: str) -> str:
-    """No per-person language is stored yet: every email is in the site's default language."""
-    return settings.LANGUAGE_CODE
+    """The language the person with this address chose, else the site's default.
+
+    Addresses typed into a rule may belong to nobody here. When several accounts share an
+    address, the oldest account's choice wins.
+    """
+    chosen = (
+        Preference.objects.filter(user__email__iexact=email, user__is_active=True)
+        .exclude(language="")
+        .order_by("user_id")
+        .values_list("language", flat=True)
+        .first()
+    )
+    return chosen or settings.LANGUAGE_CODE
 
 
 def email_message(delivery: AlertDelivery) -> tuple[str, str]:

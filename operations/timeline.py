@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
@@ -81,10 +82,10 @@ def _run_detail(run) -> str:
     ]
     if run.window_start and run.window_end and run.window_start.year > 2000:
         parts.append(
-            _("window %(start)s to %(end)s UTC")
+            _("window %(start)s to %(end)s")
             % {
-                "start": run.window_start.strftime("%Y-%m-%d %H:%M:%S"),
-                "end": run.window_end.strftime("%H:%M:%S"),
+                "start": timezone.localtime(run.window_start).strftime("%Y-%m-%d %H:%M:%S"),
+                "end": timezone.localtime(run.window_end).strftime("%H:%M:%S %Z"),
             }
         )
     if run.errors:

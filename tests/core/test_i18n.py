@@ -27,6 +27,7 @@ from django.test import SimpleTestCase, override_settings
 from django.utils import translation
 
 from core.i18n import localize_stored
+from core.models import Preference
 from core.templatetags.localized import status_label, target_type_label, type_label
 from monitoring import alerts, charts
 from monitoring.models import Alert, AlertDelivery, AlertRule
@@ -431,6 +432,21 @@ class AlertEmailLanguageTestCase(BaseTestCase):
         alerts.deliver(self.delivery.pk)
         assert mail.outbox[0].subject == "[Stripe Sources] Alert: Charges"
         assert mail.outbox[0].body.startswith("The latest run failed.")
+
+    def test_a_person_who_chose_korean_gets_korean_whatever_the_default(self):
+        self.mina.email = "OPS@example.org"  # addresses match whatever their case
+        self.mina.save()
+        Preference.objects.create(user=self.mina, language="ko")
+        alerts.deliver(self.delivery.pk)
+        assert mail.outbox[0].subject == "[Stripe Sources] 알림: Charges"
+
+    @override_settings(LANGUAGE_CODE="ko")
+    def test_a_person_who_chose_english_gets_english_whatever_the_default(self):
+        self.sam.email = "ops@example.org"
+        self.sam.save()
+        Preference.objects.create(user=self.sam, language="en")
+        alerts.deliver(self.delivery.pk)
+        assert mail.outbox[0].subject == "[Stripe Sources] Alert: Charges"
 
 
 def test_the_language_cookie_outlives_the_session():

@@ -279,6 +279,7 @@ def pages(world) -> list[tuple[str, str]]:
         ("ops-audit", "/ops/audit/"),
         ("ops-rotate-preview", f"/ops/operations/{world['rotation'].pk}/"),
         ("ops-delete-preview", f"/ops/operations/{world['deletion'].pk}/"),
+        ("preferences", "/preferences/"),
         ("not-found", "/no-such-page/"),
     ]
 

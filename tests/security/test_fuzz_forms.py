@@ -48,6 +48,7 @@ EXPECTED_POST_ROUTES = {
     "login",
     "logout",
     "set_language",
+    "preferences",
     "onboarding:start",
     "onboarding:account",
     "onboarding:connect",
