@@ -13,9 +13,12 @@ from django.core.management.base import CommandError
 
 from core.models import Job
 from monitoring.models import Account, Dataflow
+from operations import service
 from operations.models import Operation
 from operations.permissions import can_operate
 from operations.tasks import execute_operation, preview_operation
+
+DRY_RUN_DONE = "Dry run: nothing was changed."
 
 
 def operator(username: str):
@@ -73,6 +76,21 @@ def describe_steps(steps: list[dict], say: Callable[[str], None]) -> None:
         say(f"  {number}. {step['label']}")
 
 
+def run_flow_action(
+    kind: str, dataflow: Dataflow, steps: list[dict], *, user, options: dict, write
+) -> Operation:
+    """Disable, enable or retry one dataflow as planned, audited like the pages."""
+    operation = service.create(
+        kind,
+        actor=user,
+        dataflow=dataflow,
+        steps=steps,
+        reason=options["reason"],
+        ticket=options["ticket"],
+    )
+    return run_in_process(operation, write)
+
+
 def add_action_arguments(parser, target: str, target_help: str) -> None:
     """The arguments ops_dataflow and ops_account share: what to do, to what, who and why."""
     parser.add_argument("action", choices=("disable", "enable", "retry", "delete"))
@@ -93,14 +111,19 @@ def require_reason(options: dict, noun: str) -> None:
         raise CommandError(f"--reason is required to {action} {noun}")
 
 
-def confirmed_delete(kind: str, target, *, user, options: dict, choices: dict, write) -> None:
+def delete_choices(options: dict) -> dict[str, bool]:
+    """Whether deleting also removes the datasets and schemas the dataflows wrote to."""
+    return {
+        "delete_datasets": options["delete_datasets"],
+        "delete_schemas": options["delete_schemas"],
+    }
+
+
+def confirmed_delete(kind: str, target, *, user, options: dict, write) -> None:
     """Delete a dataflow or an account the way the pages do: read the impact, plan, run.
 
     `target` is the Dataflow or Account; --confirm must repeat its exact name.
     """
-    from operations import service
-    from operations.models import Operation
-
     if options["confirm"] != target.name:
         raise CommandError(f"to delete, pass --confirm with the exact name: {target.name}")
     field = "account" if kind == Operation.Kind.ACCOUNT_DELETE else "dataflow"
@@ -109,7 +132,7 @@ def confirmed_delete(kind: str, target, *, user, options: dict, choices: dict, w
     )
     run_in_process(operation, write)  # reads the impact from AEP
     operation = service.plan_confirmed(
-        operation, reason=options["reason"], ticket=options["ticket"], **choices
+        operation, reason=options["reason"], ticket=options["ticket"], **delete_choices(options)
     )
     describe_steps(operation.steps, write)
     run_in_process(operation, write)

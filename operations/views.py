@@ -75,10 +75,38 @@ def _busy(request: AuthenticatedHttpRequest, **target) -> Operation | None:
     return busy
 
 
+def _accepted(request: AuthenticatedHttpRequest, form, **target) -> bool:
+    """A valid post for a target with no other change running (that one gets a warning)."""
+    return request.method == "POST" and form.is_valid() and not _busy(request, **target)
+
+
+def _why(form: forms.ReasonFields) -> dict[str, str]:
+    """The reason and ticket the audit trail records with the operation."""
+    data = form.cleaned_data
+    return {"reason": data.get("reason", ""), "ticket": data.get("ticket", "")}
+
+
 def _launch(request: AuthenticatedHttpRequest, kind: str, **fields) -> Operation:
     operation = service.create(kind, actor=request.user, **fields)
     service.start(operation)
     return operation
+
+
+def _changes(form, now: dict) -> tuple[dict, dict]:
+    """What the user changed against what the page showed them, and that baseline (seen).
+
+    No change at all is an error on the form rather than an empty operation.
+    """
+    seen = seen_from(form.cleaned_data["seen"], now)
+    changes = form.changes(seen)
+    if not changes:
+        form.add_error(None, _("Nothing changed."))
+    return changes, seen
+
+
+def _polling_status(request: AuthenticatedHttpRequest, done: bool) -> int:
+    """286 tells htmx to stop polling a fragment that will not change any more."""
+    return HTMX_STOP_POLLING if request.htmx and done else 200
 
 
 # -- accounts --------------------------------------------------------------------------------
@@ -115,18 +143,14 @@ def account_edit(request: AuthenticatedHttpRequest, pk: int):
     account = _account(pk)
     now = account_seen(account)
     form = forms.AccountEditForm(_posted(request), initial={**now, "seen": seen_token(now)})
-    if request.method == "POST" and form.is_valid() and not _busy(request, account=account):
-        seen = seen_from(form.cleaned_data["seen"], now)
-        changes = form.changes(seen)
-        if not changes:
-            form.add_error(None, _("Nothing changed."))
-        else:
+    if _accepted(request, form, account=account):
+        changes, seen = _changes(form, now)
+        if changes:
             operation = _launch(
                 request,
                 Kind.ACCOUNT_UPDATE,
                 account=account,
-                reason=form.cleaned_data["reason"],
-                ticket=form.cleaned_data["ticket"],
+                **_why(form),
                 params={"changes": changes, "seen": seen},
                 steps=planning.account_update_steps(account),
             )
@@ -138,13 +162,12 @@ def account_edit(request: AuthenticatedHttpRequest, pk: int):
 def account_rotate(request: AuthenticatedHttpRequest, pk: int):
     account = _account(pk)
     form = forms.RotateKeyForm(_posted(request))
-    if request.method == "POST" and form.is_valid() and not _busy(request, account=account):
+    if _accepted(request, form, account=account):
         operation = _launch(
             request,
             Kind.ACCOUNT_ROTATE_KEY,
             account=account,
-            reason=form.cleaned_data["reason"],
-            ticket=form.cleaned_data["ticket"],
+            **_why(form),
             params={"seen": seen_from("", account_seen(account))},
             secret=form.cleaned_data["new_key"],
         )
@@ -199,21 +222,10 @@ def dataflow_edit(request: AuthenticatedHttpRequest, pk: int):
     now = flow_seen(dataflow)
     initial = {**now, "seen": seen_token(now)}
     form = forms.DataflowEditForm(_posted(request), initial=initial, editable=editable)
-    if request.method == "POST" and form.is_valid() and not _busy(request, dataflow=dataflow):
-        seen = seen_from(form.cleaned_data["seen"], now)
-        changes = form.changes(seen)
-        if not changes:
-            form.add_error(None, _("Nothing changed."))
-        else:
-            operation = _launch(
-                request,
-                Kind.DATAFLOW_UPDATE,
-                dataflow=dataflow,
-                reason=form.cleaned_data["reason"],
-                ticket=form.cleaned_data["ticket"],
-                params={"changes": changes, "seen": seen},
-                steps=planning.dataflow_update_steps(dataflow, changes),
-            )
+    if _accepted(request, form, dataflow=dataflow):
+        changes, seen = _changes(form, now)
+        if changes:
+            operation = _update_dataflow(request, dataflow, form, changes, seen)
             return _to_operation(request, operation)
     context = {
         "dataflow": dataflow,
@@ -230,21 +242,27 @@ def dataflow_mapping(request: AuthenticatedHttpRequest, pk: int):
     if "mapping" not in _editable(request, dataflow) or dataflow.frequency == "once":
         raise PermissionDenied
     form = forms.MappingForm(_posted(request))
-    if request.method == "POST" and form.is_valid() and not _busy(request, dataflow=dataflow):
+    if _accepted(request, form, dataflow=dataflow):
         changes = {"mapping": form.cleaned_data["mapping"]}
         seen = seen_from(form.cleaned_data["seen"], flow_seen(dataflow))
-        operation = _launch(
-            request,
-            Kind.DATAFLOW_UPDATE,
-            dataflow=dataflow,
-            reason=form.cleaned_data["reason"],
-            ticket=form.cleaned_data["ticket"],
-            params={"changes": changes, "seen": seen},
-            steps=planning.dataflow_update_steps(dataflow, changes),
-        )
+        operation = _update_dataflow(request, dataflow, form, changes, seen)
         return _to_operation(request, operation)
     context = {"dataflow": dataflow, "form": form, "submitted": request.method == "POST"}
     return render(request, "operations/dataflow_mapping.html", context)
+
+
+def _update_dataflow(
+    request: AuthenticatedHttpRequest, dataflow: Dataflow, form, changes: dict, seen: dict
+) -> Operation:
+    """Start the update both the edit page and the mapping page make."""
+    return _launch(
+        request,
+        Kind.DATAFLOW_UPDATE,
+        dataflow=dataflow,
+        **_why(form),
+        params={"changes": changes, "seen": seen},
+        steps=planning.dataflow_update_steps(dataflow, changes),
+    )
 
 
 @require_POST
@@ -283,7 +301,7 @@ def _mapping_job(request: AuthenticatedHttpRequest, dataflow: Dataflow, job: Job
             initial={"mapping": job.result.get("rules", ""), "seen": seen_token(seen)}
         )
     context = {"dataflow": dataflow, "job": job, "form": form}
-    status = HTMX_STOP_POLLING if request.htmx and job.is_done else 200
+    status = _polling_status(request, job.is_done)
     return render(request, "operations/dataflow_mapping.html#mapping-load", context, status=status)
 
 
@@ -291,13 +309,12 @@ def _mapping_job(request: AuthenticatedHttpRequest, dataflow: Dataflow, job: Job
 def dataflow_disable(request: AuthenticatedHttpRequest, pk: int):
     dataflow = _dataflow(pk)
     form = forms.RequiredReasonForm(_posted(request))
-    if request.method == "POST" and form.is_valid() and not _busy(request, dataflow=dataflow):
+    if _accepted(request, form, dataflow=dataflow):
         operation = _launch(
             request,
             Kind.DATAFLOW_DISABLE,
             dataflow=dataflow,
-            reason=form.cleaned_data["reason"],
-            ticket=form.cleaned_data["ticket"],
+            **_why(form),
             steps=planning.flow_action_steps(dataflow, "disable"),
         )
         return _to_operation(request, operation)
@@ -309,14 +326,13 @@ def dataflow_enable(request: AuthenticatedHttpRequest, pk: int):
     dataflow = _dataflow(pk)
     estimate = impact.backfill_estimate(dataflow)
     form = forms.ReasonFields(_posted(request))
-    if request.method == "POST" and form.is_valid() and not _busy(request, dataflow=dataflow):
+    if _accepted(request, form, dataflow=dataflow):
         extra = {"backfill_runs_expected": estimate["count"]}
         operation = _launch(
             request,
             Kind.DATAFLOW_ENABLE,
             dataflow=dataflow,
-            reason=form.cleaned_data["reason"],
-            ticket=form.cleaned_data["ticket"],
+            **_why(form),
             params=extra,
             steps=planning.flow_action_steps(dataflow, "enable", extra),
         )
@@ -343,13 +359,12 @@ def run_retry(request: AuthenticatedHttpRequest, pk: int):
         messages.error(request, _("Only failed runs can be retried."))
         return redirect("operations:dataflow-detail", run.dataflow_id)
     form = forms.ReasonFields(request.POST)
-    form.is_valid()
+    form.is_valid()  # a retry needs no reason; whatever valid one was given is recorded
     operation = _launch(
         request,
         Kind.RUNS_RETRY,
         dataflow=run.dataflow,
-        reason=form.cleaned_data.get("reason", ""),
-        ticket=form.cleaned_data.get("ticket", ""),
+        **_why(form),
         label=_("Run %(run)s of %(name)s") % {"run": run.run_id, "name": run.dataflow.name},
         params={"run_ids": [run.run_id]},
         steps=planning.retry_steps([run]),
@@ -380,8 +395,7 @@ def bulk_retry(request: AuthenticatedHttpRequest):
                     else None,
                     label=_("%(count)d failed runs in %(flows)d dataflows")
                     % {"count": len(batch), "flows": len({r.dataflow_id for r in batch})},
-                    reason=form.cleaned_data["reason"],
-                    ticket=form.cleaned_data["ticket"],
+                    **_why(form),
                     params={"run_ids": [run.run_id for run in batch]},
                     steps=planning.retry_steps(batch),
                 )
@@ -416,7 +430,7 @@ def operation_detail(request: AuthenticatedHttpRequest, pk):
 def operation_status(request: AuthenticatedHttpRequest, pk):
     """DB-only progress of an operation; stops the page's polling once nothing moves."""
     operation = _operation_for(request, pk)
-    status = HTMX_STOP_POLLING if request.htmx and operation.is_settled else 200
+    status = _polling_status(request, operation.is_settled)
     return render(
         request,
         "operations/operation_detail.html#operation-status",

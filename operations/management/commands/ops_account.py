@@ -5,15 +5,17 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 
 from monitoring.aep import client_for
-from operations import impact, planning, service
+from operations import impact, planning
 from operations.cli import (
+    DRY_RUN_DONE,
     add_action_arguments,
     confirmed_delete,
+    delete_choices,
     describe_steps,
     find_account,
     operator,
     require_reason,
-    run_in_process,
+    run_flow_action,
 )
 from operations.models import Operation
 
@@ -49,18 +51,12 @@ class Command(BaseCommand):
             self.stdout.write(f"{dataflow.name}:")
             describe_steps(steps, self.stdout.write)
         if options["dry_run"]:
-            self.stdout.write("Dry run: nothing was changed.")
+            self.stdout.write(DRY_RUN_DONE)
             return
         for dataflow, kind, steps in planned:
-            operation = service.create(
-                kind,
-                actor=user,
-                dataflow=dataflow,
-                steps=steps,
-                reason=options["reason"],
-                ticket=options["ticket"],
+            run_flow_action(
+                kind, dataflow, steps, user=user, options=options, write=self.stdout.write
             )
-            run_in_process(operation, self.stdout.write)
         self.stdout.write(self.style.SUCCESS("Done."))
 
     @staticmethod
@@ -79,22 +75,19 @@ class Command(BaseCommand):
         return Operation.Kind.DATAFLOW_DISABLE, planning.flow_action_steps(dataflow, "disable")
 
     def _delete(self, user, account, options) -> None:
-        choices = {
-            "delete_datasets": options["delete_datasets"],
-            "delete_schemas": options["delete_schemas"],
-        }
         if options["dry_run"]:
             found = impact.account_impact(client_for(account.sandbox), account)
-            steps = planning.delete_steps(found, connection_id=account.connection_id, **choices)
+            steps = planning.delete_steps(
+                found, connection_id=account.connection_id, **delete_choices(options)
+            )
             describe_steps(steps, self.stdout.write)
-            self.stdout.write("Dry run: nothing was changed.")
+            self.stdout.write(DRY_RUN_DONE)
             return
         confirmed_delete(
             Operation.Kind.ACCOUNT_DELETE,
             account,
             user=user,
             options=options,
-            choices=choices,
             write=self.stdout.write,
         )
         self.stdout.write(self.style.SUCCESS("Deleted."))

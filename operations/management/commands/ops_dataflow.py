@@ -5,15 +5,17 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 
 from monitoring.aep import client_for
-from operations import impact, planning, service
+from operations import impact, planning
 from operations.cli import (
+    DRY_RUN_DONE,
     add_action_arguments,
     confirmed_delete,
+    delete_choices,
     describe_steps,
     find_dataflow,
     operator,
     require_reason,
-    run_in_process,
+    run_flow_action,
 )
 from operations.models import Operation
 
@@ -42,17 +44,9 @@ class Command(BaseCommand):
         self.stdout.write(f"{dataflow.name} ({dataflow.flow_id}):")
         describe_steps(steps, self.stdout.write)
         if options["dry_run"]:
-            self.stdout.write("Dry run: nothing was changed.")
+            self.stdout.write(DRY_RUN_DONE)
             return
-        operation = service.create(
-            kind,
-            actor=user,
-            dataflow=dataflow,
-            steps=steps,
-            reason=options["reason"],
-            ticket=options["ticket"],
-        )
-        run_in_process(operation, self.stdout.write)
+        run_flow_action(kind, dataflow, steps, user=user, options=options, write=self.stdout.write)
         self.stdout.write(self.style.SUCCESS("Done."))
 
     def _plan(self, action: str, dataflow) -> tuple[str, list[dict]]:
@@ -69,21 +63,17 @@ class Command(BaseCommand):
         return Operation.Kind.DATAFLOW_DISABLE, planning.flow_action_steps(dataflow, "disable")
 
     def _delete(self, user, dataflow, options) -> None:
-        choices = {
-            "delete_datasets": options["delete_datasets"],
-            "delete_schemas": options["delete_schemas"],
-        }
         if options["dry_run"]:
             found = impact.dataflow_impact(client_for(dataflow.sandbox), dataflow)
-            describe_steps(planning.delete_steps(found, **choices), self.stdout.write)
-            self.stdout.write("Dry run: nothing was changed.")
+            steps = planning.delete_steps(found, **delete_choices(options))
+            describe_steps(steps, self.stdout.write)
+            self.stdout.write(DRY_RUN_DONE)
             return
         confirmed_delete(
             Operation.Kind.DATAFLOW_DELETE,
             dataflow,
             user=user,
             options=options,
-            choices=choices,
             write=self.stdout.write,
         )
         self.stdout.write(self.style.SUCCESS("Deleted."))
