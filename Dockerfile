@@ -2,7 +2,9 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
 COPY . .
-RUN pip install --no-cache-dir . \
+# The image's own setuptools is old enough to carry known vulnerabilities.
+RUN pip install --no-cache-dir --upgrade pip setuptools \
+ && pip install --no-cache-dir . \
  && SECRET_KEY=build-only-secret-key-not-used-at-runtime-000000 \
     FIELD_ENCRYPTION_KEY=Egff6j5QvyPRk9RUNQ381atrSywkEyE-mZAqTevzNIc= \
     ALLOWED_HOSTS=build python manage.py collectstatic --no-input
