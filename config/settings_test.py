@@ -1,6 +1,8 @@
 """Settings for the test suite: the production settings with test-only secrets filled in."""
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-that-is-long-enough-for-checks-000")
 os.environ.setdefault("FIELD_ENCRYPTION_KEY", "Egff6j5QvyPRk9RUNQ381atrSywkEyE-mZAqTevzNIc=")
@@ -18,3 +20,10 @@ STORAGES = {
 
 # A queue of its own, so a developer's running worker never takes the tests' tasks.
 CELERY_TASK_DEFAULT_QUEUE = f"stripe-sources-test-{os.getpid()}"
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A test database in a file, not in memory: tests that run a live server or a worker in a
+    # thread then share it through SQLite's file locks, which wait (OPTIONS timeout), instead of
+    # the in-memory shared cache's table locks, which fail at once.
+    test_db = Path(tempfile.gettempdir()) / f"stripe-sources-test-{os.getpid()}.sqlite3"
+    DATABASES["default"]["TEST"] = {"NAME": str(test_db)}  # noqa: F405
