@@ -74,6 +74,14 @@ def _apply_options(draft: Draft, form: forms.ScheduleForm) -> None:
     draft.profile_datasets = form.profile_choice()
 
 
+def _schedule_zone(request: AuthenticatedHttpRequest, draft: Draft) -> str:
+    """The draft's zone once the step was saved; before that, the person's own (their saved
+    preference or their browser's, see core.preferences), so the first run is in their time."""
+    if draft.reached >= STEP_NAMES.index("schedule"):
+        return draft.time_zone
+    return getattr(request, "time_zone", draft.time_zone)
+
+
 @wizard_view
 def schedule(request: AuthenticatedHttpRequest, pk):
     draft = draft_for(request, pk)
@@ -82,11 +90,12 @@ def schedule(request: AuthenticatedHttpRequest, pk):
     if draft.reached < STEP_NAMES.index("mapping"):
         return redirect("onboarding:mapping", draft.pk)
     start_time = draft.start_time or _default_start()
+    zone = _schedule_zone(request, draft)
     initial = {
         "frequency": draft.frequency,
         "interval": draft.interval or "",
-        "start_time": schedules.local_input(start_time, draft.time_zone),
-        "time_zone": draft.time_zone,
+        "start_time": schedules.local_input(start_time, zone),
+        "time_zone": zone,
         "backfill": draft.backfill,
         **_options_initial(draft),
     }

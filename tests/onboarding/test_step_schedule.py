@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from unittest.mock import patch
 
-from core.models import Job
+from core.models import Job, Preference
+from core.preferences import TIME_ZONE_COOKIE
 from onboarding import tasks
 from onboarding.models import STEP_NAMES
 from tests.base import BaseTestCase, make_sandbox
@@ -92,3 +93,40 @@ class StepScheduleTestCase(BaseTestCase):
     def test_next_goes_to_review(self):
         r, _ = self.post(action="next")
         assert r["Location"] == f"/wizard/{self.draft.pk}/review/"
+
+
+class ScheduleZoneTestCase(BaseTestCase):
+    """The first visit offers the person's own zone; once saved, the draft's zone stays."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.draft = ready_draft(self.mina, make_sandbox(), paths=("charges",))
+        self.draft.reached = STEP_NAMES.index("mapping")
+        self.draft.start_time = datetime(2030, 12, 3, 9, 0, tzinfo=UTC)
+        self.draft.save()
+        self.url = f"/wizard/{self.draft.pk}/schedule/"
+        self.login(self.mina)
+
+    def selected_zone(self, response) -> str:
+        form = response.context["form"]
+        return form["time_zone"].value()
+
+    def test_a_first_visit_offers_the_browsers_zone_with_the_time_in_it(self):
+        self.client.cookies[TIME_ZONE_COOKIE] = "Asia/Seoul"
+        r = self.client.get(self.url)
+        assert self.selected_zone(r) == "Asia/Seoul"
+        self.assertContains(r, 'value="2030-12-03T18:00"')  # 09:00 UTC in Seoul
+
+    def test_a_saved_preference_wins_over_the_browser(self):
+        Preference.objects.create(user=self.mina, time_zone="America/New_York")
+        self.client.cookies[TIME_ZONE_COOKIE] = "Asia/Seoul"
+        assert self.selected_zone(self.client.get(self.url)) == "America/New_York"
+
+    def test_once_saved_the_drafts_own_zone_is_shown(self):
+        self.draft.time_zone = "Europe/Berlin"
+        self.draft.reached = STEP_NAMES.index("schedule")
+        self.draft.save()
+        self.client.cookies[TIME_ZONE_COOKIE] = "Asia/Seoul"
+        r = self.client.get(self.url)
+        assert self.selected_zone(r) == "Europe/Berlin"
+        self.assertContains(r, 'value="2030-12-03T10:00"')
