@@ -5,6 +5,22 @@ from __future__ import annotations
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def _default_language_and_zone():
+    """Each test starts in the site's language and time zone, whatever the last request chose.
+
+    Django keeps the language a request activated (and the zone a page activated) in the
+    thread; a task a test then runs directly would write its sentences in that language.
+    """
+    from django.utils import timezone, translation
+
+    translation.deactivate()
+    timezone.deactivate()
+    yield
+    translation.deactivate()
+    timezone.deactivate()
+
+
 @pytest.fixture(scope="session")
 def stripe_stand_in(tmp_path_factory):
     """The Stripe stand-in as its own process, seeded with a small deterministic data set."""

@@ -83,8 +83,9 @@ IMPLEMENTED = (
     "postAction",
 )
 EXAMPLES_PER_OPERATION = 20
-# Generation stops once this many seconds have gone by; what is left is reported as skipped.
-TIME_BUDGET_SECONDS = 60
+# The budget is EXAMPLES_PER_OPERATION; this is a safety stop (a quiet machine needs about a
+# third of it). Whatever it cuts off is reported as skipped, which fails the test.
+TIME_BUDGET_SECONDS = 150
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
 CHECKS = [
     not_a_server_error,
@@ -304,7 +305,7 @@ def platform(aep_server, stripe_server):
         yield session
 
 
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(240)
 def test_generated_requests_get_no_5xx_and_answers_the_spec_allows(
     aep_server, stripe_server, platform
 ):
