@@ -228,6 +228,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "options": {"expires": 300},
     },
     "monitoring-housekeeping": {"task": "monitoring.housekeeping", "schedule": 3600.0},
+    # Dispatches the daily Stripe schema-drift check of each active flow (monitoring/drift.py).
+    "monitoring-schema-drift": {
+        "task": "monitoring.schedule_drift_checks",
+        "schedule": 3600.0,
+        "options": {"expires": 3600},
+    },
 }
 
 # --- Health and metrics -----------------------------------------------------------------------
@@ -252,6 +258,9 @@ AEP_SCOPE = env_str(
 )
 AEP_TIMEOUT_SECONDS = env_int("AEP_TIMEOUT_SECONDS", 30, minimum=1)
 STRIPE_API_BASE = env_url("STRIPE_API_BASE", "https://api.stripe.com")
+# The address people open the dashboard at (https://stripe-sources.example.com): links in alert
+# emails and Slack/Teams posts start with it. Empty, they are bare paths a chat cannot open.
+SITE_URL = env_url("SITE_URL") if env_str("SITE_URL", "") else ""
 # How many times a wizard provisioning step retries a 429, 5xx or timeout before it fails.
 ONBOARDING_STEP_RETRIES = env_int("ONBOARDING_STEP_RETRIES", 2, minimum=0)
 

@@ -173,6 +173,7 @@ def _audit(request: AuthenticatedHttpRequest, action: str, rule: AlertRule) -> N
         "enabled": rule.enabled,
         "emails": rule.emails,
         "webhook_url": rule.webhook_url,
+        "webhook_format": rule.webhook_format,
     }
     record(
         request.user,

@@ -1,11 +1,12 @@
 """Alert rules: decide which conditions hold, open and resolve alerts, and notify people.
 
 A rule's condition is read from the flow's denormalised health, so evaluating costs two queries
-whatever the run history. An alert stays open while its condition holds; the partial unique
-constraint on (rule, dataflow) makes "one open alert per condition" hold even when two workers
-evaluate the same flow at once. Each opening and resolution is delivered once per recipient by
-email and once per webhook; webhook deliveries are signed and retried with back-off, and go
-only to public addresses (monitoring.webhook_targets).
+whatever the run history; a volume-drop rule adds one, over at most seven daily rollup rows.
+An alert stays open while its condition holds; the partial unique constraint on (rule, dataflow)
+makes "one open alert per condition" hold even when two workers evaluate the same flow at once.
+Each opening and resolution is delivered once per recipient by email and once per webhook.
+Webhooks get signed JSON, or a Slack or Microsoft Teams message when the rule says so; they are
+retried with back-off, and go only to public addresses (monitoring.webhook_targets).
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, Q, Sum
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -31,11 +33,19 @@ from django.utils.translation import gettext as _
 from core.i18n import localize_stored
 from core.models import Preference
 from monitoring import conf, webhook_targets
-from monitoring.models import Alert, AlertDelivery, AlertRule, Dataflow, Subscription
+from monitoring.models import (
+    Alert,
+    AlertDelivery,
+    AlertRule,
+    Dataflow,
+    IngestBucket,
+    Subscription,
+)
 
 logger = logging.getLogger(__name__)
 
 Kind = AlertRule.Kind
+Format = AlertRule.WebhookFormat
 SIGNATURE_HEADER = "X-Stripe-Sources-Signature"
 EVENT_HEADER = "X-Stripe-Sources-Event"
 DELIVERY_HEADER = "X-Stripe-Sources-Delivery"
@@ -79,7 +89,46 @@ def check(rule: AlertRule, dataflow: Dataflow) -> Condition:
             % {"pct": ratio * 100},
             {"failed_ratio": ratio},
         )
+    if rule.kind == Kind.VOLUME_DROP:
+        return _volume_condition(dataflow, threshold or 0, timezone.now())
     return Condition(False)
+
+
+def usual_day(dataflow: Dataflow, now: datetime) -> tuple[float, int]:
+    """Records a day loads on average, and the number of days that average rests on.
+
+    The days are the daily rollups of the VOLUME_HISTORY_DAYS calendar days (UTC) before the
+    one the last 24 hours start in, so they never overlap the window they are compared with.
+    Only days with runs count: a flow created three days ago has a three-day history, not a
+    week with four empty days in it.
+    """
+    end = now - timedelta(days=1)
+    end = end.replace(hour=0, minute=0, second=0, microsecond=0)
+    history = IngestBucket.objects.filter(
+        dataflow=dataflow,
+        granularity=IngestBucket.Granularity.DAY,
+        start__gte=end - timedelta(days=AlertRule.VOLUME_HISTORY_DAYS),
+        start__lt=end,
+        runs__gt=0,
+    ).aggregate(records=Sum("output_records"), days=Count("id"))
+    days = history["days"] or 0
+    return ((history["records"] or 0) / days if days else 0.0), days
+
+
+def _volume_condition(dataflow: Dataflow, threshold: float, now: datetime) -> Condition:
+    # Only a drop alerts: a day far busier than usual is good news, or a backfill.
+    usual, days = usual_day(dataflow, now)
+    records = dataflow.records_24h
+    if days < AlertRule.VOLUME_MIN_DAYS or usual <= 0:
+        return Condition(False, details={"usual": usual, "days": days})
+    share = records / usual
+    summary = _("%(n)s records in the last 24 hours, %(pct)d%% of the usual %(usual)s a day.") % {
+        "n": f"{records:,}",
+        "pct": int(share * 100),
+        "usual": f"{round(usual):,}",
+    }
+    details = {"records_24h": records, "usual": round(usual, 1), "days": days, "share": share}
+    return Condition(share < threshold, summary, details)
 
 
 def _late_condition(dataflow: Dataflow) -> Condition:
@@ -187,6 +236,7 @@ def _notify(alert: Alert, event: str) -> None:
                 event=event,
                 channel=AlertDelivery.Channel.WEBHOOK,
                 target=rule.webhook_url,
+                webhook_format=rule.webhook_format,
             )
         )
     created = AlertDelivery.objects.bulk_create(deliveries)
@@ -225,6 +275,93 @@ def payload(delivery: AlertDelivery) -> dict[str, Any]:
 
 def _absolute(path: str) -> str:
     return getattr(settings, "SITE_URL", "").rstrip("/") + path
+
+
+def chat_message(delivery: AlertDelivery) -> dict[str, str]:
+    """The words of a Slack or Teams post, in the site's language: a chat channel is read by
+    many people, so no one person's choice applies."""
+    alert = delivery.alert
+    with translation.override(settings.LANGUAGE_CODE):
+        if delivery.event == AlertDelivery.Event.OPENED:
+            title = _("Alert for %(flow)s") % {"flow": alert.dataflow.name}
+            text = localize_stored(alert.summary)
+        else:
+            title = _("Alert resolved for %(flow)s") % {"flow": alert.dataflow.name}
+            text = localize_stored(alert.resolution) or _("The condition no longer holds.")
+        return {
+            "title": title,
+            "text": text,
+            "rule": _("Rule: %(rule)s") % {"rule": alert.rule.describe()},
+            "link": _("Open the dataflow"),
+            "url": _absolute(reverse("monitoring:dataflow-detail", args=[alert.dataflow.pk])),
+        }
+
+
+def _is_absolute(url: str) -> bool:
+    return url.startswith(("https://", "http://"))
+
+
+def _slack_escape(text: str) -> str:
+    # Slack reads &, < and > as markup (<!channel> would ping everyone): a flow's name and an
+    # alert's words are text, never markup.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_payload(delivery: AlertDelivery) -> dict[str, Any]:
+    """An incoming-webhook message: `text` for notifications, blocks for the channel."""
+    words = {key: _slack_escape(value) for key, value in chat_message(delivery).items()}
+    # Without SITE_URL the address is a bare path, which Slack cannot turn into a link.
+    link = f"<{words['url']}|{words['link']}>" if _is_absolute(words["url"]) else words["url"]
+    return {
+        "text": f"{words['title']}: {words['text']} {link}",
+        "blocks": [
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": f"*{words['title']}*\n{words['text']}"},
+            },
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": f"{words['rule']} · {link}"}],
+            },
+        ],
+    }
+
+
+def teams_payload(delivery: AlertDelivery) -> dict[str, Any]:
+    """A message holding one Adaptive Card, as Teams incoming webhooks and Workflows take."""
+    words = chat_message(delivery)
+    opened = delivery.event == AlertDelivery.Event.OPENED
+    card = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": "1.4",
+        "body": [
+            {
+                "type": "TextBlock",
+                "text": words["title"],
+                "weight": "Bolder",
+                "size": "Medium",
+                "color": "Attention" if opened else "Good",
+                "wrap": True,
+            },
+            {"type": "TextBlock", "text": words["text"], "wrap": True},
+            {"type": "TextBlock", "text": words["rule"], "isSubtle": True, "wrap": True},
+        ],
+    }
+    if _is_absolute(words["url"]):
+        card["actions"] = [{"type": "Action.OpenUrl", "title": words["link"], "url": words["url"]}]
+    else:  # Teams refuses a card whose button opens a bare path (SITE_URL is not set)
+        card["body"].append({"type": "TextBlock", "text": words["url"], "isSubtle": True})
+    return {
+        "type": "message",
+        "attachments": [
+            {
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "contentUrl": None,
+                "content": card,
+            }
+        ],
+    }
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:
@@ -295,14 +432,20 @@ def _send_webhook(delivery: AlertDelivery) -> None:
     # Vetted again although the form did: DNS answers change, and rules saved before the check
     # existed never met it. Before the secret is read, so no refusal path ever holds it.
     webhook_targets.vet_url(delivery.target)
-    secret = delivery.alert.rule.webhook_secret.reveal()
-    body = json.dumps(payload(delivery), separators=(",", ":"), sort_keys=True).encode()
     headers = {
         "Content-Type": "application/json",
-        SIGNATURE_HEADER: sign(secret, body, int(time.time())),
         EVENT_HEADER: f"alert.{delivery.event}",
         DELIVERY_HEADER: str(delivery.pk),
     }
+    if delivery.webhook_format == Format.SLACK:
+        body = json.dumps(slack_payload(delivery)).encode()
+    elif delivery.webhook_format == Format.TEAMS:
+        body = json.dumps(teams_payload(delivery)).encode()
+    else:
+        # Slack and Teams check no signature of ours, so only the generic format is signed.
+        secret = delivery.alert.rule.webhook_secret.reveal()
+        body = json.dumps(payload(delivery), separators=(",", ":"), sort_keys=True).encode()
+        headers[SIGNATURE_HEADER] = sign(secret, body, int(time.time()))
     response = webhook_targets.post(
         delivery.target,
         data=body,

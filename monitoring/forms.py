@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -95,10 +97,36 @@ class FreshnessSLAForm(forms.ModelForm):
         return value
 
 
+# Hosts whose webhooks take a chat message rather than our signed JSON. Suggested on the form,
+# never imposed: a company proxy may sit on any host and expect anything.
+SLACK_HOSTS = ("hooks.slack.com",)
+TEAMS_DOMAINS = ("webhook.office.com", "logic.azure.com", "powerplatform.com")
+
+
+def suggested_format(url: str) -> str | None:
+    """The webhook format a URL's host obviously calls for, if any."""
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return None
+    if host in SLACK_HOSTS:
+        return AlertRule.WebhookFormat.SLACK
+    if any(host == domain or host.endswith("." + domain) for domain in TEAMS_DOMAINS):
+        return AlertRule.WebhookFormat.TEAMS
+    return None
+
+
 class AlertRuleForm(forms.ModelForm):
     """Create or edit an alert rule; the webhook secret is write-only."""
 
     webhook_url = forms.URLField(label=_("Webhook URL"), required=False, assume_scheme="https")
+    webhook_format = forms.ChoiceField(
+        label=_("Webhook format"),
+        choices=AlertRule.WebhookFormat.choices,
+        initial=AlertRule.WebhookFormat.GENERIC,
+        # Left out of a post, it is the generic format rules had before there was a choice.
+        required=False,
+    )
     webhook_secret = forms.CharField(
         label=_("Webhook signing secret"),
         required=False,
@@ -116,6 +144,7 @@ class AlertRuleForm(forms.ModelForm):
             "notify_subscribers",
             "emails",
             "webhook_url",
+            "webhook_format",
             "webhook_secret",
         ]
         labels = {"dataflow": _("Dataflow")}
@@ -128,22 +157,47 @@ class AlertRuleForm(forms.ModelForm):
         field.empty_label = _("Every dataflow") if allow_global else None
         self.fields["threshold"].help_text = _(
             "Consecutive failures: how many in a row (default 3). Failed-record ratio: a "
-            "fraction such as 0.05 for 5% (default). Other conditions ignore it."
+            "fraction such as 0.05 for 5% (default). Fewer records than on a usual day: the "
+            "share of a usual day below which to alert, such as 0.5 (default); it waits until "
+            "3 of the previous 7 days have runs. Other conditions ignore it."
         )
         self.fields["emails"].help_text = _("Comma-separated addresses, besides subscribers.")
         self.fields["webhook_url"].help_text = _(
             "An https:// address on the public internet. Redirects are not followed."
         )
+        self.fields["webhook_format"].help_text = self._format_help()
+        # Read by static/js/alert_rule_form.js, which picks the format as the address is typed.
+        self.fields["webhook_url"].widget.attrs["data-suggest-format"] = "id_webhook_format"
         secret = self.instance.webhook_secret if self.instance.pk else None
         if secret:
             self.fields["webhook_secret"].help_text = _(
-                "Set (ends in …%(last4)s). Leave empty to keep it."
+                "Set (ends in …%(last4)s). Leave empty to keep it. Only generic signed JSON "
+                "uses it."
             ) % {"last4": secret.last4}
         else:
             self.fields["webhook_secret"].help_text = _(
-                "Each delivery carries X-Stripe-Sources-Signature: t=<time>,v1=<HMAC-SHA256 "
-                'of "<time>.<body>"> with this secret.'
+                "Generic signed JSON only, and required for it: each delivery carries "
+                'X-Stripe-Sources-Signature: t=<time>,v1=<HMAC-SHA256 of "<time>.<body>"> with '
+                "this secret. Slack and Teams check no signature: leave it empty for them."
             )
+
+    def _format_help(self) -> str:
+        help_text = str(
+            _(
+                "Generic signed JSON for a receiver of your own. Slack: an incoming-webhook "
+                "address (hooks.slack.com). Teams: a Workflows address (…logic.azure.com, "
+                "…powerplatform.com) or an older incoming webhook (…webhook.office.com). "
+                "Slack and Teams get the alert in the site's language, with a link to the "
+                "dataflow."
+            )
+        )
+        rule = self.instance
+        suggested = suggested_format(rule.webhook_url) if rule.pk else None
+        if suggested and suggested != rule.webhook_format:
+            help_text += " " + _("This address looks like %(format)s.") % {
+                "format": AlertRule.WebhookFormat(suggested).label
+            }
+        return help_text
 
     def clean_emails(self) -> str:
         raw = self.cleaned_data["emails"]
@@ -160,12 +214,36 @@ class AlertRuleForm(forms.ModelForm):
             self.add_error("threshold", _("Give a fraction between 0 and 1, e.g. 0.05."))
         if kind == AlertRule.Kind.CONSECUTIVE_FAILURES and threshold is not None and threshold < 1:
             self.add_error("threshold", _("Give a number of runs, at least 1."))
+        if kind == AlertRule.Kind.VOLUME_DROP and threshold is not None and not 0 < threshold < 1:
+            self.add_error(
+                "threshold", _("Give a fraction between 0 and 1, e.g. 0.5 for half a usual day.")
+            )
+        self._clean_webhook(cleaned)
+        return cleaned
+
+    def _clean_webhook(self, cleaned: dict) -> None:
+        url = cleaned.get("webhook_url")
+        generic = cleaned.get("webhook_format") == AlertRule.WebhookFormat.GENERIC
         secret = cleaned.get("webhook_secret") or (
             self.instance.webhook_secret if self.instance.pk else ""
         )
-        if cleaned.get("webhook_url") and not secret:
-            self.add_error("webhook_secret", _("A webhook needs a signing secret."))
-        return cleaned
+        if not url or not generic or secret:
+            return
+        suggested = suggested_format(url)
+        if suggested:
+            self.add_error(
+                "webhook_format",
+                _(
+                    "This address looks like %(format)s: choose that format, or give a signing "
+                    "secret to send generic signed JSON."
+                )
+                % {"format": AlertRule.WebhookFormat(suggested).label},
+            )
+        else:
+            self.add_error("webhook_secret", _("Generic signed JSON needs a signing secret."))
+
+    def clean_webhook_format(self) -> str:
+        return self.cleaned_data["webhook_format"] or AlertRule.WebhookFormat.GENERIC
 
     def clean_webhook_url(self) -> str:
         url = self.cleaned_data["webhook_url"]

@@ -442,9 +442,19 @@ class AlertRule(models.Model):
         LATE = "late", _("Late or stale")
         ZERO_RECORDS = "zero_records", _("No records in 24 hours")
         FAILED_RATIO = "failed_ratio", _("Failed-record ratio above threshold")
+        VOLUME_DROP = "volume_drop", _("Fewer records than on a usual day")
+
+    class WebhookFormat(models.TextChoices):
+        GENERIC = "generic", _("Generic signed JSON")
+        SLACK = "slack", _("Slack incoming webhook")
+        TEAMS = "teams", _("Microsoft Teams (incoming webhook or Workflows)")
 
     # Kinds whose threshold means something, and its default.
-    DEFAULT_THRESHOLDS = {"consecutive_failures": 3.0, "failed_ratio": 0.05}
+    DEFAULT_THRESHOLDS = {"consecutive_failures": 3.0, "failed_ratio": 0.05, "volume_drop": 0.5}
+    # A volume drop compares the last 24 hours with the days before them: this many days, of
+    # which at least VOLUME_MIN_DAYS must have runs, or a new flow's first quiet day would alert.
+    VOLUME_HISTORY_DAYS = 7
+    VOLUME_MIN_DAYS = 3
 
     dataflow = models.ForeignKey(
         Dataflow, models.CASCADE, null=True, blank=True, related_name="alert_rules"
@@ -456,6 +466,12 @@ class AlertRule(models.Model):
     emails = models.CharField(_("also email"), max_length=500, blank=True)
     webhook_url = models.URLField(_("webhook URL"), blank=True)
     webhook_secret = EncryptedSecretField(_("webhook signing secret"), blank=True)
+    webhook_format = models.CharField(
+        _("webhook format"),
+        max_length=8,
+        choices=WebhookFormat.choices,
+        default=WebhookFormat.GENERIC,
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -480,6 +496,15 @@ class AlertRule(models.Model):
         if self.kind == self.Kind.FAILED_RATIO:
             return _("More than %(pct)s%% of records failed") % {
                 "pct": f"{(threshold or 0) * 100:g}"
+            }
+        if self.kind == self.Kind.VOLUME_DROP:
+            return _(
+                "Records in 24 hours below %(pct)s%% of a usual day (needs runs on %(days)d of "
+                "the previous %(history)d days)"
+            ) % {
+                "pct": f"{(threshold or 0) * 100:g}",
+                "days": self.VOLUME_MIN_DAYS,
+                "history": self.VOLUME_HISTORY_DAYS,
             }
         return str(self.get_kind_display())
 
@@ -542,6 +567,13 @@ class AlertDelivery(models.Model):
     event = models.CharField(max_length=8, choices=Event.choices)
     channel = models.CharField(max_length=8, choices=Channel.choices)
     target = models.CharField(max_length=500)
+    # The rule's format when the delivery was made: a retry posts what the target expects even
+    # if the rule has moved to another receiver since.
+    webhook_format = models.CharField(
+        max_length=8,
+        choices=AlertRule.WebhookFormat.choices,
+        default=AlertRule.WebhookFormat.GENERIC,
+    )
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)

@@ -94,6 +94,7 @@ def ensure_env_file() -> Path:
                 f"AEP_PLATFORM_URL=http://127.0.0.1:{AEP_PORT}",
                 f"AEP_IMS_URL=http://127.0.0.1:{AEP_PORT}",
                 f"STRIPE_API_BASE=http://127.0.0.1:{STRIPE_PORT}",
+                f"SITE_URL=http://127.0.0.1:{WEB_PORT}",
                 "",
             ]
         )

@@ -57,6 +57,7 @@ def test_good_configuration_passes_the_check():
         ({"EMAIL_PORT": "0"}, "EMAIL_PORT=0 must be at least 1"),
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL='LOUD' must be"),
         ({"SECRET_KEY_FILE": "/nonexistent/secret"}, "SECRET_KEY_FILE=/nonexistent/secret"),
+        ({"SITE_URL": "dashboard.example.com"}, "SITE_URL='dashboard.example.com' is not a URL"),
     ],
 )
 def test_bad_value_gives_one_line_naming_the_variable(overrides, expected):
