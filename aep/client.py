@@ -6,6 +6,7 @@ import requests
 
 from aep.catalog import CatalogClient
 from aep.config import AEPConfig
+from aep.dataaccess import DataAccessClient
 from aep.dataprep import DataPrepClient
 from aep.flowservice import FlowServiceClient
 from aep.http import AEPHttp, build_session
@@ -14,7 +15,8 @@ from aep.schemas import SchemaRegistryClient
 
 
 class AEPClient:
-    """Entry point: `client.flowservice`, `client.dataprep`, `client.schemas`, `client.catalog`.
+    """Entry point: `client.flowservice`, `client.dataprep`, `client.schemas`, `client.catalog`,
+    `client.dataaccess`.
 
     Without a `token_cache` the process-wide in-memory cache is used; pass a
     `RedisTokenCache` to share tokens between worker processes. `client.request_ids` holds
@@ -37,6 +39,7 @@ class AEPClient:
         self.dataprep = DataPrepClient(self.http)
         self.schemas = SchemaRegistryClient(self.http)
         self.catalog = CatalogClient(self.http)
+        self.dataaccess = DataAccessClient(self.http)
 
     def close(self) -> None:
         """Close the HTTP session, unless the caller supplied (and so owns) it."""

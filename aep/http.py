@@ -145,6 +145,29 @@ class AEPHttp:
         headers: Mapping[str, str] | None = None,
     ) -> Any:
         """Send one request; return the decoded JSON body (None when empty) or raise."""
+        return json_or_none(self.exchange(method, url, params=params, json=json, headers=headers))
+
+    def call_text(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Params | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> str:
+        """Send one request; return the body as text (files such as JSON lines) or raise."""
+        return self.exchange(method, url, params=params, headers=headers).text
+
+    def exchange(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        """Send one request (refreshing a rejected token once); the response, or raise."""
         token = self.tokens.token()
         response = self._send(method, url, token, params, json, headers)
         if response.status_code == 401 and _token_rejected(response):
@@ -155,7 +178,7 @@ class AEPHttp:
             response = self._send(method, url, self.tokens.token(), params, json, headers)
         if response.status_code >= 400:
             raise error_for(response)
-        return json_or_none(response)
+        return response
 
     def _send(
         self,

@@ -6,6 +6,7 @@ milliseconds, schedule start times are epoch seconds), so nothing downstream han
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -601,3 +602,85 @@ class Dataset:
             created_at=ms_to_datetime(data.get("created")),
             updated_at=ms_to_datetime(data.get("updated")),
         )
+
+
+@dataclass(frozen=True)
+class FailedRecordError:
+    """Why AEP rejected a record: code and message, and the fields involved when known."""
+
+    code: str
+    message: str
+    source_field: str | None = None  # `columnName`: the source attribute, e.g. `data.amount`
+    path: str | None = None  # the schema field the value was headed for
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> FailedRecordError:
+        return cls(
+            code=str(data.get("code") or ""),
+            message=str(data.get("message") or data.get("description") or ""),
+            source_field=data.get("columnName") or data.get("source") or None,
+            path=data.get("path") or data.get("pointerToViolation") or None,
+        )
+
+
+@dataclass(frozen=True)
+class FailedRecord:
+    """One line of a Data Access error file: the source record as sent, and its errors."""
+
+    source: str  # `_corrupt_record`, the record's JSON text as it reached AEP
+    errors: tuple[FailedRecordError, ...]
+    file: str = ""
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any], file: str = "") -> FailedRecord:
+        raw = data.get("_corrupt_record")
+        source = raw if isinstance(raw, str) else json.dumps(raw, separators=(",", ":"))
+        errors = data.get("_errors") or data.get("_validationErrors") or ()
+        return cls(
+            source=source,
+            errors=tuple(FailedRecordError.from_api(e) for e in errors if isinstance(e, Mapping)),
+            file=str(data.get("_filename") or file),
+        )
+
+    @property
+    def record(self) -> Any:
+        """The source record parsed, or None when it is not JSON (a corrupt row)."""
+        try:
+            return json.loads(self.source)
+        except ValueError:
+            return None
+
+    @property
+    def record_id(self) -> str | None:
+        record = self.record
+        value = record.get("id") if isinstance(record, Mapping) else None
+        return None if value is None else str(value)
+
+    def value_at(self, source_field: str | None) -> tuple[bool, Any]:
+        """(found, value) of a source attribute such as `data.amount` in this record.
+
+        Stripe sources name attributes under `data.`, the object itself; a path that does not
+        resolve (a calculated field, a missing key) gives (False, None).
+        """
+        record = self.record
+        if not source_field or not isinstance(record, Mapping):
+            return False, None
+        current: Any = {"data": record}
+        for key in source_field.split("."):
+            if not isinstance(current, Mapping) or key not in current:
+                return False, None
+            current = current[key]
+        return True, current
+
+
+@dataclass(frozen=True)
+class FailedRecordSample:
+    """A batch's failed records as far as they were read; `available` is False when AEP keeps
+    no diagnostics for the batch (error diagnostics off), with AEP's `message`."""
+
+    batch_id: str
+    available: bool
+    records: tuple[FailedRecord, ...] = ()
+    files: int = 0
+    truncated: bool = False  # more failed records exist than were read
+    message: str = ""

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from aep import RateLimitError
 from core.jobs import perform
 from core.models import Job
-from monitoring import alerts, poller, reconcile, scheduler, sync
+from monitoring import alerts, poller, reconcile, rejected, scheduler, sync
 from monitoring.aep import client_for, pooled_client_for
 from monitoring.discovery import discover
 from monitoring.models import Dataflow, Sandbox
@@ -41,6 +41,12 @@ def _check_sandbox_connection(job: Job) -> dict:
         "available."
     ) % {"sandbox": sandbox.sandbox_name, "tenant": tenant_id, "spec": spec.name}
     return {"summary": summary, "connection_spec": spec.name, "tenant_id": tenant_id}
+
+
+@shared_task(name="monitoring.fetch_rejected_records")
+def fetch_rejected_records(job_id: str) -> None:
+    """A sample of the records AEP rejected in a run, for the run page."""
+    perform(job_id, rejected.fetch)
 
 
 # -- polling --------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from monitoring import alert_views, dashboard, views
+from monitoring import alert_views, dashboard, failed_records, views
 
 app_name = "monitoring"
 
@@ -23,6 +23,8 @@ dataflow_urls = [
         name="dataflow-reconcile-status",
     ),
     path("runs/<int:pk>/", dashboard.run_detail, name="run-detail"),
+    path("runs/<int:pk>/rejected/", failed_records.run_rejected_status, name="run-rejected-status"),
+    path("runs/<int:pk>/rejected/read/", failed_records.run_rejected_start, name="run-rejected"),
     path("accounts/<int:pk>/", dashboard.account_detail, name="account-detail"),
 ]
 

@@ -9,7 +9,7 @@ import uuid
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from emulators.aep import admin, catalog, dataprep, schemaregistry
+from emulators.aep import admin, catalog, dataaccess, dataprep, schemaregistry
 from emulators.aep.context import emulator
 from emulators.aep.errors import (
     ApiError,
@@ -59,7 +59,7 @@ def create_app(emulator: Emulator) -> Flask:
     app.url_map.merge_slashes = False
     app.json.sort_keys = False  # type: ignore[attr-defined]
     for blueprint in (ims, flowservice, dataprep.blueprint, schemaregistry.blueprint,
-                      catalog.blueprint, admin.blueprint):  # fmt: skip
+                      catalog.blueprint, dataaccess.blueprint, admin.blueprint):  # fmt: skip
         app.register_blueprint(blueprint)
     app.before_request(_before_request)
     app.after_request(_after_request)

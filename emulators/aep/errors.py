@@ -33,6 +33,7 @@ SERVICE_PREFIXES = {
     "conversion": "MAPPER",
     "schemaregistry": "XDM",
     "catalog": "CAT",
+    "export": "EXPORT",
 }
 
 

@@ -121,6 +121,7 @@ class FlowExecutor:
             outcome = _failed_outcome(window, MISSING_DEPENDENCY, str(exc))
             return self._finish(run, scope, outcome, None, batch_id())
         batch = batch_id()
+        diagnostics = diagnostics_enabled(flow)
         # What a run leaves behind: its good records are staged page by page and promoted to the
         # dataset, all at once, only when the run ends ``success`` or ``partialSuccess``. A run
         # that fails (Stripe answers 500 on page 7, the threshold is exceeded, a bug) leaves no
@@ -140,6 +141,7 @@ class FlowExecutor:
                     "partialIngestionPercent"
                 ),
                 sink=partial(self.store.stage_records, run["id"]),
+                failed_sink=partial(self.store.save_failed_records, batch) if diagnostics else None,
             )
             if outcome.status != "failed" and outcome.output_records:
                 self._promote(parts.dataset_id, scope, run["id"], batch)
@@ -149,6 +151,13 @@ class FlowExecutor:
             outcome = _failed_outcome(window, INTERRUPTED, "The run failed with an internal error.")
         finally:
             self.store.discard_staged(run["id"])
+        if outcome.copy_failed:
+            # Stripe failed the run part-way: it reports no records, so it keeps no diagnostics.
+            self.store.discard_failed_records(batch)
+        else:
+            self.store.save_batch(
+                batch, run["id"], scope, diagnostics=diagnostics, created_at=now_ms()
+            )
         return self._finish(run, scope, outcome, parts, batch)
 
     def run_window(
@@ -279,6 +288,11 @@ class FlowExecutor:
             self._finish(run, scope, outcome, None, batch_id())
             failed += 1
         return failed
+
+
+def diagnostics_enabled(flow: dict[str, Any]) -> bool:
+    """The flow's ``options.errorDiagnosticsEnabled``: keep failed records for Data Access."""
+    return (flow.get("options") or {}).get("errorDiagnosticsEnabled") is True
 
 
 def window_of(run: dict[str, Any]) -> Window:

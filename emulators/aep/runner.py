@@ -15,6 +15,7 @@ or the partial-ingestion threshold is exceeded; then nothing is promoted either)
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,6 +29,9 @@ from emulators.aep.xdm import validate_record
 PAGE_SIZE = 100
 # Row errors are a diagnostic sample: a window of a million bad records keeps only the first few.
 ROW_ERROR_SAMPLE_LIMIT = 100
+# With error diagnostics on, the failed records themselves are kept for the Data Access API:
+# the first ones read, up to this many per run.
+FAILED_RECORD_LIMIT = 1000
 DEFAULT_EXPORT_BASE_URL = "https://platform.adobe.io/data/foundation/export"
 
 # Run-level failures: (code, message template). Stripe failures quote Stripe's own message.
@@ -219,6 +223,9 @@ def _shorten(text: str, limit: int = 300) -> str:
 
 # Receives the good records of one page, in Stripe order, as soon as they are mapped.
 RecordSink = Callable[[list[dict]], None]
+# Receives the failed records of one page as diagnostics rows:
+# {"record": the Stripe object, "errors": [{"code", "message", "source"?, "destination"?}]}.
+FailedSink = Callable[[list[dict]], None]
 
 
 @dataclass
@@ -235,6 +242,7 @@ class _Tally:
         default_factory=lambda: {MAPPER_TRANSFORM_ERROR: 0, SCHEMA_VALIDATION_ERROR: 0}
     )
     row_errors: list[dict] = field(default_factory=list)
+    failed_kept: int = 0  # failed records handed to the failed sink so far
 
     @property
     def failed_records(self) -> int:
@@ -254,12 +262,16 @@ def execute_run(
     timeout: float = 30,
     partial_ingestion_percent: float | None = None,
     sink: RecordSink | None = None,
+    failed_sink: FailedSink | None = None,
 ) -> RunOutcome:
     """Run one window of a flow. ``target_schema`` is the resolved schema of the dataset.
 
     With a ``sink`` the good records go there page by page and ``records`` stays empty; the
     caller keeps them only if the outcome is not ``failed``. Without one they are collected in
     ``records`` (empty when the run failed), which holds the whole window in memory.
+
+    A ``failed_sink`` (error diagnostics on) receives the first ``FAILED_RECORD_LIMIT`` failed
+    records with their errors, page by page; the caller drops them if Stripe fails the run.
     """
     started = _now_ms()
     window = (window_start, window_end)
@@ -280,7 +292,7 @@ def execute_run(
             window_end=window_end,
             timeout=timeout,
         )
-        _stream(pages, compiled, target_schema, tally, sink or collected.extend)
+        _stream(pages, compiled, target_schema, tally, sink or collected.extend, failed_sink)
     except RunFailure as exc:
         # Stripe failed part-way: the run reports no records, as if it had read none, and the
         # caller drops whatever the sink already received.
@@ -304,6 +316,7 @@ def _stream(
     target_schema: dict | None,
     tally: _Tally,
     write: RecordSink,
+    write_failed: FailedSink | None = None,
 ) -> None:
     """Read, map and hand on one page at a time, so only one page is held at once."""
     while True:
@@ -313,9 +326,12 @@ def _stream(
         if page is None:
             return
         tally.pages += 1
-        good = _map_page(page, compiled, target_schema, tally)
+        failed: list[dict] | None = [] if write_failed is not None else None
+        good = _map_page(page, compiled, target_schema, tally, failed)
         if good:
             write(good)
+        if failed and write_failed is not None:
+            write_failed(failed)
 
 
 def _map_page(
@@ -323,8 +339,10 @@ def _map_page(
     compiled: CompiledMappingSet,
     target_schema: dict | None,
     tally: _Tally,
+    failed: list[dict] | None = None,
 ) -> list[dict]:
-    """The good records of one page; failures are counted and sampled in ``tally``."""
+    """The good records of one page; failures are counted and sampled in ``tally``, and kept
+    in ``failed`` (when given) up to ``FAILED_RECORD_LIMIT`` per run."""
     good: list[dict] = []
     for obj in objects:
         tally.input_records += 1
@@ -340,11 +358,47 @@ def _map_page(
                 tally.row_errors.append(
                     {"id": _object_id(obj), "code": kind[0], "message": "; ".join(problems)}
                 )
+            if failed is not None and tally.failed_kept < FAILED_RECORD_LIMIT:
+                tally.failed_kept += 1
+                details = (
+                    mapped.details
+                    if kind is MAPPER_TRANSFORM_ERROR
+                    else _schema_details(problems, compiled)
+                )
+                failed.append({"record": obj, "errors": details})
         else:
             tally.output_records += 1
             tally.output_bytes += _size(mapped.output)
             good.append(mapped.output)
     return good
+
+
+_FIELD_IN_PROBLEM = re.compile(r"Field '([^']*)'")
+
+
+def _schema_details(problems: list[str], compiled: CompiledMappingSet) -> list[dict]:
+    """XDM validation problems as diagnostics errors, naming the schema field and, when one
+    mapping writes it, the source field that fed it."""
+    details = []
+    for problem in problems:
+        match = _FIELD_IN_PROBLEM.search(problem)
+        destination = match.group(1) if match else ""
+        entry: dict[str, Any] = {"code": SCHEMA_VALIDATION_ERROR[0], "message": problem}
+        if destination:
+            entry["destination"] = destination
+            source = _source_of(destination, compiled)
+            if source:
+                entry["source"] = source
+        details.append(entry)
+    return details
+
+
+def _source_of(destination: str, compiled: CompiledMappingSet) -> str | None:
+    bare = re.sub(r"\[\d+\]", "", destination)
+    for mapping in compiled.mappings:
+        if mapping.destination in (destination, bare):
+            return mapping.source
+    return None
 
 
 def _outcome_from(

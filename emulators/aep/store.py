@@ -87,6 +87,24 @@ CREATE TABLE IF NOT EXISTS staged_records (
     doc TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS staged_records_run ON staged_records(run_id, seq);
+
+-- The batch each finished run wrote, and whether error diagnostics were on for it.
+CREATE TABLE IF NOT EXISTS batches (
+    batch_id TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    org TEXT NOT NULL,
+    sandbox TEXT NOT NULL,
+    diagnostics INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+
+-- Failed records of a batch (diagnostics on): the source object and its errors, capped per run.
+CREATE TABLE IF NOT EXISTS failed_records (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    batch_id TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS failed_records_batch ON failed_records(batch_id, seq);
 """
 
 
@@ -410,12 +428,63 @@ class Store:
     def record_count(self) -> int:
         return self._read("SELECT COUNT(*) AS n FROM dataset_records")[0]["n"]
 
+    # -- batches and their error diagnostics -------------------------------------------------
+
+    def save_batch(
+        self, batch_id: str, run_id: str, scope: Scope, *, diagnostics: bool, created_at: int
+    ) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO batches(batch_id, run_id, org, sandbox, diagnostics,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (batch_id, run_id, scope.org, scope.sandbox, int(diagnostics), created_at),
+            )
+
+    def batch(self, batch_id: str, scope: Scope) -> sqlite3.Row | None:
+        rows = self._read(
+            "SELECT * FROM batches WHERE batch_id = ? AND org = ? AND sandbox = ?",
+            (batch_id, scope.org, scope.sandbox),
+        )
+        return rows[0] if rows else None
+
+    def save_failed_records(self, batch_id: str, rows: list[dict[str, Any]]) -> None:
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO failed_records(batch_id, doc) VALUES (?, ?)",
+                [(batch_id, json.dumps(row)) for row in rows],
+            )
+
+    def failed_records(self, batch_id: str, *, start: int, limit: int) -> list[dict[str, Any]]:
+        rows = self._read(
+            "SELECT doc FROM failed_records WHERE batch_id = ? ORDER BY seq LIMIT ? OFFSET ?",
+            (batch_id, limit, start),
+        )
+        return [json.loads(r["doc"]) for r in rows]
+
+    def failed_record_count(self, batch_id: str) -> int:
+        rows = self._read(
+            "SELECT COUNT(*) AS n FROM failed_records WHERE batch_id = ?", (batch_id,)
+        )
+        return rows[0]["n"]
+
+    def discard_failed_records(self, batch_id: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM failed_records WHERE batch_id = ?", (batch_id,))
+
     # -- housekeeping -----------------------------------------------------------------------
 
     def reset(self) -> None:
         """Forget every entity, run and record; issued tokens stay valid."""
         with self.transaction() as db:
-            tables = ("entities", "schedules", "pending_runs", "dataset_records", "staged_records")
+            tables = (
+                "entities",
+                "schedules",
+                "pending_runs",
+                "dataset_records",
+                "staged_records",
+                "batches",
+                "failed_records",
+            )
             for table in tables:
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
 

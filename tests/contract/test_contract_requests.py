@@ -12,7 +12,7 @@ import pytest
 import responses
 from contract_deviations import DEVIATIONS
 from contract_platform import ETAG, make_client, sent_to_platform
-from contract_specs import openapi_errors, raw_spec, request_errors, swagger2_errors
+from contract_specs import openapi_errors, raw_spec, request_errors, spec_for, swagger2_errors
 
 from aep import AEPClient
 from aep.dataprep import legacy_mapping_set, modern_mapping_set
@@ -186,6 +186,17 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 
+# Client methods whose service has no published spec in shared/contracts, so no request of theirs
+# can be checked here; each says where its shapes come from instead.
+WITHOUT_PUBLISHED_SPEC: dict[str, str] = {
+    # Data Access API (/data/foundation/export): error diagnostics of a batch. Shapes from
+    # help/ingestion/batch-ingestion/partial.md and
+    # help/ingestion/quality/retrieve-failed-batches.md (notes §3.2); covered by
+    # tests/aep/test_aepclient_dataaccess.py and the emulator tests.
+    "dataaccess.failed_records": "no Data Access spec in shared/contracts",
+}
+
+
 def run_scenario(name: str, platform: responses.RequestsMock) -> list[Any]:
     SCENARIOS[name](make_client())
     return sent_to_platform(platform)
@@ -201,10 +212,19 @@ def test_every_client_method_has_a_scenario():
     client = make_client()
     methods = {
         f"{service}.{method}"
-        for service in ("flowservice", "dataprep", "schemas", "catalog")
+        for service in ("flowservice", "dataprep", "schemas", "catalog", "dataaccess")
         for method in _public_methods(getattr(client, service))
     }
-    assert methods == set(SCENARIOS)
+    assert methods == set(SCENARIOS) | set(WITHOUT_PUBLISHED_SPEC)
+    assert not set(SCENARIOS) & set(WITHOUT_PUBLISHED_SPEC)
+
+
+def test_methods_without_a_published_spec_really_have_none():
+    for name in WITHOUT_PUBLISHED_SPEC:
+        service = name.split(".")[0]
+        base = getattr(make_client(), service).BASE_PATH
+        with pytest.raises(LookupError):
+            spec_for(f"https://platform.adobe.io{base}/anything")
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
