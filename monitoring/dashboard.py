@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HTMX_STOP_POLLING
@@ -24,7 +25,7 @@ from core.decorators import requires
 from core.http import AuthenticatedHttpRequest, positive_int
 from core.models import Job
 from core.roles import perm
-from monitoring import overview
+from monitoring import drift, overview
 from monitoring.audit import record
 from monitoring.forms import FreshnessSLAForm, ReconcileForm
 from monitoring.health import refresh_health
@@ -39,7 +40,8 @@ from monitoring.models import (
     Subscription,
 )
 from monitoring.playbooks import explain_errors
-from monitoring.tasks import reconcile_dataflow
+from monitoring.tasks import check_schema_drift_now, reconcile_dataflow
+from operations.permissions import editable_dataflow_fields
 
 RUNS_PAGE_SIZE = 25
 # Far beyond any flow's runs; keeps the query's offset a valid database integer.
@@ -191,6 +193,7 @@ def _detail_extras(request: AuthenticatedHttpRequest, dataflow: Dataflow) -> dic
         "reconcile_key_stored": key_stored,
         "reconcile_may_paste": may_paste,
         "reconciliation": _latest_reconciliation(dataflow),
+        **_drift_context(dataflow),
     }
 
 
@@ -284,6 +287,80 @@ def reconcile_status(request: AuthenticatedHttpRequest, pk: int):
     if request.htmx and (job is None or job.is_done):
         response.status_code = HTMX_STOP_POLLING
     return response
+
+
+# -- Stripe schema drift --------------------------------------------------------------------
+
+
+def _drift_context(dataflow: Dataflow) -> dict:
+    result = drift.latest(dataflow)
+    job = result.job if result else None
+    # A failed "Check now" matters until a later check succeeded.
+    job_failed = (
+        job is not None
+        and job.status == Job.Status.FAILED
+        and not (result and result.checked_at and job.finished and result.checked_at > job.finished)
+    )
+    return {
+        "drift": result,
+        "drift_findings": drift.for_display(result.open_findings) if result else [],
+        "drift_job": job,
+        "drift_job_error": job.error if job_failed else "",
+    }
+
+
+def may_edit_mapping(user, dataflow: Dataflow) -> bool:
+    return "mapping" in editable_dataflow_fields(user, dataflow)
+
+
+@requires("view_monitoring")
+def dataflow_drift(request: AuthenticatedHttpRequest, pk: int):
+    """DB-only: the Stripe schema section; stops polling once no check is running."""
+    dataflow = _dataflow(pk)
+    context = {"dataflow": dataflow, **_drift_context(dataflow)}
+    response = render(request, "monitoring/_schema_drift.html", context)
+    job = context["drift_job"]
+    if request.htmx and (job is None or job.is_done):
+        response.status_code = HTMX_STOP_POLLING
+    return response
+
+
+@require_POST
+@requires("view_monitoring")
+def dataflow_drift_check(request: AuthenticatedHttpRequest, pk: int):
+    """Start a check now, unless one is already queued or running."""
+    dataflow = _dataflow(pk)
+    drift.start_check(dataflow, request.user, check_schema_drift_now)
+    return redirect(f"{dataflow_url(dataflow)}#schema-drift")
+
+
+@require_POST
+@requires("view_monitoring")
+def dataflow_drift_dismiss(request: AuthenticatedHttpRequest, pk: int):
+    """Acknowledge one finding (`key`), or all of them (`key=all`)."""
+    dataflow = _dataflow(pk)
+    if not may_edit_mapping(request.user, dataflow):
+        raise PermissionDenied
+    result = drift.latest(dataflow)
+    open_keys = {f["key"] for f in result.open_findings} if result else set()
+    key = request.POST.get("key", "")
+    keys = open_keys if key == "all" else open_keys & {key}
+    if not keys:
+        messages.error(
+            request, _("That change is not reported any more; the page shows the latest check.")
+        )
+        return redirect(f"{dataflow_url(dataflow)}#schema-drift")
+    drift.dismiss(result, keys, request.user)
+    messages.success(
+        request,
+        ngettext(
+            "Dismissed. It stays hidden while Stripe's fields stay the same.",
+            "Dismissed %(n)d changes. They stay hidden while Stripe's fields stay the same.",
+            len(keys),
+        )
+        % {"n": len(keys)},
+    )
+    return redirect(f"{dataflow_url(dataflow)}#schema-drift")
 
 
 # -- run ------------------------------------------------------------------------------------

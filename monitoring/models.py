@@ -606,3 +606,58 @@ class Reconciliation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dataflow_id}: {self.window_start} to {self.window_end}"
+
+
+class SchemaDrift(models.Model):
+    """The latest check of what Stripe sends against the fields a dataflow's mapping reads.
+
+    `findings` holds only mapping-relevant changes (monitoring/drift.py), each with a stable
+    `key`; `dismissed` holds the keys a person acknowledged, until that change goes away.
+    """
+
+    dataflow = models.OneToOneField(Dataflow, models.CASCADE, related_name="schema_drift")
+    checked_at = models.DateTimeField(null=True, blank=True)
+    # Also a lease: the beat dispatches a check once this has passed.
+    next_check_at = models.DateTimeField(null=True, blank=True)
+    # The fields Stripe sent at the first check; a field not among them is new.
+    known_fields = models.JSONField(default=list, blank=True)
+    baseline_at = models.DateTimeField(null=True, blank=True)
+    # [{"key", "kind": "new"|"removed", "field", "source", "destination", "first_seen"}, ...]
+    findings = models.JSONField(default=list, blank=True)
+    # Hash of the findings' keys; `changed_at` is when it last changed.
+    fingerprint = models.CharField(max_length=64, blank=True)
+    changed_at = models.DateTimeField(null=True, blank=True)
+    dismissed = models.JSONField(default=list, blank=True)
+    dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    # A removed field some rule reads, not dismissed: kept as a column so counting is one query.
+    has_breaking = models.BooleanField(default=False)
+    rule_count = models.PositiveIntegerField(default=0)
+    field_count = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    # The latest check a person asked for ("Check now"); the page polls it while it runs.
+    job = models.ForeignKey("core.Job", models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["dataflow"],
+                condition=models.Q(has_breaking=True),
+                name="monitoring_drift_breaking",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataflow_id}: {len(self.findings)} finding(s)"
+
+    @property
+    def open_findings(self) -> list[dict]:
+        dismissed = set(self.dismissed)
+        return [f for f in self.findings if f["key"] not in dismissed]
+
+    @property
+    def dismissed_findings(self) -> list[dict]:
+        dismissed = set(self.dismissed)
+        return [f for f in self.findings if f["key"] in dismissed]

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from aep import RateLimitError
 from core.jobs import perform
 from core.models import Job
-from monitoring import alerts, poller, reconcile, rejected, scheduler, sync
+from monitoring import alerts, drift, poller, reconcile, rejected, scheduler, sync
 from monitoring.aep import client_for, pooled_client_for
 from monitoring.discovery import discover
 from monitoring.models import Dataflow, Sandbox
@@ -112,3 +112,27 @@ def deliver_alert(self, delivery_pk: int) -> None:
 @shared_task(name="monitoring.reconcile_dataflow")
 def reconcile_dataflow(job_id: str) -> None:
     reconcile.perform(job_id)
+
+
+# -- schema drift ---------------------------------------------------------------------------
+
+
+@shared_task(name="monitoring.schedule_drift_checks", ignore_result=True)
+def schedule_drift_checks() -> int:
+    """Beat: dispatch the daily schema-drift check of each active flow that is due."""
+    return drift.schedule_checks(_dispatch_drift_check)
+
+
+def _dispatch_drift_check(dataflow_pk: int, countdown: float) -> None:
+    check_schema_drift.apply_async((dataflow_pk,), countdown=countdown)
+
+
+# Idempotent (it overwrites the flow's latest result), so a redelivered message is harmless.
+@shared_task(name="monitoring.check_schema_drift", acks_late=True, ignore_result=True)
+def check_schema_drift(dataflow_pk: int) -> str:
+    return drift.check_in_background(dataflow_pk, pooled_client_for)
+
+
+@shared_task(name="monitoring.check_schema_drift_now")
+def check_schema_drift_now(job_id: str) -> None:
+    perform(job_id, lambda job: drift.check_for_job(job, client_for))

@@ -22,6 +22,17 @@ dataflow_urls = [
         dashboard.reconcile_status,
         name="dataflow-reconcile-status",
     ),
+    path("dataflows/<int:pk>/schema/", dashboard.dataflow_drift, name="dataflow-drift"),
+    path(
+        "dataflows/<int:pk>/schema/check/",
+        dashboard.dataflow_drift_check,
+        name="dataflow-drift-check",
+    ),
+    path(
+        "dataflows/<int:pk>/schema/dismiss/",
+        dashboard.dataflow_drift_dismiss,
+        name="dataflow-drift-dismiss",
+    ),
     path("runs/<int:pk>/", dashboard.run_detail, name="run-detail"),
     path("runs/<int:pk>/rejected/", failed_records.run_rejected_status, name="run-rejected-status"),
     path("runs/<int:pk>/rejected/read/", failed_records.run_rejected_start, name="run-rejected"),

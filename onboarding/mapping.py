@@ -176,16 +176,18 @@ def expression_error(expression: str, known_sources: set[str]) -> str:
         return _("A calculation can be at most %(limit)s characters long.") % {
             "limit": EXPRESSION_MAX_CHARS
         }
-    unknown = sorted(
-        {ref for ref in _FIELD_REFERENCE.findall(_without_strings(expression))}
-        - known_sources
-        - _object_paths(known_sources)
-    )
+    unknown = sorted(field_references(expression) - known_sources - _object_paths(known_sources))
     if unknown:
         return _("The calculation uses fields this Stripe object does not have: %(fields)s.") % {
             "fields": ", ".join(unknown)
         }
     return ""
+
+
+def field_references(source: str) -> set[str]:
+    """The Stripe fields (`data.…` paths) a mapping source reads: the attribute itself, or every
+    field a calculation names outside its string literals."""
+    return set(_FIELD_REFERENCE.findall(_without_strings(source)))
 
 
 def _without_strings(expression: str) -> str:

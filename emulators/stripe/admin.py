@@ -1,10 +1,13 @@
-"""Emulator-only endpoints under ``/__stripe__/`` (no authentication): seed, add, keys, limits.
+"""Emulator-only endpoints under ``/__stripe__/`` (no authentication): seed, add, keys, limits,
+and field changes that play a Stripe API upgrade (a field appears or goes away).
 
 Keys are never echoed back in full; responses show them redacted like Stripe's messages do.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from typing import Any
 
@@ -27,6 +30,9 @@ from emulators.stripe.seed import (
 admin = Blueprint("stripe_admin", __name__, url_prefix="/__stripe__")
 
 MAX_ADD = 10_000
+FIELD_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+# What lists, cursors and expansion rely on; changing these would break the stand-in itself.
+FIXED_FIELDS = frozenset({"id", "object", "created", "livemode"})
 
 
 def _payload() -> dict[str, Any]:
@@ -131,6 +137,73 @@ def add_now() -> Response:
     with state().pool.connection() as conn:
         created = add_objects(conn, account, str(resource), count, now)
     return json_body({"account": account, "created_at": now, "created": created})
+
+
+@admin.post("/fields")
+def change_fields() -> Response:
+    """Set ({"set": {"outcome.risk_score": 12}}) or remove ({"remove": ["metadata.order_id"]})
+    dotted fields on every stored object of one resource of one account."""
+    data = _payload()
+    account = _account(data)
+    resource = str(_resource(data))
+    to_set = _field_values(data.get("set", {}))
+    to_remove = _field_paths(data.get("remove", []))
+    if not to_set and not to_remove:
+        raise errors.invalid_request("Give fields to set or to remove.", param="set")
+    updated = 0
+    with state().pool.connection() as conn, store.transaction(conn):
+        rows = conn.execute(
+            "SELECT id, status, body FROM objects WHERE account = ? AND resource = ?",
+            (account, resource),
+        ).fetchall()
+        for object_id, status, body in rows:
+            obj = json.loads(body)
+            for path, value in to_set.items():
+                _set_path(obj, path.split("."), value)
+            for path in to_remove:
+                _remove_path(obj, path.split("."))
+            store.replace_body(conn, object_id, json.dumps(obj), status)
+            updated += 1
+    return json_body({"account": account, "resource": resource, "updated": updated})
+
+
+def _field_paths(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+        raise errors.invalid_request("remove must be a list of field paths.", param="remove")
+    for path in value:
+        _check_path(path, "remove")
+    return value
+
+
+def _field_values(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise errors.invalid_request("set must be an object of {path: value}.", param="set")
+    for path in value:
+        _check_path(path, "set")
+    return value
+
+
+def _check_path(path: str, param: str) -> None:
+    if not FIELD_PATH.match(path):
+        raise errors.invalid_request(f"Invalid field path: {path!r}", param=param)
+    if path.split(".")[0] in FIXED_FIELDS:
+        raise errors.invalid_request(f"{path} cannot be changed.", param=param)
+
+
+def _set_path(obj: dict[str, Any], parts: list[str], value: Any) -> None:
+    for part in parts[:-1]:
+        child = obj.get(part)
+        if not isinstance(child, dict):
+            child = obj[part] = {}
+        obj = child
+    obj[parts[-1]] = value
+
+
+def _remove_path(obj: Any, parts: list[str]) -> None:
+    for part in parts[:-1]:
+        obj = obj.get(part) if isinstance(obj, dict) else None
+    if isinstance(obj, dict):
+        obj.pop(parts[-1], None)
 
 
 @admin.post("/keys")
