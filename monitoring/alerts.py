@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 
 from core.i18n import localize_stored
 from core.models import Preference
-from monitoring import conf, webhook_targets
+from monitoring import conf, drift, webhook_targets
 from monitoring.models import (
     Alert,
     AlertDelivery,
@@ -91,7 +91,18 @@ def check(rule: AlertRule, dataflow: Dataflow) -> Condition:
         )
     if rule.kind == Kind.VOLUME_DROP:
         return _volume_condition(dataflow, threshold or 0, timezone.now())
+    if rule.kind == Kind.SCHEMA_DRIFT:
+        return _drift_condition(dataflow)
     return Condition(False)
+
+
+def _drift_condition(dataflow: Dataflow) -> Condition:
+    # Only breaking drift that nobody dismissed: a new Stripe field breaks nothing.
+    fields = drift.open_breaking_fields(dataflow)
+    summary = _("The mapping reads fields Stripe no longer sends: %(fields)s.") % {
+        "fields": ", ".join(fields)
+    }
+    return Condition(bool(fields), summary, {"fields": fields})
 
 
 def usual_day(dataflow: Dataflow, now: datetime) -> tuple[float, int]:

@@ -226,7 +226,16 @@ def check(dataflow_pk: int, client_factory: ClientFactory, now: datetime | None 
         _record_failure(drift, exc.message, now + CHECK_EVERY)
         raise
     store_result(drift, explored, rules, now)
+    _evaluate_alerts(dataflow)
     return drift
+
+
+def _evaluate_alerts(dataflow: Dataflow) -> None:
+    """Open or resolve the flow's schema-drift alerts now, not at its next sync."""
+    # Imported here: alerts reads this module's findings for its schema-drift condition.
+    from monitoring import alerts
+
+    alerts.evaluate(dataflow)
 
 
 def _record_failure(drift: SchemaDrift, message: str, next_check_at: datetime) -> None:
@@ -287,6 +296,15 @@ def dismiss(drift: SchemaDrift, keys: Collection[str], user, now: datetime | Non
     drift.dismissed_at = now or timezone.now()
     drift.has_breaking = _has_open_breaking(drift)
     drift.save(update_fields=["dismissed", "dismissed_by", "dismissed_at", "has_breaking"])
+    _evaluate_alerts(drift.dataflow)
+
+
+def open_breaking_fields(dataflow: Dataflow) -> list[str]:
+    """The Stripe fields the flow's rules read that Stripe no longer sends, not dismissed."""
+    result = SchemaDrift.objects.filter(dataflow=dataflow, has_breaking=True).first()
+    if result is None:
+        return []
+    return sorted({f["field"] for f in result.open_findings if f["kind"] == REMOVED})
 
 
 def has_open_breaking_drift(dataflow: Dataflow | int) -> bool:

@@ -443,6 +443,7 @@ class AlertRule(models.Model):
         ZERO_RECORDS = "zero_records", _("No records in 24 hours")
         FAILED_RATIO = "failed_ratio", _("Failed-record ratio above threshold")
         VOLUME_DROP = "volume_drop", _("Fewer records than on a usual day")
+        SCHEMA_DRIFT = "schema_drift", _("Stripe stopped sending a field the mapping reads")
 
     class WebhookFormat(models.TextChoices):
         GENERIC = "generic", _("Generic signed JSON")

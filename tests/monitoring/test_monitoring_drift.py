@@ -8,9 +8,9 @@ from datetime import timedelta
 from django.test import SimpleTestCase
 from django.utils import timezone
 
-from monitoring import drift
+from monitoring import alerts, drift
 from monitoring.drift import NEW, REMOVED, Finding, compare, explored_fields
-from monitoring.models import SchemaDrift
+from monitoring.models import Alert, AlertRule, SchemaDrift
 from tests.base import BaseTestCase, make_sandbox
 from tests.monitoring.monitoring_factories import make_dataflow
 
@@ -241,3 +241,41 @@ class FailedCheckTestCase(BaseTestCase):
         row = SchemaDrift.objects.get(dataflow=flow)
         assert row.error and row.findings == [{"key": "new:data.a"}]
         assert row.next_check_at <= timezone.now() + drift.RETRY_AFTER
+
+
+class DriftAlertTestCase(BaseTestCase):
+    """A schema-drift rule opens an alert for breaking drift and resolves once it is dismissed."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.flow = make_dataflow(make_sandbox(tenant_id="acme"))
+        self.row = SchemaDrift.objects.create(dataflow=self.flow)
+        self.rule = AlertRule.objects.create(kind=AlertRule.Kind.SCHEMA_DRIFT)
+        now = timezone.now()
+        drift.store_result(self.row, explored_fields(CHARGE), RULES, now)
+        properties = dict(CHARGE["properties"]["data"]["properties"])
+        properties["metadata"] = obj()  # data.metadata.order_id is gone
+        properties["fee"] = INTEGER  # new, and breaks nothing
+        self.changed = explored_fields(schema(**properties))
+        self.later = now + timedelta(days=1)
+
+    def test_breaking_drift_opens_an_alert_naming_the_field(self):
+        drift.store_result(self.row, self.changed, RULES, self.later)
+        opened, _resolved = alerts.evaluate(self.flow)
+        assert [a.summary for a in opened] == [
+            "The mapping reads fields Stripe no longer sends: data.metadata.order_id."
+        ]
+
+    def test_a_new_field_alone_opens_nothing(self):
+        properties = dict(CHARGE["properties"]["data"]["properties"])
+        properties["fee"] = INTEGER
+        drift.store_result(self.row, explored_fields(schema(**properties)), RULES, self.later)
+        assert alerts.evaluate(self.flow) == ([], [])
+
+    def test_dismissing_the_finding_resolves_the_alert_at_once(self):
+        row = drift.store_result(self.row, self.changed, RULES, self.later)
+        alerts.evaluate(self.flow)
+        breaking = next(f["key"] for f in row.findings if f["kind"] == REMOVED)
+        drift.dismiss(row, {breaking}, self.alex)
+        alert = Alert.objects.get(rule=self.rule)
+        assert alert.resolved_at is not None
