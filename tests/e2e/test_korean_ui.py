@@ -32,11 +32,13 @@ from tests.onboarding.onboarding_builders import ready_draft
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-# Words that stay as they are in Korean UIs: product names, standards, units, formats, the
-# Stripe resource paths (they are API names) and currency codes in examples.
+# Words that stay as they are in Korean UIs: product names (ours, Adobe's, the chat services'),
+# standards, units, formats, the Stripe resource paths (they are API names) and currency codes
+# in examples.
 ALLOWED_WORDS = {
     "stripe", "sources", "aep", "adobe", "experience", "platform", "xdm", "ims", "api", "id",
     "sla", "csv", "json", "url", "utc", "oauth", "http", "https", "kb", "mb", "gb", "iso", "usd", "jpy",
+    "slack", "microsoft", "teams",
     *(word for path in STRIPE_RESOURCE_PATHS for word in path.split("_")),
 }  # fmt: skip
 # Names of Adobe products and permissions, CSV column names users type, IANA time zones.
