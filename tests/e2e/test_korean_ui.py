@@ -37,8 +37,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 # in examples.
 ALLOWED_WORDS = {
     "stripe", "sources", "aep", "adobe", "experience", "platform", "xdm", "ims", "api", "id",
-    "sla", "csv", "json", "url", "utc", "oauth", "http", "https", "kb", "mb", "gb", "iso", "usd", "jpy",
-    "slack", "microsoft", "teams",
+    "sla", "csv", "json", "url", "utc", "oauth", "http", "https", "kb", "mb", "gb", "iso", "usd",
+    "jpy", "slack", "microsoft", "teams",
     *(word for path in STRIPE_RESOURCE_PATHS for word in path.split("_")),
 }  # fmt: skip
 # Names of Adobe products and permissions, CSV column names users type, IANA time zones.
