@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet, Sum, Value
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from aep.flowservice import STRIPE_RESOURCE_PATHS
 from core.http import positive_int
 from monitoring import charts
-from monitoring.models import Dataflow, IngestBucket, IngestTotal
+from monitoring.models import Dataflow, IngestBucket, IngestTotal, SchemaDrift
 
 Health = Dataflow.Health
 PAGE_SIZE = 50
@@ -29,6 +29,11 @@ RANGES = {
     "30d": (IngestBucket.Granularity.DAY, 30, timedelta(days=1)),
 }
 RANGE_LABELS = {"24h": _("24 hours"), "7d": _("7 days"), "30d": _("30 days")}
+# The overview's "Schema drift" filter: a value of the query string and what it selects.
+DRIFT_BREAKING = "breaking"
+# A rule of an active flow reads a Stripe field that Stripe no longer sends, not dismissed.
+# Only active flows are checked (drift.schedule_checks), so an inactive flow's flag is old news.
+BREAKING_DRIFT = Q(enabled=True, deleted_at=None, schema_drift__has_breaking=True)
 
 
 @dataclass
@@ -41,6 +46,7 @@ class Filters:
     status: str = ""
     owner: str = ""  # "", "me", "none" or a user id
     q: str = ""
+    drift: str = ""  # "" or DRIFT_BREAKING
     range: str = "24h"
     page: int = 1
 
@@ -58,6 +64,7 @@ class Filters:
             owner=owner if owner in ("me", "none") or positive_int(owner) else "",
             # PostgreSQL text cannot hold NUL, and a search term never needs it.
             q=query.get("q", "").replace("\x00", "").strip()[:100],
+            drift=DRIFT_BREAKING if query.get("drift") == DRIFT_BREAKING else "",
             range=chart_range if chart_range in RANGES else "24h",
             page=positive_int(query.get("page")) or 1,
         )
@@ -70,6 +77,7 @@ class Filters:
             "status": self.status,
             "owner": self.owner,
             "q": self.q,
+            "drift": self.drift,
             "range": self.range if self.range != "24h" else "",
             "page": self.page if self.page > 1 else "",
         }
@@ -78,12 +86,12 @@ class Filters:
 
     @property
     def narrowed(self) -> bool:
-        return any([self.sandbox, self.account, self.resource, self.owner, self.q])
+        return any([self.sandbox, self.account, self.resource, self.owner, self.q, self.drift])
 
     @property
     def narrowed_to_flows(self) -> bool:
         """Filters finer than a sandbox: the chart must sum the chosen flows' buckets."""
-        return any([self.account, self.resource, self.owner, self.q])
+        return any([self.account, self.resource, self.owner, self.q, self.drift])
 
 
 def flows_matching(filters: Filters, user) -> QuerySet[Dataflow]:
@@ -105,6 +113,8 @@ def flows_matching(filters: Filters, user) -> QuerySet[Dataflow]:
         flows = flows.filter(
             Q(name__icontains=filters.q) | Q(flow_id=filters.q) | Q(resource_path=filters.q)
         )
+    if filters.drift:
+        flows = flows.filter(BREAKING_DRIFT)
     return flows
 
 
@@ -116,7 +126,10 @@ def with_status(flows: QuerySet[Dataflow], status: str) -> QuerySet[Dataflow]:
 
 
 def severity_ordered(flows: QuerySet[Dataflow]) -> QuerySet[Dataflow]:
-    return flows.order_by("severity", "name", "id")
+    """Flows as the lists show them: most urgent first, each flagged when schema drift breaks
+    its mapping (`breaking_drift`, read in the same query)."""
+    flagged = ExpressionWrapper(BREAKING_DRIFT, output_field=BooleanField())
+    return flows.annotate(breaking_drift=flagged).order_by("severity", "name", "id")
 
 
 def health_counts(flows: QuerySet[Dataflow]) -> dict[str, int]:
@@ -236,21 +249,32 @@ def _bucket_label(start: datetime, granularity: str) -> str:
 
 
 def attention_summary() -> dict[str, int]:
-    """Failing, late and stale flows across the installation, for the banner on every page."""
-    summary = {"failing": 0, "late": 0, "stale": 0}
-    rows = (
+    """Failing, late and stale flows across the installation, and active flows whose mapping
+    schema drift breaks, for the banner on every page: one query, each half on its index."""
+    summary = {"failing": 0, "late": 0, "stale": 0, "drift": 0}
+    by_health = (
         Dataflow.objects.filter(health__in=[Health.FAILING, Health.LATE])
         .order_by()
-        .values("health", "late_reason")
+        .values_list("health", "late_reason")
         .annotate(n=Count("pk"))
     )
-    for row in rows:
-        if row["health"] == Health.FAILING:
-            summary["failing"] += row["n"]
-        elif row["late_reason"] == "stale":
-            summary["stale"] += row["n"]
+    drifting = (
+        SchemaDrift.objects.filter(has_breaking=True, dataflow__enabled=True)
+        .filter(dataflow__deleted_at=None)
+        .order_by()
+        .annotate(kind=Value("drift"), reason=Value(""))
+        .values_list("kind", "reason")
+        .annotate(n=Count("pk"))
+    )
+    for health, late_reason, n in by_health.union(drifting, all=True):
+        if health == "drift":
+            summary["drift"] += n
+        elif health == Health.FAILING:
+            summary["failing"] += n
+        elif late_reason == "stale":
+            summary["stale"] += n
         else:
-            summary["late"] += row["n"]
+            summary["late"] += n
     return summary
 
 

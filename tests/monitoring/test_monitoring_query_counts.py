@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from monitoring import rollups
 from monitoring.health import refresh_health
-from monitoring.models import Dataflow, Run
+from monitoring.models import Dataflow, Run, SchemaDrift
 from tests.base import BaseTestCase, make_sandbox
 from tests.monitoring.monitoring_factories import make_account, make_dataflow, make_run
 
@@ -37,6 +37,8 @@ class QueryCountTestCase(BaseTestCase):
                 )
             refresh_health(flow)
             rollups.recompute(flow, flow.runs.values_list("created_at", flat=True))
+            # Every other flow has breaking schema drift: the banner and the rows' badges.
+            SchemaDrift.objects.create(dataflow=flow, has_breaking=n % 2 == 0)
 
     def page_queries(self) -> dict[str, int]:
         flow = Dataflow.objects.order_by("pk").first()
@@ -45,6 +47,7 @@ class QueryCountTestCase(BaseTestCase):
             "overview": "/overview/",
             "overview-filtered": f"/overview/?account={flow.account_id}&q=Stripe&range=30d&page=2",
             "overview-htmx": "/overview/?status=failing",
+            "overview-drift": "/overview/?drift=breaking",
             "dataflow": f"/dataflows/{flow.pk}/",
             "run": f"/runs/{run.pk}/",
             "account": f"/accounts/{flow.account_id}/",
