@@ -234,6 +234,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 3600.0,
         "options": {"expires": 3600},
     },
+    # Starts the enable of paused dataflows whose automatic resume is due (operations/resume.py).
+    "operations-resume-due-dataflows": {
+        "task": "operations.resume_due_dataflows",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    },
 }
 
 # --- Health and metrics -----------------------------------------------------------------------

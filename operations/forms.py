@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from monitoring.models import Dataflow
 from onboarding.stripe_probe import key_shape
 from operations.mapping import MappingSyntaxError, parse_rules
+from operations.resume import MAX_PAUSE
 
 REASON_HELP = _("Recorded in the audit trail with your name. Say why, in a sentence.")
 
@@ -38,6 +41,48 @@ class ReasonFields(forms.Form):
 
 class RequiredReasonForm(ReasonFields):
     reason_required = True
+
+
+class DisableForm(RequiredReasonForm):
+    """Disable, optionally with a time at which the normal enable starts by itself.
+
+    The time is typed in the person's own zone (the active one, core.preferences) and stored
+    in UTC.
+    """
+
+    resume_at = forms.DateTimeField(
+        label=_("Resume automatically at"),
+        required=False,
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+    field_order = ["reason", "ticket", "resume_at"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["resume_at"].help_text = _(
+            "In your time zone, %(zone)s. At that time the dataflow is enabled as from the "
+            "Enable page, in your name. Leave empty to keep it disabled until someone enables it."
+        ) % {"zone": timezone.get_current_timezone_name()}
+
+    def clean_resume_at(self) -> datetime | None:
+        value = self.cleaned_data.get("resume_at")
+        if value is None:
+            return None
+        now = timezone.now()
+        try:
+            value = value.astimezone(UTC)
+            too_far = value > now + MAX_PAUSE
+        except (OverflowError, ValueError):
+            too_far = True
+        if too_far:
+            raise forms.ValidationError(
+                _("Pick a time at most %(days)d days ahead.") % {"days": MAX_PAUSE.days}
+            )
+        if value <= now:
+            raise forms.ValidationError(_("Pick a time in the future."))
+        return value
 
 
 class AccountEditForm(ReasonFields):

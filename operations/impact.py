@@ -234,6 +234,12 @@ def backfill_estimate(dataflow: Dataflow, now: datetime | None = None) -> dict[s
     }
 
 
+def backfill_runs_per_day(dataflow: Dataflow) -> int:
+    """Backfill runs AEP creates on re-enabling for each day the flow stayed disabled."""
+    period = observed_period(dataflow) or schedule_period(dataflow)
+    return int(timedelta(days=1) / period) if period else 0
+
+
 def _windows_resume_at(dataflow: Dataflow) -> datetime | None:
     """Where the next window starts: the end of the last window AEP ran."""
     last = (

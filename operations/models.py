@@ -81,6 +81,12 @@ class Operation(models.Model):
     created = models.DateTimeField(default=timezone.now)
     updated = models.DateTimeField(auto_now=True)
     finished = models.DateTimeField(null=True, blank=True)
+    # On a disable: when operations.resume_due_dataflows starts the normal enable operation.
+    # It lives on the disable operation, not on the Dataflow mirror: the pause's who and why
+    # are already here, the monitoring sync rewrites the mirror but never this row, and the
+    # enable it starts points back at it. Cleared as soon as any enable (or a new disable) of
+    # the dataflow starts, or the flow turns out to be enabled already.
+    resume_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created"]
@@ -88,6 +94,12 @@ class Operation(models.Model):
             # Operations in flight per dataflow: the timeline and the action buttons read these.
             models.Index(fields=["dataflow", "-created"], name="operations_op_dataflow"),
             models.Index(fields=["account", "-created"], name="operations_op_account"),
+            # Pauses waiting for their automatic resume; used by operations.resume_due_dataflows.
+            models.Index(
+                fields=["resume_at"],
+                name="operations_op_resume_at",
+                condition=models.Q(resume_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -5,7 +5,7 @@ Nothing here talks to AEP; it records what was asked and hands the work to a job
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -38,9 +38,13 @@ def create(
     params: dict[str, Any] | None = None,
     steps: list[dict[str, Any]] | None = None,
     secret: str = "",
+    resume_at: datetime | None = None,
 ) -> Operation:
     if kind == Kind.ACCOUNT_ROTATE_KEY:
         forget_stale_keys()
+    if dataflow is not None and kind in (Kind.DATAFLOW_ENABLE, Kind.DATAFLOW_DISABLE):
+        # Enabling by hand, or pausing again, replaces any automatic resume still waiting.
+        cancel_resume(dataflow)
     target = dataflow or account
     sandbox = sandbox or (target.sandbox if target else None)
     if sandbox is None:
@@ -58,6 +62,7 @@ def create(
         params=params or {},
         steps=steps or [],
         secret=secret,
+        resume_at=resume_at if kind == Kind.DATAFLOW_DISABLE else None,
     )
 
 
@@ -173,3 +178,61 @@ def forget_stale_keys() -> int:
     """Drop new Stripe keys nobody confirmed or resumed within KEY_KEPT_FOR."""
     cutoff = timezone.now() - KEY_KEPT_FOR
     return Operation.objects.exclude(secret="").filter(updated__lt=cutoff).update(secret="")
+
+
+# -- pausing with an automatic resume ----------------------------------------------------------
+
+
+def pending_resume(dataflow: Dataflow) -> Operation | None:
+    """The disable whose automatic resume is still to come, with who paused and why."""
+    return (
+        Operation.objects.filter(
+            dataflow=dataflow, kind=Kind.DATAFLOW_DISABLE, status=Status.SUCCEEDED
+        )
+        .exclude(resume_at=None)
+        .select_related("actor")
+        .order_by("-created")
+        .first()
+    )
+
+
+def cancel_resume(dataflow: Dataflow) -> int:
+    """Forget every automatic resume of `dataflow` that has not started yet."""
+    return (
+        Operation.objects.filter(dataflow=dataflow, kind=Kind.DATAFLOW_DISABLE)
+        .exclude(resume_at=None)
+        .update(resume_at=None, updated=timezone.now())
+    )
+
+
+def start_enable(
+    dataflow: Dataflow,
+    *,
+    actor,
+    reason: str = "",
+    ticket: str = "",
+    extra: dict[str, Any] | None = None,
+) -> Operation:
+    """The enable operation, started the same way by the Enable page and the automatic resume.
+
+    The expected backfill goes into the step (and so into the audit trail); an automatic
+    resume that this enable replaces is noted there too.
+    """
+    from operations import impact
+
+    pause = pending_resume(dataflow)
+    extra = {"backfill_runs_expected": impact.backfill_estimate(dataflow)["count"], **(extra or {})}
+    if pause is not None:
+        extra["cancelled_resume_at"] = pause.resume_at.isoformat()
+    with transaction.atomic():
+        operation = create(
+            Kind.DATAFLOW_ENABLE,
+            actor=actor,
+            dataflow=dataflow,
+            reason=reason,
+            ticket=ticket,
+            params=extra,
+            steps=planning.flow_action_steps(dataflow, "enable", extra),
+        )
+        start(operation)
+    return operation

@@ -17,7 +17,7 @@ from core.models import Job
 from monitoring.aep import client_for
 from monitoring.audit import record
 from monitoring.models import AuditEvent, Dataflow
-from operations import impact
+from operations import impact, resume
 from operations.engine import Context, OperationStopped, describe_failure, run_steps
 from operations.handlers import HANDLERS
 from operations.keys import check_key, dataflows_losing_access
@@ -147,6 +147,12 @@ def _key_preview(op: Operation) -> dict:
         "usable": bool(check.readable_paths),
         "livemode_changes": check.livemode != op.account.livemode,
     }
+
+
+@shared_task(name="operations.resume_due_dataflows")
+def resume_due_dataflows() -> int:
+    """Beat: start the automatic resume of paused dataflows whose time has come."""
+    return len(resume.start_due())
 
 
 @shared_task(name="operations.load_mapping")

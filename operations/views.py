@@ -308,36 +308,40 @@ def _mapping_job(request: AuthenticatedHttpRequest, dataflow: Dataflow, job: Job
 @requires(OPERATE)
 def dataflow_disable(request: AuthenticatedHttpRequest, pk: int):
     dataflow = _dataflow(pk)
-    form = forms.RequiredReasonForm(_posted(request))
+    form = forms.DisableForm(_posted(request))
     if _accepted(request, form, dataflow=dataflow):
+        resume_at = form.cleaned_data.get("resume_at")
+        extra = {"resume_at": resume_at.isoformat()} if resume_at else {}
         operation = _launch(
             request,
             Kind.DATAFLOW_DISABLE,
             dataflow=dataflow,
             **_why(form),
-            steps=planning.flow_action_steps(dataflow, "disable"),
+            resume_at=resume_at,
+            steps=planning.flow_action_steps(dataflow, "disable", extra),
         )
         return _to_operation(request, operation)
-    return render(request, "operations/dataflow_disable.html", {"dataflow": dataflow, "form": form})
+    context = {
+        "dataflow": dataflow,
+        "form": form,
+        "per_day": impact.backfill_runs_per_day(dataflow),
+    }
+    return render(request, "operations/dataflow_disable.html", context)
 
 
 @requires(OPERATE)
 def dataflow_enable(request: AuthenticatedHttpRequest, pk: int):
     dataflow = _dataflow(pk)
-    estimate = impact.backfill_estimate(dataflow)
     form = forms.ReasonFields(_posted(request))
     if _accepted(request, form, dataflow=dataflow):
-        extra = {"backfill_runs_expected": estimate["count"]}
-        operation = _launch(
-            request,
-            Kind.DATAFLOW_ENABLE,
-            dataflow=dataflow,
-            **_why(form),
-            params=extra,
-            steps=planning.flow_action_steps(dataflow, "enable", extra),
-        )
+        operation = service.start_enable(dataflow, actor=request.user, **_why(form))
         return _to_operation(request, operation)
-    context = {"dataflow": dataflow, "form": form, "estimate": estimate}
+    context = {
+        "dataflow": dataflow,
+        "form": form,
+        "estimate": impact.backfill_estimate(dataflow),
+        "pause": service.pending_resume(dataflow),
+    }
     return render(request, "operations/dataflow_enable.html", context)
 
 

@@ -6,8 +6,9 @@ from django import template
 from django.utils.translation import gettext, ngettext
 
 from monitoring.models import Dataflow
+from operations import impact
 from operations.permissions import can, can_operate, editable_dataflow_fields
-from operations.service import in_flight
+from operations.service import in_flight, pending_resume
 from operations.timeline import timeline
 
 register = template.Library()
@@ -35,6 +36,14 @@ def operation_in_flight(*, dataflow=None, account=None):
     if dataflow is not None:
         return in_flight(dataflow=dataflow)
     return in_flight(account=account) if account is not None else None
+
+
+@register.inclusion_tag("operations/_paused_until.html")
+def paused_until(dataflow: Dataflow) -> dict:
+    """“Paused until 3 Dec 14:00 (KST) by sam — reason”, when an automatic resume waits."""
+    pause = pending_resume(dataflow) if not dataflow.enabled else None
+    backfill = impact.backfill_estimate(dataflow, now=pause.resume_at)["count"] if pause else 0
+    return {"pause": pause, "backfill": backfill}
 
 
 @register.inclusion_tag("operations/_timeline.html")
