@@ -7,6 +7,7 @@ Operation and Job rows as the pages, so the dashboard and the audit trail show t
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
@@ -77,7 +78,14 @@ def describe_steps(steps: list[dict], say: Callable[[str], None]) -> None:
 
 
 def run_flow_action(
-    kind: str, dataflow: Dataflow, steps: list[dict], *, user, options: dict, write
+    kind: str,
+    dataflow: Dataflow,
+    steps: list[dict],
+    *,
+    user,
+    options: dict,
+    write,
+    resume_at: datetime | None = None,
 ) -> Operation:
     """Disable, enable or retry one dataflow as planned, audited like the pages."""
     operation = service.create(
@@ -87,6 +95,7 @@ def run_flow_action(
         steps=steps,
         reason=options["reason"],
         ticket=options["ticket"],
+        resume_at=resume_at,
     )
     return run_in_process(operation, write)
 

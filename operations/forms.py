@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from monitoring.models import Dataflow
 from onboarding.stripe_probe import key_shape
 from operations.mapping import MappingSyntaxError, parse_rules
-from operations.resume import MAX_PAUSE
+from operations.resume import resume_time_problem
 
 REASON_HELP = _("Recorded in the audit trail with your name. Say why, in a sentence.")
 
@@ -70,19 +70,9 @@ class DisableForm(RequiredReasonForm):
         value = self.cleaned_data.get("resume_at")
         if value is None:
             return None
-        now = timezone.now()
-        try:
-            value = value.astimezone(UTC)
-            too_far = value > now + MAX_PAUSE
-        except (OverflowError, ValueError):
-            too_far = True
-        if too_far:
-            raise forms.ValidationError(
-                _("Pick a time at most %(days)d days ahead.") % {"days": MAX_PAUSE.days}
-            )
-        if value <= now:
-            raise forms.ValidationError(_("Pick a time in the future."))
-        return value
+        if problem := resume_time_problem(value):
+            raise forms.ValidationError(problem)
+        return value.astimezone(UTC)
 
 
 class AccountEditForm(ReasonFields):

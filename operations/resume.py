@@ -8,7 +8,7 @@ who paused, so the audit trail, the backfill and resuming a failed attempt work 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -24,6 +24,20 @@ logger = logging.getLogger(__name__)
 Kind = Operation.Kind
 # How far ahead a resume may be scheduled; a longer pause is a decision for a person to make.
 MAX_PAUSE = timedelta(days=90)
+
+
+def resume_time_problem(value: datetime, now: datetime | None = None) -> str | None:
+    """Why an aware `value` cannot be a resume time (past, or too far ahead), or None."""
+    now = now or timezone.now()
+    try:
+        too_far = value.astimezone(UTC) > now + MAX_PAUSE
+    except (OverflowError, ValueError):
+        too_far = True
+    if too_far:
+        return _("Pick a time at most %(days)d days ahead.") % {"days": MAX_PAUSE.days}
+    if value <= now:
+        return _("Pick a time in the future.")
+    return None
 
 
 def due(now: datetime | None = None):

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
+from django.utils import timezone
 
 from emulators.aep.testing import PlatformSession, create_charge_schema
 from monitoring.models import AuditEvent, Dataflow
@@ -65,6 +68,34 @@ class OpsCommandsTestCase(BaseTestCase):
             "sam",
             "SUP-5",
         )
+
+    def test_disable_with_a_resume_time_schedules_the_enable(self):
+        soon = timezone.now().astimezone(ZoneInfo("Asia/Seoul")) + timedelta(days=1)
+        text = soon.replace(second=0, microsecond=0).isoformat()
+        out = command(
+            "ops_dataflow", "disable", str(self.flow.pk), "--user", "sam", "--reason", "Window",
+            "--resume-at", text,
+        )  # fmt: skip
+        assert "enabled again at" in out and self.state() == "disabled"
+        pause = Operation.objects.get(kind=Operation.Kind.DATAFLOW_DISABLE)
+        assert pause.resume_at == soon.replace(second=0, microsecond=0)
+        assert pause.resume_at.utcoffset() == timedelta(0)
+
+    def test_a_resume_time_must_be_aware_future_near_and_only_for_disable(self):
+        base = ["ops_dataflow", "disable", str(self.flow.pk), "--user", "sam", "--reason", "x"]
+        cases = {
+            "tomorrow": "is not a date and time",
+            "2030-01-01T09:00": "needs a UTC offset",
+            "2001-01-01T09:00+09:00": "Pick a time in the future.",
+            "2999-01-01T09:00+00:00": "Pick a time at most 90 days ahead.",
+        }
+        for text, message in cases.items():
+            with pytest.raises(CommandError, match=message):
+                command(*base, "--resume-at", text)
+        with pytest.raises(CommandError, match="goes with disable only"):
+            command("ops_dataflow", "enable", str(self.flow.pk), "--user", "sam",
+                    "--resume-at", "2030-01-01T09:00+00:00")  # fmt: skip
+        assert not Operation.objects.exists() and self.state() == "enabled"
 
     def test_commands_need_a_role_that_may_operate_and_a_reason(self):
         with pytest.raises(CommandError, match="no role"):

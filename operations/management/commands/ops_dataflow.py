@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
+from datetime import UTC, datetime
+
+from django.core.management.base import BaseCommand, CommandError
 
 from monitoring.aep import client_for
 from operations import impact, planning
@@ -18,6 +20,9 @@ from operations.cli import (
     run_flow_action,
 )
 from operations.models import Operation
+from operations.resume import resume_time_problem
+
+RESUME_EXAMPLE = "2026-12-01T09:00+09:00"
 
 
 class Command(BaseCommand):
@@ -28,16 +33,22 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         add_action_arguments(parser, "dataflow", "database id or AEP flow id")
+        parser.add_argument(
+            "--resume-at",
+            default="",
+            help=f"disable: enable again at this time, with its UTC offset ({RESUME_EXAMPLE})",
+        )
 
     def handle(self, *args, **options) -> None:
         user = operator(options["user"])
         dataflow = find_dataflow(options["dataflow"])
         action = options["action"]
         require_reason(options, "a dataflow")
+        resume_at = parse_resume_at(options["resume_at"], action)
         if action == "delete":
             self._delete(user, dataflow, options)
             return
-        kind, steps = self._plan(action, dataflow)
+        kind, steps = self._plan(action, dataflow, resume_at)
         if not steps:
             self.stdout.write("Nothing to do.")
             return
@@ -46,10 +57,18 @@ class Command(BaseCommand):
         if options["dry_run"]:
             self.stdout.write(DRY_RUN_DONE)
             return
-        run_flow_action(kind, dataflow, steps, user=user, options=options, write=self.stdout.write)
+        run_flow_action(
+            kind,
+            dataflow,
+            steps,
+            user=user,
+            options=options,
+            write=self.stdout.write,
+            resume_at=resume_at,
+        )
         self.stdout.write(self.style.SUCCESS("Done."))
 
-    def _plan(self, action: str, dataflow) -> tuple[str, list[dict]]:
+    def _plan(self, action: str, dataflow, resume_at=None) -> tuple[str, list[dict]]:
         if action == "retry":
             runs = impact.failed_runs([dataflow])
             return Operation.Kind.RUNS_RETRY, planning.retry_steps(runs)
@@ -60,7 +79,13 @@ class Command(BaseCommand):
             return Operation.Kind.DATAFLOW_ENABLE, planning.flow_action_steps(
                 dataflow, "enable", extra
             )
-        return Operation.Kind.DATAFLOW_DISABLE, planning.flow_action_steps(dataflow, "disable")
+        extra = {}
+        if resume_at is not None:
+            self.stdout.write(f"It will be enabled again at {resume_at.isoformat()} (UTC).")
+            extra = {"resume_at": resume_at.isoformat()}
+        return Operation.Kind.DATAFLOW_DISABLE, planning.flow_action_steps(
+            dataflow, "disable", extra
+        )
 
     def _delete(self, user, dataflow, options) -> None:
         if options["dry_run"]:
@@ -77,3 +102,22 @@ class Command(BaseCommand):
             write=self.stdout.write,
         )
         self.stdout.write(self.style.SUCCESS("Deleted."))
+
+
+def parse_resume_at(text: str, action: str) -> datetime | None:
+    """--resume-at as an aware UTC time, under the same rules as the Disable page."""
+    if not text:
+        return None
+    if action != "disable":
+        raise CommandError("--resume-at goes with disable only")
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        message = f"--resume-at={text!r} is not a date and time, e.g. {RESUME_EXAMPLE}"
+        raise CommandError(message) from None
+    if value.tzinfo is None:
+        # A bare time would silently mean the server's zone; say which one you mean.
+        raise CommandError(f"--resume-at needs a UTC offset, e.g. {RESUME_EXAMPLE} or …Z")
+    if problem := resume_time_problem(value):
+        raise CommandError(f"--resume-at: {problem}")
+    return value.astimezone(UTC)
