@@ -19,6 +19,23 @@ from datetime import UTC, datetime
 from aep import AEPClient
 from aep.dataprep import modern_mapping_set
 from aep.types import Schedule
+from emulators.aep.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_ORG_ID
+from monitoring.models import Sandbox
+from tests.base import make_sandbox
+
+
+def emulator_sandbox(emulator_url: str, **overrides) -> Sandbox:
+    """A sandbox row whose credentials and URLs reach the emulator's demo organization."""
+    fields = {
+        "org_id": DEMO_ORG_ID,
+        "client_id": DEMO_CLIENT_ID,
+        "client_secret": DEMO_CLIENT_SECRET,
+        "sandbox_name": "dev",
+        "platform_url": emulator_url,
+        "ims_url": emulator_url,
+    }
+    return make_sandbox(**{**fields, **overrides})
+
 
 # Fields every Stripe object has; enough for any of the six resource paths.
 STRIPE_FIELDS = {"id": "string", "object": "string", "created": "integer", "livemode": "boolean"}

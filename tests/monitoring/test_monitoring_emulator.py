@@ -16,14 +16,13 @@ import requests
 from django.test import override_settings
 
 from aep import AEPClient, BadRequestError, NotFoundError
-from emulators.aep.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_ORG_ID
 from monitoring import poller
 from monitoring.aep import client_for
 from monitoring.discovery import discover
 from monitoring.models import Dataflow, Run
 from monitoring.sync import run_sync
-from tests.base import BaseTestCase, make_sandbox
-from tests.monitoring.aep_factory import add_flow, create_shared_parts
+from tests.base import BaseTestCase
+from tests.monitoring.aep_factory import add_flow, create_shared_parts, emulator_sandbox
 
 pytestmark = pytest.mark.integration
 REVOKED_KEY = "sk_test_revoked_key_0000000000000000"
@@ -66,15 +65,7 @@ class EmulatorTestCase(BaseTestCase):
 
     def setUp(self) -> None:
         super().setUp()
-        self.sandbox = make_sandbox(
-            display_name="Emulator dev",
-            org_id=DEMO_ORG_ID,
-            client_id=DEMO_CLIENT_ID,
-            client_secret=DEMO_CLIENT_SECRET,
-            sandbox_name="dev",
-            platform_url=self.aep.url,
-            ims_url=self.aep.url,
-        )
+        self.sandbox = emulator_sandbox(self.aep.url, display_name="Emulator dev")
         self.client_aep = client_for(self.sandbox)
 
     def tearDown(self) -> None:

@@ -10,14 +10,13 @@ import pytest
 from django.db import connection
 
 from core.models import Job
-from emulators.aep.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_ORG_ID
 from monitoring import reconcile
 from monitoring.aep import client_for
 from monitoring.discovery import discover
 from monitoring.models import Dataflow, Reconciliation
 from monitoring.sync import run_sync
 from tests.base import BaseTestCase, make_sandbox
-from tests.monitoring.aep_factory import add_flow, create_shared_parts
+from tests.monitoring.aep_factory import add_flow, create_shared_parts, emulator_sandbox
 from tests.monitoring.monitoring_factories import make_account, make_dataflow, make_run
 from tests.monitoring.test_monitoring_emulator import aep_runs, stored_runs, wait_for
 
@@ -160,14 +159,7 @@ class ReconcileAgainstStripeTestCase(BaseTestCase):
         settings.STRIPE_API_BASE = stripe_stand_in.url
 
     def test_a_healthy_flow_has_no_gap_and_a_failing_one_misses_what_stripe_created(self):
-        sandbox = make_sandbox(
-            org_id=DEMO_ORG_ID,
-            client_id=DEMO_CLIENT_ID,
-            client_secret=DEMO_CLIENT_SECRET,
-            sandbox_name="dev",
-            platform_url=self.aep.url,
-            ims_url=self.aep.url,
-        )
+        sandbox = emulator_sandbox(self.aep.url)
         client = client_for(sandbox)
         good_id = add_flow(client, create_shared_parts(client, self.stripe.secret_key), "charges")
         bad_id = add_flow(

@@ -325,18 +325,12 @@ class RejectedRecordsEmulatorTestCase(BaseTestCase):
         self.stripe = stripe_stand_in
 
     def setUp(self) -> None:
-        from emulators.aep.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_ORG_ID
         from monitoring.aep import client_for
+        from tests.monitoring.aep_factory import emulator_sandbox
 
         super().setUp()
-        self.sandbox = make_sandbox(
-            display_name="Emulator prod",
-            org_id=DEMO_ORG_ID,
-            client_id=DEMO_CLIENT_ID,
-            client_secret=DEMO_CLIENT_SECRET,
-            sandbox_name="prod",
-            platform_url=self.aep.url,
-            ims_url=self.aep.url,
+        self.sandbox = emulator_sandbox(
+            self.aep.url, display_name="Emulator prod", sandbox_name="prod"
         )
         self.client_aep = client_for(self.sandbox)
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from emulators.aep.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_ORG_ID
 from monitoring.aep import client_for
 from monitoring.models import Dataflow, Run
 from monitoring.tasks import discover_flows, schedule_syncs
-from tests.base import make_sandbox
-from tests.monitoring.aep_factory import add_flow, create_shared_parts
+from tests.monitoring.aep_factory import add_flow, create_shared_parts, emulator_sandbox
 from tests.monitoring.test_monitoring_emulator import aep_runs, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -22,14 +20,7 @@ def test_beat_ticks_bring_aep_runs_into_the_database(
     settings.MONITORING_TICK_SECONDS = 1
     settings.MONITORING_SYNC_MIN_SECONDS = settings.MONITORING_OPEN_RUN_SECONDS = 0.5
     settings.MONITORING_SYNC_MAX_SECONDS = 1
-    sandbox = make_sandbox(
-        org_id=DEMO_ORG_ID,
-        client_id=DEMO_CLIENT_ID,
-        client_secret=DEMO_CLIENT_SECRET,
-        sandbox_name="dev",
-        platform_url=aep_emulator.url,
-        ims_url=aep_emulator.url,
-    )
+    sandbox = emulator_sandbox(aep_emulator.url)
     client = client_for(sandbox)
     parts = create_shared_parts(client, stripe_stand_in.secret_key)
     flow_ids = [add_flow(client, parts, path) for path in ("charges", "customers")]
