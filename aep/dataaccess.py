@@ -7,7 +7,7 @@ lines, one failed record a line: `{"_corrupt_record": "<source JSON>", "_errors"
 "message", "columnName"?, "path"?}]}`. AEP keeps these only for flows created with error
 diagnostics on (`options.errorDiagnosticsEnabled`); otherwise the folder answers 404.
 
-The Data Access API has no OpenAPI spec in shared/contracts, so its requests are not checked by
+The Data Access API has no OpenAPI spec in contracts/adobe, so its requests are not checked by
 tests/contract; the shapes follow Adobe's guides (help/ingestion/batch-ingestion/partial.md,
 help/ingestion/quality/retrieve-failed-batches.md).
 """

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
+
+from tests.boundary import refuse_reads_beside_repository
+
+
+def pytest_configure(config):
+    sys.addaudithook(refuse_reads_beside_repository)
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,7 @@ Spec = dict[str, Any]
 
 @dataclass(frozen=True)
 class Deviation:
-    spec: str  # file name under shared/contracts
+    spec: str  # file name under contracts/adobe
     reason: str  # where the real behaviour is documented
     apply: Callable[[Spec], None]
 

@@ -1,4 +1,4 @@
-"""Load Adobe's specs from the shared contracts folder and check requests against them."""
+"""Load Adobe's specs from contracts/adobe and check requests against them."""
 
 from __future__ import annotations
 
@@ -17,10 +17,8 @@ from openapi_core import Config, OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-# The shared folder sits beside the repository root, locally and in CI.
-SHARED = REPO_ROOT.parent / "shared"
-CONTRACTS = SHARED / "contracts"
-API_NOTES = SHARED / "docs" / "aep-api-notes.md"
+CONTRACTS = REPO_ROOT / "contracts" / "adobe"
+API_NOTES = REPO_ROOT / "docs" / "aep-api-notes.md"
 
 OPENAPI_SPECS = {
     "/data/foundation/flowservice": "flow-service.yaml",

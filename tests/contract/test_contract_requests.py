@@ -186,14 +186,14 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 
-# Client methods whose service has no published spec in shared/contracts, so no request of theirs
+# Client methods whose service has no published spec in contracts/adobe, so no request of theirs
 # can be checked here; each says where its shapes come from instead.
 WITHOUT_PUBLISHED_SPEC: dict[str, str] = {
     # Data Access API (/data/foundation/export): error diagnostics of a batch. Shapes from
     # help/ingestion/batch-ingestion/partial.md and
     # help/ingestion/quality/retrieve-failed-batches.md (notes §3.2); covered by
     # tests/aep/test_aepclient_dataaccess.py and the emulator tests.
-    "dataaccess.failed_records": "no Data Access spec in shared/contracts",
+    "dataaccess.failed_records": "no Data Access spec in contracts/adobe",
 }
 
 

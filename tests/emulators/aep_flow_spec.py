@@ -1,7 +1,7 @@
 """Adobe's Flow Service OpenAPI spec and the one allow-list of documented deviations from it.
 
 Every documented deviation is one entry of ALLOWED_DEVIATIONS, which patches an in-memory copy
-of the spec and cites where the real behaviour is documented (shared/docs/aep-api-notes.md).
+of the spec and cites where the real behaviour is documented (docs/aep-api-notes.md).
 Nothing else is relaxed. Both the openapi-core conformance tests and the schemathesis run read
 the spec through ``patched_spec()``.
 """
@@ -17,9 +17,7 @@ from typing import Any
 
 import yaml
 
-SPEC_FILE = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "contracts" / "flow-service.yaml"
-)
+SPEC_FILE = Path(__file__).resolve().parents[2] / "contracts" / "adobe" / "flow-service.yaml"
 Spec = dict[str, Any]
 
 

@@ -2,7 +2,7 @@
 
 Every documented deviation is one entry of ALLOWED_DEVIATIONS (tests/emulators/aep_flow_spec.py),
 which patches an in-memory copy of the spec and cites where the real behaviour is documented
-(shared/docs/aep-api-notes.md). Nothing else is relaxed. Error responses are not declared by the
+(docs/aep-api-notes.md). Nothing else is relaxed. Error responses are not declared by the
 spec at all (notes §9 "Error bodies"), so they are also checked against the documented problem
 shape here.
 """
