@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
+import lockfiles
+
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
 BIN = Path(sys.executable).parent
@@ -30,12 +32,27 @@ def main() -> int:
     sub.add_parser("lint", help="ruff check and ruff format --check")
     test = sub.add_parser("test", help="run the test suite")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    manage = sub.add_parser("manage", help="run manage.py with .env loaded")
+    manage.add_argument("manage_args", nargs=argparse.REMAINDER)
+    lock = sub.add_parser("lock", help="refresh the dependency locks in requirements/")
+    lock.add_argument("--check", action="store_true", help="only check them against pyproject")
     args = parser.parse_args()
     if args.command == "run":
         return run()
     if args.command == "lint":
         return lint()
+    if args.command == "manage":
+        return manage_command(args.manage_args)
+    if args.command == "lock":
+        return lockfiles.check_locks() if args.check else lockfiles.compile_locks()
     return test_suite(args.pytest_args)
+
+
+def manage_command(manage_args: list[str]) -> int:
+    """manage.py with the settings ./dev run uses, e.g. `./dev manage createsuperuser`."""
+    VAR.mkdir(exist_ok=True)
+    env = {**os.environ, **read_env_file(ensure_env_file())}
+    return subprocess.call([f"{BIN}/python", "manage.py", *manage_args], env=env, cwd=ROOT)
 
 
 # --- ./dev run ---------------------------------------------------------------------------------
