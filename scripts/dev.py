@@ -30,22 +30,21 @@ def main() -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="run web, worker, beat, the AEP emulator and the Stripe stand-in")
     sub.add_parser("lint", help="ruff check and ruff format --check")
-    test = sub.add_parser("test", help="run the test suite")
-    test.add_argument("pytest_args", nargs=argparse.REMAINDER)
-    manage = sub.add_parser("manage", help="run manage.py with .env loaded")
-    manage.add_argument("manage_args", nargs=argparse.REMAINDER)
+    sub.add_parser("test", help="run the test suite (every further argument goes to pytest)")
+    sub.add_parser("manage", help="run manage.py with .env loaded (arguments go to manage.py)")
     lock = sub.add_parser("lock", help="refresh the dependency locks in requirements/")
     lock.add_argument("--check", action="store_true", help="only check them against pyproject")
-    args = parser.parse_args()
+    # test and manage hand every argument on, options included (`./dev test -x -k sync`).
+    passthrough = {"test": test_suite, "manage": manage_command}
+    argv = sys.argv[1:]
+    if argv and argv[0] in passthrough:
+        return passthrough[argv[0]](argv[1:])
+    args = parser.parse_args(argv)
     if args.command == "run":
         return run()
     if args.command == "lint":
         return lint()
-    if args.command == "manage":
-        return manage_command(args.manage_args)
-    if args.command == "lock":
-        return lockfiles.check_locks() if args.check else lockfiles.compile_locks()
-    return test_suite(args.pytest_args)
+    return lockfiles.check_locks() if args.check else lockfiles.compile_locks()
 
 
 def manage_command(manage_args: list[str]) -> int:
