@@ -2,7 +2,8 @@
 
 Flow Service (sources, flows, runs), Data Prep (mapping sets), Schema Registry and Catalog,
 authenticated with IMS OAuth server-to-server tokens. No Django imports live here: the Django
-side builds an `AEPConfig` and hands it to `AEPClient`.
+side builds an `AEPConfig` and hands it to `AEPClient`. The body of every create call comes
+from `aep.payloads` (pure functions), which the wizard's Review page and plan export use too.
 """
 
 from __future__ import annotations

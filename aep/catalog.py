@@ -15,7 +15,6 @@ from aep.http import AEPHttp, iter_offset
 from aep.types import Dataset
 
 MAX_PAGE_SIZE = 100
-XDM_CONTENT_TYPE = "application/vnd.adobe.xed+json;version=1"
 
 
 class CatalogClient:
@@ -54,24 +53,8 @@ class CatalogClient:
         """DELETE /dataSets/{id}."""
         self._http.call("DELETE", f"{self._base}/dataSets/{quote(dataset_id, safe='')}")
 
-    def create_dataset(
-        self,
-        *,
-        name: str,
-        schema_id: str,
-        description: str = "",
-        tags: Mapping[str, list[str]] | None = None,
-        content_type: str = XDM_CONTENT_TYPE,
-    ) -> str:
-        """POST /dataSets?requestDataSource=true; returns the new dataset id."""
-        body: dict[str, Any] = {
-            "name": name,
-            "schemaRef": {"id": schema_id, "contentType": content_type},
-        }
-        if description:
-            body["description"] = description
-        if tags:
-            body["tags"] = {key: list(values) for key, values in tags.items()}
+    def create_dataset(self, body: Mapping[str, Any]) -> str:
+        """POST /dataSets?requestDataSource=true (`payloads.dataset`); returns the new id."""
         url = f"{self._base}/dataSets"
         answer = self._http.call("POST", url, params=[("requestDataSource", "true")], json=body)
         return quirks.dataset_id_from_create(answer)

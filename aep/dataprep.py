@@ -2,59 +2,22 @@
 
 Two request shapes are accepted (notes §4.1): the modern one (`outputSchema.schemaRef` +
 `mappings[{sourceType, source, destination}]`) and the legacy one the Stripe tutorial uses
-(`xdmSchema` + `mappings[{sourceAttribute, destinationXdmPath, identity}]`).
+(`xdmSchema` + `mappings[{sourceAttribute, destinationXdmPath, identity}]`). `aep.payloads`
+builds both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal
 from urllib.parse import quote
 
 from aep.http import AEPHttp, iter_offset
 from aep.types import MappingPreview, MappingSet, MappingValidation
 
-XDM_FULL_CONTENT_TYPE = "application/vnd.adobe.xed-full+json;version=1"
 SOURCE_TYPES = ("ATTRIBUTE", "EXPRESSION", "STATIC")
 
 MappingShape = Literal["legacy", "modern"]
-
-
-def legacy_mapping_set(
-    schema_id: str, mappings: Iterable[tuple[str, str, bool]], *, xdm_version: str = "1.0"
-) -> dict[str, Any]:
-    """The Stripe tutorial's body from (source, destination, identity) triples."""
-    return {
-        "version": 0,
-        "xdmSchema": schema_id,
-        "xdmVersion": xdm_version,
-        "mappings": [
-            {
-                "destinationXdmPath": destination,
-                "sourceAttribute": source,
-                "identity": bool(identity),
-                "version": 0,
-            }
-            for source, destination, identity in mappings
-        ],
-    }
-
-
-def modern_mapping_set(
-    schema_id: str,
-    mappings: Iterable[tuple[str, str]],
-    *,
-    source_type: str = "ATTRIBUTE",
-    content_type: str = XDM_FULL_CONTENT_TYPE,
-) -> dict[str, Any]:
-    """The API reference's body from (source, destination) pairs."""
-    return {
-        "outputSchema": {"schemaRef": {"id": schema_id, "contentType": content_type}},
-        "mappings": [
-            {"sourceType": source_type, "source": source, "destination": destination}
-            for source, destination in mappings
-        ],
-    }
 
 
 def mapping_set_shape(body: Mapping[str, Any], *, require_schema: bool = True) -> MappingShape:
@@ -91,7 +54,7 @@ class DataPrepClient:
         self._base = http.config.service_url(self.BASE_PATH)
 
     def create_mapping_set(self, body: Mapping[str, Any]) -> MappingSet:
-        """POST /mappingSets (answers 200 with id + version)."""
+        """POST /mappingSets (`payloads.mapping_set`; answers 200 with id + version)."""
         mapping_set_shape(body)
         return MappingSet.from_api(self._http.call("POST", f"{self._base}/mappingSets", json=body))
 

@@ -1,6 +1,7 @@
 """Flow Service: connections, source/target connections, flows and their runs.
 
-Base path /data/foundation/flowservice. Endpoint shapes are in docs/aep-api-notes.md §2-3.
+Base path /data/foundation/flowservice. Endpoint shapes are in docs/aep-api-notes.md §2-3; the
+bodies of the `create_*` calls are built by `aep.payloads`.
 """
 
 from __future__ import annotations
@@ -22,16 +23,10 @@ from aep.types import (
     Flow,
     FlowSpec,
     Run,
-    Schedule,
     SourceConnection,
     TargetConnection,
 )
 
-# Fixed ids of the Stripe pipeline (notes §0 fact 4).
-STRIPE_CONNECTION_SPEC_ID = "cc2c31d6-7b8c-4581-b49f-5c8698aa3ab3"
-STRIPE_AUTH_SPEC_NAME = "OAuth2 Refresh Code"
-STRIPE_FLOW_SPEC_ID = "6499120c-0b15-42dc-936e-847ea3c24d72"
-DATA_LAKE_CONNECTION_SPEC_ID = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
 STRIPE_RESOURCE_PATHS = (
     "charges",
     "subscriptions",
@@ -40,8 +35,6 @@ STRIPE_RESOURCE_PATHS = (
     "customers",
     "prices",
 )
-XDM_FULL_SCHEMA_VERSION = "application/vnd.adobe.xed-full+json;version=1"
-
 Countable = Literal["connections", "sourceConnections", "targetConnections", "flows", "runs"]
 
 
@@ -69,10 +62,6 @@ def _list_params(
     if limit is not None:
         params.append(("limit", limit))
     return params
-
-
-def _spec(spec_id: str, version: str = "1.0") -> dict[str, str]:
-    return {"id": spec_id, "version": version}
 
 
 class FlowServiceClient:
@@ -114,22 +103,11 @@ class FlowServiceClient:
 
     # Base connections ----------------------------------------------------------------------
 
-    def create_connection(
-        self,
-        *,
-        name: str,
-        auth_params: Mapping[str, Any],
-        connection_spec_id: str = STRIPE_CONNECTION_SPEC_ID,
-        auth_spec_name: str = STRIPE_AUTH_SPEC_NAME,
-        description: str = "",
-    ) -> Created:
-        """POST /connections (a base connection holding the Stripe key)."""
-        body = {
-            "name": name,
-            "description": description,
-            "connectionSpec": _spec(connection_spec_id),
-            "auth": {"specName": auth_spec_name, "params": dict(auth_params)},
-        }
+    def create_connection(self, body: Mapping[str, Any]) -> Created:
+        """POST /connections: the base connection holding the Stripe key.
+
+        Body: `payloads.base_connection`.
+        """
         return self._create("/connections", body)
 
     def get_connection(self, connection_id: str) -> Connection:
@@ -197,25 +175,8 @@ class FlowServiceClient:
 
     # Source connections ------------------------------------------------------------------
 
-    def create_source_connection(
-        self,
-        *,
-        name: str,
-        base_connection_id: str,
-        params: Mapping[str, Any],
-        connection_spec_id: str = STRIPE_CONNECTION_SPEC_ID,
-        data_format: str = "json",
-        description: str = "",
-    ) -> Created:
-        """POST /sourceConnections (params e.g. {"resourcePath": "charges"})."""
-        body = {
-            "name": name,
-            "description": description,
-            "baseConnectionId": base_connection_id,
-            "connectionSpec": _spec(connection_spec_id),
-            "data": {"format": data_format},
-            "params": dict(params),
-        }
+    def create_source_connection(self, body: Mapping[str, Any]) -> Created:
+        """POST /sourceConnections (`payloads.source_connection`)."""
         return self._create("/sourceConnections", body)
 
     def get_source_connection(self, source_connection_id: str) -> SourceConnection:
@@ -241,25 +202,8 @@ class FlowServiceClient:
 
     # Target connections ------------------------------------------------------------------
 
-    def create_target_connection(
-        self,
-        *,
-        name: str,
-        dataset_id: str,
-        schema_id: str,
-        schema_version: str = XDM_FULL_SCHEMA_VERSION,
-        connection_spec_id: str = DATA_LAKE_CONNECTION_SPEC_ID,
-        data_format: str = "parquet_xdm",
-        description: str = "",
-    ) -> Created:
-        """POST /targetConnections (the data-lake dataset the flow writes to)."""
-        body = {
-            "name": name,
-            "description": description,
-            "connectionSpec": _spec(connection_spec_id),
-            "data": {"format": data_format, "schema": {"id": schema_id, "version": schema_version}},
-            "params": {"dataSetId": dataset_id},
-        }
+    def create_target_connection(self, body: Mapping[str, Any]) -> Created:
+        """POST /targetConnections: the dataset a flow writes to (`payloads.target_connection`)."""
         return self._create("/targetConnections", body)
 
     def get_target_connection(self, target_connection_id: str) -> TargetConnection:
@@ -285,35 +229,8 @@ class FlowServiceClient:
 
     # Flows -------------------------------------------------------------------------------
 
-    def create_flow(
-        self,
-        *,
-        name: str,
-        source_connection_id: str,
-        target_connection_id: str,
-        mapping_id: str,
-        mapping_version: int | str,
-        schedule: Schedule,
-        flow_spec_id: str = STRIPE_FLOW_SPEC_ID,
-        description: str = "",
-        options: Mapping[str, Any] | None = None,
-    ) -> Created:
-        """POST /flows (one source connection, one target, one Mapping transformation)."""
-        mapping = {
-            "mappingId": mapping_id,
-            "mappingVersion": quirks.mapping_version_for_request(mapping_version),
-        }
-        body: dict[str, Any] = {
-            "name": name,
-            "description": description,
-            "flowSpec": _spec(flow_spec_id),
-            "sourceConnectionIds": [source_connection_id],
-            "targetConnectionIds": [target_connection_id],
-            "transformations": [{"name": "Mapping", "params": mapping}],
-            "scheduleParams": schedule.to_api(),
-        }
-        if options:
-            body["options"] = dict(options)
+    def create_flow(self, body: Mapping[str, Any]) -> Created:
+        """POST /flows: one source, one target, one Mapping transformation (`payloads.flow`)."""
         return self._create("/flows", body)
 
     def get_flow(self, flow_id: str) -> Flow:

@@ -60,7 +60,7 @@ class SchemaRegistryClient:
         return RegistryStats.from_api(self._get("/stats", ACCEPT_JSON))
 
     def create_class(self, body: Mapping[str, Any]) -> SchemaClass:
-        """POST /tenant/classes."""
+        """POST /tenant/classes (`payloads.xdm_class`)."""
         return SchemaClass.from_api(self._post("/tenant/classes", body))
 
     def list_classes(
@@ -74,7 +74,7 @@ class SchemaRegistryClient:
         self._delete(f"/tenant/classes/{quote(class_id, safe='')}")
 
     def create_field_group(self, body: Mapping[str, Any]) -> FieldGroup:
-        """POST /tenant/fieldgroups."""
+        """POST /tenant/fieldgroups (`payloads.field_group`)."""
         return FieldGroup.from_api(self._post("/tenant/fieldgroups", body))
 
     def get_field_group(
@@ -95,7 +95,7 @@ class SchemaRegistryClient:
         self._delete(f"/tenant/fieldgroups/{quote(field_group_id, safe='')}")
 
     def create_schema(self, body: Mapping[str, Any]) -> Schema:
-        """POST /tenant/schemas."""
+        """POST /tenant/schemas (`payloads.schema`)."""
         return Schema.from_api(self._post("/tenant/schemas", body))
 
     def get_schema(

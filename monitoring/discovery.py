@@ -14,10 +14,7 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from aep import AEPClient, NotFoundError
-from aep.flowservice import (
-    DATA_LAKE_CONNECTION_SPEC_ID,
-    STRIPE_CONNECTION_SPEC_ID,
-)
+from aep.payloads import DATA_LAKE_CONNECTION_SPEC_ID, STRIPE_CONNECTION_SPEC_ID
 from aep.types import Flow, SourceConnection, TargetConnection
 from monitoring import health
 from monitoring.models import Account, Dataflow, Sandbox

@@ -17,6 +17,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from aep import payloads
 from onboarding import profiling
 
 ATTRIBUTE = "ATTRIBUTE"
@@ -25,7 +26,6 @@ KINDS = (ATTRIBUTE, EXPRESSION)
 EXPRESSION_MAX_CHARS = 4096  # the Data Prep editor's limit (research §1.2)
 MAX_ROWS = 150  # keeps the editor form under Django's 1000-field limit
 CSV_COLUMNS = ("source", "destination", "identity", "kind", "type")
-XDM_FULL_CONTENT_TYPE = "application/vnd.adobe.xed-full+json;version=1"
 
 # Types a calculated field's destination can have, and their XDM definitions.
 DESTINATION_TYPES = {
@@ -233,22 +233,19 @@ def mapping_errors(rows: list[dict], tenant_namespace: str, known_sources: set[s
 # -- what AEP receives -------------------------------------------------------------------------
 
 
-def mapping_set_body(schema_id: str, rows: list[dict]) -> dict[str, Any]:
-    """Data Prep's documented mapping-set shape (notes §4.1), which carries `sourceType`."""
-    mappings = []
-    for row in rows:
-        mapping: dict[str, Any] = {
-            "sourceType": row.get("kind") or ATTRIBUTE,
-            "source": row["source"],
-            "destination": row["destination"],
-        }
-        if row.get("identity"):
-            mapping["identity"] = True
-        mappings.append(mapping)
-    return {
-        "outputSchema": {"schemaRef": {"id": schema_id, "contentType": XDM_FULL_CONTENT_TYPE}},
-        "mappings": mappings,
-    }
+def mapping_set_body(schema_id: str | None, rows: list[dict], *, name: str = "") -> dict[str, Any]:
+    """Data Prep's documented mapping-set shape (notes §4.1), which carries `sourceType`; without
+    a schema (`None`), the body that validate and preview take before the schema exists."""
+    rules = [
+        payloads.mapping_rule(
+            row["source"],
+            row["destination"],
+            source_type=row.get("kind") or ATTRIBUTE,
+            identity=bool(row.get("identity")),
+        )
+        for row in rows
+    ]
+    return payloads.mapping_set(schema_id, rules, name=name)
 
 
 def field_group_body(
@@ -277,18 +274,14 @@ def field_group_body(
             continue
         parts = destination.split(".")[1:]
         _place(tenant_tree, parts, _destination_type(row, explored))
-    return {
-        "title": title,
-        "description": description,
-        "type": "object",
-        "meta:intendedToExtend": [class_id],
-        "definitions": {
-            resource_path: {
-                "properties": {tenant_namespace: {"type": "object", "properties": tenant_tree}}
-            }
-        },
-        "allOf": [{"$ref": f"#/definitions/{resource_path}"}],
-    }
+    return payloads.field_group(
+        title=title,
+        description=description,
+        class_id=class_id,
+        definition=resource_path,
+        tenant_namespace=tenant_namespace,
+        fields=tenant_tree,
+    )
 
 
 def _destination_type(row: Mapping[str, Any], explored: Mapping[str, Any]) -> dict[str, Any]:

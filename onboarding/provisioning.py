@@ -2,8 +2,9 @@
 
 Per resource path: source connection → (field group + schema + dataset, when the user asked
 for a new dataset) → target connection → mapping set → flow; one shared XDM class comes first
-when any path needs a new schema. Every payload is built here, both for the Review page and for
-the calls, so what the user reviewed is what AEP receives.
+when any path needs a new schema. Each step's body comes from one function here (on top of
+`aep.payloads`), which both the Review page and the step's create call use, so what the user
+reviewed is what AEP receives.
 
 A retry runs the steps again: `done` ones are skipped, and a step that was tried before first
 looks for the object it may already have created (AEP may have acted on a call that then timed
@@ -31,15 +32,9 @@ from aep import (
     NotFoundError,
     RateLimitError,
     ServerError,
+    payloads,
     redact,
 )
-from aep.flowservice import (
-    DATA_LAKE_CONNECTION_SPEC_ID,
-    STRIPE_CONNECTION_SPEC_ID,
-    STRIPE_FLOW_SPEC_ID,
-    XDM_FULL_SCHEMA_VERSION,
-)
-from aep.quirks import mapping_version_for_request
 from core.explain import explain_aep_error
 from core.metrics import record_aep_error
 from monitoring.audit import record
@@ -53,8 +48,6 @@ Kind = ProvisioningStep.Kind
 StepStatus = ProvisioningStep.Status
 
 CLASS_TITLE = "Stripe record"
-RECORD_BEHAVIOR = "https://ns.adobe.com/xdm/data/record"
-DATASET_CONTENT_TYPE = "application/vnd.adobe.xed+json;version=1"
 NEW_DATASET_KINDS = (
     Kind.SOURCE_CONNECTION,
     Kind.FIELD_GROUP,
@@ -201,23 +194,19 @@ def target_ids(draft: Draft, path: str, ids: Ids) -> tuple[str, str]:
 
 
 def class_body() -> dict[str, Any]:
-    return {
-        "title": CLASS_TITLE,
-        "description": "Stripe objects (charges, customers, …) loaded by the Stripe source.",
-        "type": "object",
-        "allOf": [{"$ref": RECORD_BEHAVIOR}],
-    }
+    return payloads.xdm_class(
+        title=CLASS_TITLE,
+        description="Stripe objects (charges, customers, …) loaded by the Stripe source.",
+    )
 
 
 def source_connection_body(draft: Draft, path: str) -> dict[str, Any]:
-    return {
-        "name": names_for(draft, path).source,
-        "description": f"Stripe {resource_label(path)}",
-        "baseConnectionId": draft.base_connection_id or "{id of the account's base connection}",
-        "connectionSpec": {"id": STRIPE_CONNECTION_SPEC_ID, "version": "1.0"},
-        "data": {"format": "json"},
-        "params": {"resourcePath": path},
-    }
+    return payloads.source_connection(
+        name=names_for(draft, path).source,
+        description=f"Stripe {resource_label(path)}",
+        base_connection_id=draft.base_connection_id or "{id of the account's base connection}",
+        params={"resourcePath": path},
+    )
 
 
 def field_group_body(draft: Draft, path: str, ids: Ids) -> dict[str, Any]:
@@ -234,15 +223,12 @@ def field_group_body(draft: Draft, path: str, ids: Ids) -> dict[str, Any]:
 
 
 def schema_body(draft: Draft, path: str, ids: Ids) -> dict[str, Any]:
-    return {
-        "title": names_for(draft, path).schema,
-        "description": f"Stripe {resource_label(path)} as loaded by the Stripe source.",
-        "type": "object",
-        "allOf": [
-            {"$ref": ids.get("", Kind.SCHEMA_CLASS)},
-            {"$ref": ids.get(path, Kind.FIELD_GROUP)},
-        ],
-    }
+    return payloads.schema(
+        title=names_for(draft, path).schema,
+        description=f"Stripe {resource_label(path)} as loaded by the Stripe source.",
+        class_id=ids.get("", Kind.SCHEMA_CLASS),
+        field_group_ids=[ids.get(path, Kind.FIELD_GROUP)],
+    )
 
 
 def wants_profile(draft: Draft, path: str) -> bool:
@@ -258,34 +244,28 @@ def dataset_tags(draft: Draft, path: str) -> dict[str, list[str]]:
 
 
 def dataset_body(draft: Draft, path: str, ids: Ids) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "name": names_for(draft, path).dataset,
-        "description": f"Stripe {resource_label(path)}",
-        "schemaRef": {"id": ids.get(path, Kind.SCHEMA), "contentType": DATASET_CONTENT_TYPE},
-    }
-    if tags := dataset_tags(draft, path):
-        body["tags"] = tags
-    return body
+    return payloads.dataset(
+        name=names_for(draft, path).dataset,
+        description=f"Stripe {resource_label(path)}",
+        schema_id=ids.get(path, Kind.SCHEMA),
+        tags=dataset_tags(draft, path),
+    )
 
 
 def target_connection_body(draft: Draft, path: str, ids: Ids) -> dict[str, Any]:
     dataset_id, schema_id = target_ids(draft, path, ids)
-    return {
-        "name": names_for(draft, path).target,
-        "description": f"Data lake dataset for Stripe {resource_label(path)}",
-        "connectionSpec": {"id": DATA_LAKE_CONNECTION_SPEC_ID, "version": "1.0"},
-        "data": {
-            "format": "parquet_xdm",
-            "schema": {"id": schema_id, "version": XDM_FULL_SCHEMA_VERSION},
-        },
-        "params": {"dataSetId": dataset_id},
-    }
+    return payloads.target_connection(
+        name=names_for(draft, path).target,
+        description=f"Data lake dataset for Stripe {resource_label(path)}",
+        dataset_id=dataset_id,
+        schema_id=schema_id,
+    )
 
 
 def mapping_set_body(draft: Draft, path: str, ids: Ids) -> dict[str, Any]:
     _dataset_id, schema_id = target_ids(draft, path, ids)
-    body = mapping.mapping_set_body(schema_id, draft.mappings.get(path) or [])
-    return {"name": names_for(draft, path).mapping, **body}
+    rows = draft.mappings.get(path) or []
+    return mapping.mapping_set_body(schema_id, rows, name=names_for(draft, path).mapping)
 
 
 def flow_schedule(draft: Draft):
@@ -306,26 +286,16 @@ def flow_options(draft: Draft) -> dict[str, Any]:
 
 def flow_body(draft: Draft, path: str, ids: Ids) -> dict[str, Any]:
     version = (ids.extra.get((path, Kind.MAPPING_SET)) or {}).get("version", 0)
-    body: dict[str, Any] = {
-        "name": names_for(draft, path).flow,
-        "description": f"Stripe {resource_label(path)} into AEP",
-        "flowSpec": {"id": STRIPE_FLOW_SPEC_ID, "version": "1.0"},
-        "sourceConnectionIds": [ids.get(path, Kind.SOURCE_CONNECTION)],
-        "targetConnectionIds": [ids.get(path, Kind.TARGET_CONNECTION)],
-        "transformations": [
-            {
-                "name": "Mapping",
-                "params": {
-                    "mappingId": ids.get(path, Kind.MAPPING_SET),
-                    "mappingVersion": mapping_version_for_request(version),
-                },
-            }
-        ],
-        "scheduleParams": flow_schedule(draft).to_api(),
-    }
-    if options := flow_options(draft):
-        body["options"] = options
-    return body
+    return payloads.flow(
+        name=names_for(draft, path).flow,
+        description=f"Stripe {resource_label(path)} into AEP",
+        source_connection_id=ids.get(path, Kind.SOURCE_CONNECTION),
+        target_connection_id=ids.get(path, Kind.TARGET_CONNECTION),
+        mapping_id=ids.get(path, Kind.MAPPING_SET),
+        mapping_version=version,
+        schedule=flow_schedule(draft),
+        options=flow_options(draft),
+    )
 
 
 PAYLOADS: dict[str, Callable[[Draft, str, Ids], dict[str, Any]]] = {
@@ -404,6 +374,7 @@ class Run:
         return creator(step.resource_path)
 
     def body(self, path: str, kind: str) -> dict[str, Any]:
+        """What the step of `kind` sends: the body Review showed, with the ids now known."""
         return PAYLOADS[kind](self.draft, path, self.ids)
 
     # class
@@ -412,7 +383,7 @@ class Run:
         return (found.id, "", {}) if found else None
 
     def _create_schema_class(self, path: str):
-        created = self.client.schemas.create_class(class_body())
+        created = self.client.schemas.create_class(self.body(path, Kind.SCHEMA_CLASS))
         return created.id, "", {}
 
     # source connection
@@ -428,13 +399,8 @@ class Run:
         return (found.id, found.etag or "", {}) if found else None
 
     def _create_source_connection(self, path: str):
-        body = source_connection_body(self.draft, path)
-        created = self.client.flowservice.create_source_connection(
-            name=body["name"],
-            description=body["description"],
-            base_connection_id=body["baseConnectionId"],
-            params=body["params"],
-        )
+        body = self.body(path, Kind.SOURCE_CONNECTION)
+        created = self.client.flowservice.create_source_connection(body)
         return created.id, created.etag or "", {}
 
     # field group
@@ -468,13 +434,7 @@ class Run:
         return (found.id, "", {}) if found else None
 
     def _create_dataset(self, path: str):
-        body = self.body(path, Kind.DATASET)
-        dataset_id = self.client.catalog.create_dataset(
-            name=body["name"],
-            schema_id=body["schemaRef"]["id"],
-            description=body["description"],
-            tags=body.get("tags"),
-        )
+        dataset_id = self.client.catalog.create_dataset(self.body(path, Kind.DATASET))
         return dataset_id, "", {}
 
     # target connection
@@ -491,12 +451,7 @@ class Run:
 
     def _create_target_connection(self, path: str):
         body = self.body(path, Kind.TARGET_CONNECTION)
-        created = self.client.flowservice.create_target_connection(
-            name=body["name"],
-            description=body["description"],
-            dataset_id=body["params"]["dataSetId"],
-            schema_id=body["data"]["schema"]["id"],
-        )
+        created = self.client.flowservice.create_target_connection(body)
         return created.id, created.etag or "", {}
 
     # mapping set
@@ -523,18 +478,7 @@ class Run:
         return (found.id, found.etag or "", {}) if found else None
 
     def _create_flow(self, path: str):
-        body = self.body(path, Kind.FLOW)
-        mapping_params = body["transformations"][0]["params"]
-        created = self.client.flowservice.create_flow(
-            name=body["name"],
-            description=body["description"],
-            source_connection_id=body["sourceConnectionIds"][0],
-            target_connection_id=body["targetConnectionIds"][0],
-            mapping_id=mapping_params["mappingId"],
-            mapping_version=mapping_params["mappingVersion"],
-            schedule=flow_schedule(self.draft),
-            options=body.get("options"),
-        )
+        created = self.client.flowservice.create_flow(self.body(path, Kind.FLOW))
         return created.id, created.etag or "", {}
 
 

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aep import AEPClient, AEPError
+from aep import AEPClient, AEPError, payloads
 from core.explain import explain_aep_error
 from core.jobs import perform
 from core.models import Job
@@ -95,11 +95,12 @@ def _connect(job: Job) -> dict:
     if draft.connection_id:
         return {"connection_id": draft.connection_id}
     client = client_for(draft.sandbox)
-    created = client.flowservice.create_connection(
+    body = payloads.base_connection(
         name=draft.account_name,
         description=draft.account_description,
         auth_params={"accessToken": draft.access_token.reveal()},
     )
+    created = client.flowservice.create_connection(body)
     Draft.objects.filter(pk=draft.pk).update(
         connection_id=created.id, connection_etag=created.etag or ""
     )
@@ -112,11 +113,7 @@ def _connect(job: Job) -> dict:
         target_id=created.id,
         target_label=draft.account_name,
         sandbox=draft.sandbox,
-        after={
-            "name": draft.account_name,
-            "connectionSpec": {"id": provisioning.STRIPE_CONNECTION_SPEC_ID, "version": "1.0"},
-            "auth": {"specName": "OAuth2 Refresh Code", "params": {"accessToken": "set"}},
-        },
+        after=body,  # the key is redacted when recorded
     )
     return {"connection_id": created.id}
 
@@ -208,11 +205,7 @@ def _schema_for_checks(draft: Draft, path: str) -> str | None:
 
 
 def check_body(draft: Draft, path: str) -> dict:
-    rows = draft.mappings.get(path) or []
-    body = mapping.mapping_set_body(_schema_for_checks(draft, path) or "", rows)
-    if not _schema_for_checks(draft, path):
-        body.pop("outputSchema")
-    return body
+    return mapping.mapping_set_body(_schema_for_checks(draft, path), draft.mappings.get(path) or [])
 
 
 def _check_mapping(job: Job, path: str, action: str) -> dict:

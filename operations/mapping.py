@@ -13,7 +13,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from aep.dataprep import XDM_FULL_CONTENT_TYPE
+from aep import payloads
 from aep.types import FieldMapping
 
 ARROW = "->"
@@ -36,14 +36,9 @@ class Rule:
         return f"{self.source} {ARROW} {self.destination}{mark}"
 
     def to_api(self) -> dict[str, Any]:
-        entry: dict[str, Any] = {
-            "sourceType": self.source_type,
-            "source": self.source,
-            "destination": self.destination,
-        }
-        if self.identity:
-            entry["identity"] = True
-        return entry
+        return payloads.mapping_rule(
+            self.source, self.destination, source_type=self.source_type, identity=self.identity
+        )
 
 
 class MappingSyntaxError(ValueError):
@@ -95,7 +90,4 @@ def rules_text(rules: Iterable[Rule]) -> str:
 
 def mapping_set_body(schema_id: str, rules: Iterable[Rule]) -> dict[str, Any]:
     """The modern Data Prep shape (it carries expressions, which the legacy shape cannot)."""
-    return {
-        "outputSchema": {"schemaRef": {"id": schema_id, "contentType": XDM_FULL_CONTENT_TYPE}},
-        "mappings": [rule.to_api() for rule in rules],
-    }
+    return payloads.mapping_set(schema_id, [rule.to_api() for rule in rules])

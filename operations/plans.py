@@ -1,8 +1,10 @@
 """A dataflow as a JSON plan: every AEP payload needed to build it again, secrets redacted.
 
-Later steps refer to the ids of earlier ones as "{{ref}}" placeholders, so a plan exported from
-one sandbox can be applied to another. The Stripe key never travels in a plan: applying one
-either reuses a base connection of the target sandbox or takes the key from the environment.
+Bodies are built by `aep.payloads`, as the wizard's are, and applying a plan sends each step's
+body as it stands (ids filled in). Later steps refer to the ids of earlier ones as "{{ref}}"
+placeholders, so a plan exported from one sandbox can be applied to another. The Stripe key
+never travels in a plan: applying one either reuses a base connection of the target sandbox or
+takes the key from the environment.
 """
 
 from __future__ import annotations
@@ -13,12 +15,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from aep import AEPClient, redact
-from aep.flowservice import (
-    DATA_LAKE_CONNECTION_SPEC_ID,
-    STRIPE_CONNECTION_SPEC_ID,
-    STRIPE_FLOW_SPEC_ID,
-)
+from aep import AEPClient, payloads, redact
 from aep.types import Schedule
 from monitoring.audit import record
 from monitoring.models import Account, Dataflow, Sandbox
@@ -51,47 +48,45 @@ def export_plan(client: AEPClient, dataflow: Dataflow) -> dict[str, Any]:
         _step(
             "connection",
             f"{FLOWSERVICE}/connections",
-            {
-                "name": connection.name,
-                "description": connection.description,
-                "connectionSpec": {"id": STRIPE_CONNECTION_SPEC_ID, "version": "1.0"},
-                "auth": {"specName": connection.auth_spec_name, "params": {"accessToken": ""}},
-            },
+            payloads.base_connection(
+                name=connection.name,
+                description=connection.description,
+                auth_params={"accessToken": ""},
+                auth_spec_name=connection.auth_spec_name or payloads.STRIPE_AUTH_SPEC_NAME,
+            ),
         ),
         _step(
             "source_connection",
             f"{FLOWSERVICE}/sourceConnections",
-            {
-                "name": source.name,
-                "description": source.description,
-                "baseConnectionId": "{{connection}}",
-                "connectionSpec": {"id": STRIPE_CONNECTION_SPEC_ID, "version": "1.0"},
-                "data": {"format": source.data_format or "json"},
-                "params": source.params,
-            },
+            payloads.source_connection(
+                name=source.name,
+                description=source.description,
+                base_connection_id="{{connection}}",
+                params=source.params,
+                data_format=source.data_format or "json",
+            ),
         ),
         _step(
             "dataset",
             f"{CATALOG}/dataSets",
-            {
-                "name": dataset.name,
-                "description": dataset.description,
-                "schemaRef": {"id": dataset.schema_id, "contentType": dataset.schema_content_type},
-            },
+            payloads.dataset(
+                name=dataset.name,
+                description=dataset.description,
+                schema_id=dataset.schema_id or "",
+                content_type=dataset.schema_content_type or payloads.XDM_CONTENT_TYPE,
+            ),
         ),
         _step(
             "target_connection",
             f"{FLOWSERVICE}/targetConnections",
-            {
-                "name": target.name,
-                "description": target.description,
-                "connectionSpec": {"id": DATA_LAKE_CONNECTION_SPEC_ID, "version": "1.0"},
-                "data": {
-                    "format": target.data_format or "parquet_xdm",
-                    "schema": {"id": target.schema_id, "version": target.schema_version},
-                },
-                "params": {"dataSetId": "{{dataset}}"},
-            },
+            payloads.target_connection(
+                name=target.name,
+                description=target.description,
+                dataset_id="{{dataset}}",
+                schema_id=target.schema_id or "",
+                schema_version=target.schema_version or payloads.XDM_FULL_SCHEMA_VERSION,
+                data_format=target.data_format or "parquet_xdm",
+            ),
         ),
         _step(
             "mapping_set",
@@ -104,21 +99,17 @@ def export_plan(client: AEPClient, dataflow: Dataflow) -> dict[str, Any]:
         _step(
             "flow",
             f"{FLOWSERVICE}/flows",
-            {
-                "name": flow.name,
-                "description": flow.description,
-                "flowSpec": {"id": flow.flow_spec_id or STRIPE_FLOW_SPEC_ID, "version": "1.0"},
-                "sourceConnectionIds": ["{{source_connection}}"],
-                "targetConnectionIds": ["{{target_connection}}"],
-                "transformations": [
-                    {
-                        "name": "Mapping",
-                        "params": {"mappingId": "{{mapping_set}}", "mappingVersion": 0},
-                    }
-                ],
-                "scheduleParams": flow.schedule.to_api() if flow.schedule else {},
-                "state": flow.state,
-            },
+            # No `state`: Flow Service refuses it on create (1410-400).
+            payloads.flow(
+                name=flow.name,
+                description=flow.description,
+                flow_spec_id=flow.flow_spec_id or payloads.STRIPE_FLOW_SPEC_ID,
+                source_connection_id="{{source_connection}}",
+                target_connection_id="{{target_connection}}",
+                mapping_id="{{mapping_set}}",
+                mapping_version=0,
+                schedule=flow.schedule,
+            ),
         ),
     ]
     return {
@@ -166,7 +157,7 @@ def resolved_steps(plan: dict[str, Any], options: ApplyOptions) -> list[dict[str
         steps["target_connection"]["body"]["data"]["schema"]["id"] = options.schema_id
         steps["mapping_set"]["body"]["outputSchema"]["schemaRef"]["id"] = options.schema_id
     flow = steps["flow"]["body"]
-    flow.pop("state", None)  # flows start enabled; AEP refuses `state` on create
+    flow.pop("state", None)  # in plans exported before; flows start enabled, AEP refuses it
     if options.name:
         flow["name"] = options.name
     if options.start_now and flow.get("scheduleParams"):
@@ -195,6 +186,17 @@ def _fill(value: Any, ids: dict[str, str]) -> Any:
     return value
 
 
+# What each step POSTs: its body as it stands, once the ids are filled in.
+CREATORS: dict[str, Callable[[AEPClient, dict[str, Any]], str]] = {
+    "connection": lambda c, body: c.flowservice.create_connection(body).id,
+    "source_connection": lambda c, body: c.flowservice.create_source_connection(body).id,
+    "dataset": lambda c, body: c.catalog.create_dataset(body),
+    "target_connection": lambda c, body: c.flowservice.create_target_connection(body).id,
+    "mapping_set": lambda c, body: c.dataprep.create_mapping_set(body).id,
+    "flow": lambda c, body: c.flowservice.create_flow(body).id,
+}
+
+
 def apply_plan(
     client: AEPClient,
     sandbox: Sandbox,
@@ -216,7 +218,7 @@ def apply_plan(
         body = _fill(step["body"], ids)
         if step["ref"] == "connection":
             body["auth"]["params"] = {"accessToken": options.stripe_key}
-        ids[step["ref"]] = _create(client, step["ref"], body)
+        ids[step["ref"]] = CREATORS[step["ref"]](client, body)
         record(
             actor,
             f"{step['ref']}.create",
@@ -230,52 +232,6 @@ def apply_plan(
         )
         say(f"{step['ref']}: created {ids[step['ref']]}")
     return ids
-
-
-def _create(client: AEPClient, ref: str, body: dict[str, Any]) -> str:
-    fs = client.flowservice
-    if ref == "connection":
-        return fs.create_connection(
-            name=body["name"],
-            description=body.get("description", ""),
-            auth_params=body["auth"]["params"],
-        ).id
-    if ref == "source_connection":
-        return fs.create_source_connection(
-            name=body["name"],
-            description=body.get("description", ""),
-            base_connection_id=body["baseConnectionId"],
-            params=body["params"],
-            data_format=body["data"]["format"],
-        ).id
-    if ref == "dataset":
-        return client.catalog.create_dataset(
-            name=body["name"],
-            description=body.get("description", ""),
-            schema_id=body["schemaRef"]["id"],
-        )
-    if ref == "target_connection":
-        schema = body["data"]["schema"]
-        return fs.create_target_connection(
-            name=body["name"],
-            description=body.get("description", ""),
-            dataset_id=body["params"]["dataSetId"],
-            schema_id=schema["id"],
-            schema_version=schema.get("version") or "application/vnd.adobe.xed-full+json;version=1",
-            data_format=body["data"]["format"],
-        ).id
-    if ref == "mapping_set":
-        return client.dataprep.create_mapping_set(body).id
-    mapping = body["transformations"][0]["params"]
-    return fs.create_flow(
-        name=body["name"],
-        description=body.get("description", ""),
-        source_connection_id=body["sourceConnectionIds"][0],
-        target_connection_id=body["targetConnectionIds"][0],
-        mapping_id=mapping["mappingId"],
-        mapping_version=mapping["mappingVersion"],
-        schedule=Schedule.from_api(body["scheduleParams"]),
-    ).id
 
 
 def mirror_applied(

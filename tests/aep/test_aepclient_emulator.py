@@ -16,10 +16,11 @@ from aep import (
     MemoryTokenCache,
     NotFoundError,
     PreconditionFailedError,
+    payloads,
 )
-from aep.dataprep import legacy_mapping_set
 from aep.flowservice import patch_op
 from aep.ims import AccessToken, cache_key
+from aep.payloads import legacy_mapping_set
 from aep.types import Schedule
 from emulators.aep.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_ORG_ID
 
@@ -98,12 +99,16 @@ def test_it_onboards_stripe_charges_and_sees_the_runs(client, stripe_stand_in):
     suffix = uuid.uuid4().hex[:8]
     tenant = client.schemas.get_stats().tenant_id
     schema_id = create_target_schema(client, tenant, suffix)
-    dataset_id = client.catalog.create_dataset(name=f"Stripe Charges {suffix}", schema_id=schema_id)
+    dataset_id = client.catalog.create_dataset(
+        payloads.dataset(name=f"Stripe Charges {suffix}", schema_id=schema_id)
+    )
     assert client.catalog.get_dataset(dataset_id).schema_id == schema_id
 
     fs = client.flowservice
     connection = fs.create_connection(
-        name=f"Stripe {suffix}", auth_params={"accessToken": stripe_stand_in.secret_key}
+        payloads.base_connection(
+            name=f"Stripe {suffix}", auth_params={"accessToken": stripe_stand_in.secret_key}
+        )
     )
     assert fs.test_connection(connection.id) is True
     explored = fs.explore_connection(connection.id, "charges", preview=True)
@@ -111,12 +116,16 @@ def test_it_onboards_stripe_charges_and_sees_the_runs(client, stripe_stand_in):
     assert explored.data
 
     source = fs.create_source_connection(
-        name=f"charges {suffix}",
-        base_connection_id=connection.id,
-        params={"resourcePath": "charges"},
+        payloads.source_connection(
+            name=f"charges {suffix}",
+            base_connection_id=connection.id,
+            params={"resourcePath": "charges"},
+        )
     )
     target = fs.create_target_connection(
-        name=f"charges {suffix}", dataset_id=dataset_id, schema_id=schema_id
+        payloads.target_connection(
+            name=f"charges {suffix}", dataset_id=dataset_id, schema_id=schema_id
+        )
     )
     mapping_body = legacy_mapping_set(
         schema_id,
@@ -129,12 +138,14 @@ def test_it_onboards_stripe_charges_and_sees_the_runs(client, stripe_stand_in):
     mapping_set = client.dataprep.create_mapping_set(mapping_body)
 
     created = fs.create_flow(
-        name=f"Stripe charges {suffix}",
-        source_connection_id=source.id,
-        target_connection_id=target.id,
-        mapping_id=mapping_set.id,
-        mapping_version=mapping_set.version,
-        schedule=Schedule(datetime.now(UTC), "minute", 15, backfill=True),
+        payloads.flow(
+            name=f"Stripe charges {suffix}",
+            source_connection_id=source.id,
+            target_connection_id=target.id,
+            mapping_id=mapping_set.id,
+            mapping_version=mapping_set.version,
+            schedule=Schedule(datetime.now(UTC), "minute", 15, backfill=True),
+        )
     )
     flow = fs.get_flow(created.id)
     assert flow.state == "enabled"
@@ -159,7 +170,9 @@ def test_what_onboarding_created_can_be_found_and_deleted(client):
     suffix = uuid.uuid4().hex[:8]
     tenant = client.schemas.get_stats().tenant_id
     schema_id = create_target_schema(client, tenant, suffix)
-    dataset_id = client.catalog.create_dataset(name=f"Stripe Charges {suffix}", schema_id=schema_id)
+    dataset_id = client.catalog.create_dataset(
+        payloads.dataset(name=f"Stripe Charges {suffix}", schema_id=schema_id)
+    )
     # Checks before the target schema exists: no outputSchema at all.
     unbound = {
         "mappings": [{"sourceType": "ATTRIBUTE", "source": "data.id", "destination": "_x.id"}]
@@ -194,8 +207,10 @@ def test_what_onboarding_created_can_be_found_and_deleted(client):
 def test_a_stale_etag_is_a_precondition_failure(client, stripe_stand_in):
     fs = client.flowservice
     created = fs.create_connection(
-        name=f"Stripe {uuid.uuid4().hex[:8]}",
-        auth_params={"accessToken": stripe_stand_in.secret_key},
+        payloads.base_connection(
+            name=f"Stripe {uuid.uuid4().hex[:8]}",
+            auth_params={"accessToken": stripe_stand_in.secret_key},
+        )
     )
     fs.patch_connection(created.id, created.etag, [patch_op("replace", "/name", "renamed")])
     with pytest.raises(PreconditionFailedError) as excinfo:

@@ -6,11 +6,12 @@ import pytest
 import responses
 from aep_testkit import FLOW, body, last_request, path, platform_calls, query
 
-from aep.flowservice import (
+from aep import payloads
+from aep.flowservice import patch_op
+from aep.payloads import (
     DATA_LAKE_CONNECTION_SPEC_ID,
     STRIPE_CONNECTION_SPEC_ID,
     STRIPE_FLOW_SPEC_ID,
-    patch_op,
 )
 from aep.types import Created, Schedule
 
@@ -84,7 +85,9 @@ def run_item(run_id: str = RUN_ID, status: str = "success") -> dict:
 def test_create_connection_posts_the_stripe_auth(client, mocked):
     mocked.add(responses.POST, f"{FLOW}/connections", status=201, json=CREATED)
     created = client.flowservice.create_connection(
-        name="Stripe account", auth_params={"accessToken": "sk_test_123"}, description="d"
+        payloads.base_connection(
+            name="Stripe account", auth_params={"accessToken": "sk_test_123"}, description="d"
+        )
     )
     assert created == Created("new-id", ETAG)
     assert body(last_request(mocked)) == {
@@ -293,7 +296,9 @@ def test_source_connections(client, mocked):
     fs = client.flowservice
 
     fs.create_source_connection(
-        name="charges", base_connection_id=CONN_ID, params={"resourcePath": "charges"}
+        payloads.source_connection(
+            name="charges", base_connection_id=CONN_ID, params={"resourcePath": "charges"}
+        )
     )
     assert body(last_request(mocked)) == {
         "name": "charges",
@@ -332,7 +337,9 @@ def test_target_connections(client, mocked):
     mocked.add(responses.DELETE, f"{FLOW}/targetConnections/{TARGET_ID}", status=204)
     fs = client.flowservice
 
-    fs.create_target_connection(name="charges target", dataset_id="ds-1", schema_id=schema_id)
+    fs.create_target_connection(
+        payloads.target_connection(name="charges target", dataset_id="ds-1", schema_id=schema_id)
+    )
     assert body(last_request(mocked)) == {
         "name": "charges target",
         "description": "",
@@ -359,13 +366,15 @@ def test_create_flow_sends_the_stripe_tutorial_body(client, mocked):
         start_time=datetime.fromtimestamp(1710267858, tz=UTC), frequency="minute", interval=15
     )
     client.flowservice.create_flow(
-        name="Stripe charges",
-        source_connection_id=SOURCE_ID,
-        target_connection_id=TARGET_ID,
-        mapping_id="map-1",
-        mapping_version="0",
-        schedule=schedule,
-        options={"errorDiagnosticsEnabled": True},
+        payloads.flow(
+            name="Stripe charges",
+            source_connection_id=SOURCE_ID,
+            target_connection_id=TARGET_ID,
+            mapping_id="map-1",
+            mapping_version="0",
+            schedule=schedule,
+            options={"errorDiagnosticsEnabled": True},
+        )
     )
     assert body(last_request(mocked)) == {
         "name": "Stripe charges",

@@ -7,7 +7,7 @@ import pytest
 import responses
 from aep_testkit import CATALOG, REGISTRY, body, last_request, path, platform_calls, query
 
-from aep import BadRequestError, NotFoundError
+from aep import BadRequestError, NotFoundError, payloads
 
 SCHEMA_ID = "https://ns.adobe.com/acme/schemas/719c4e19184402c27595e65b931a142b"
 CLASS_ID = "https://ns.adobe.com/acme/classes/19e1d8b5098a7a76e2c10a81cbc99a8d"
@@ -193,9 +193,11 @@ def dataset_body(name: str = "Stripe Charges Dataset") -> dict:
 def test_create_dataset_returns_the_id_from_the_path_list(client, mocked):
     mocked.add(responses.POST, f"{CATALOG}/dataSets", status=201, json=[f"@/dataSets/{DATASET_ID}"])
     dataset_id = client.catalog.create_dataset(
-        name="Stripe Charges Dataset",
-        schema_id=SCHEMA_ID,
-        tags={"unifiedProfile": ["enabled: true"]},
+        payloads.dataset(
+            name="Stripe Charges Dataset",
+            schema_id=SCHEMA_ID,
+            tags={"unifiedProfile": ["enabled: true"]},
+        )
     )
     assert dataset_id == DATASET_ID
     assert query(last_request(mocked)) == {"requestDataSource": ["true"]}

@@ -13,8 +13,9 @@ import pytest
 from contract_docs import inline_json, json_blocks
 from contract_platform import make_client, sent_to_platform
 
-from aep import quirks
-from aep.dataprep import legacy_mapping_set, mapping_set_shape
+from aep import payloads, quirks
+from aep.dataprep import mapping_set_shape
+from aep.payloads import legacy_mapping_set
 from aep.types import (
     Connection,
     Created,
@@ -216,9 +217,11 @@ def sent_body(platform) -> object:
 def test_create_connection_matches_the_stripe_tutorial(platform):
     documented = json_blocks("2.4.1")[0]
     make_client().flowservice.create_connection(
-        name=documented["name"],
-        description=documented["description"],
-        auth_params=documented["auth"]["params"],
+        payloads.base_connection(
+            name=documented["name"],
+            description=documented["description"],
+            auth_params=documented["auth"]["params"],
+        )
     )
     assert sent_body(platform) == documented
 
@@ -226,10 +229,12 @@ def test_create_connection_matches_the_stripe_tutorial(platform):
 def test_create_source_connection_matches_the_stripe_tutorial(platform):
     (documented,) = json_blocks("2.4.3")
     make_client().flowservice.create_source_connection(
-        name=documented["name"],
-        description=documented["description"],
-        base_connection_id=documented["baseConnectionId"],
-        params=documented["params"],
+        payloads.source_connection(
+            name=documented["name"],
+            description=documented["description"],
+            base_connection_id=documented["baseConnectionId"],
+            params=documented["params"],
+        )
     )
     assert sent_body(platform) == documented
 
@@ -237,11 +242,13 @@ def test_create_source_connection_matches_the_stripe_tutorial(platform):
 def test_create_target_connection_matches_the_stripe_tutorial(platform):
     (documented,) = json_blocks("2.4.4")
     make_client().flowservice.create_target_connection(
-        name=documented["name"],
-        description=documented["description"],
-        dataset_id=documented["params"]["dataSetId"],
-        schema_id=documented["data"]["schema"]["id"],
-        schema_version=documented["data"]["schema"]["version"],
+        payloads.target_connection(
+            name=documented["name"],
+            description=documented["description"],
+            dataset_id=documented["params"]["dataSetId"],
+            schema_id=documented["data"]["schema"]["id"],
+            schema_version=documented["data"]["schema"]["version"],
+        )
     )
     assert sent_body(platform) == documented
 
@@ -251,17 +258,19 @@ def test_create_flow_matches_the_stripe_tutorial_except_the_start_time_type(plat
     schedule = documented["scheduleParams"]
     mapping = documented["transformations"][0]["params"]
     make_client().flowservice.create_flow(
-        name=documented["name"],
-        description=documented["description"],
-        source_connection_id=documented["sourceConnectionIds"][0],
-        target_connection_id=documented["targetConnectionIds"][0],
-        mapping_id=mapping["mappingId"],
-        mapping_version=mapping["mappingVersion"],
-        schedule=Schedule(
-            datetime.fromtimestamp(int(schedule["startTime"]), tz=UTC),
-            schedule["frequency"],
-            schedule["interval"],
-        ),
+        payloads.flow(
+            name=documented["name"],
+            description=documented["description"],
+            source_connection_id=documented["sourceConnectionIds"][0],
+            target_connection_id=documented["targetConnectionIds"][0],
+            mapping_id=mapping["mappingId"],
+            mapping_version=mapping["mappingVersion"],
+            schedule=Schedule(
+                datetime.fromtimestamp(int(schedule["startTime"]), tz=UTC),
+                schedule["frequency"],
+                schedule["interval"],
+            ),
+        )
     )
     # quirks.schedule_for_request: the tutorial quotes startTime, the flowSpec types it integer.
     expected = {
@@ -300,9 +309,11 @@ def test_the_legacy_mapping_helper_rebuilds_the_stripe_tutorial_body(platform):
 def test_create_dataset_matches_the_catalog_tutorial(platform):
     documented = json_blocks("5.2")[3]
     make_client().catalog.create_dataset(
-        name=documented["name"],
-        schema_id=documented["schemaRef"]["id"],
-        content_type=documented["schemaRef"]["contentType"],
+        payloads.dataset(
+            name=documented["name"],
+            schema_id=documented["schemaRef"]["id"],
+            content_type=documented["schemaRef"]["contentType"],
+        )
     )
     assert sent_body(platform) == documented
     assert sent_to_platform(platform)[-1].url.endswith("/dataSets?requestDataSource=true")

@@ -1,4 +1,7 @@
-"""Every request the client builds, checked against Adobe's published specs."""
+"""Every request the client sends, checked against Adobe's published specs.
+
+Create calls send bodies from `aep.payloads`, built the way the wizard and plan export build them.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +17,9 @@ from contract_deviations import DEVIATIONS
 from contract_platform import ETAG, make_client, sent_to_platform
 from contract_specs import openapi_errors, raw_spec, request_errors, spec_for, swagger2_errors
 
-from aep import AEPClient
-from aep.dataprep import legacy_mapping_set, modern_mapping_set
+from aep import AEPClient, payloads
 from aep.flowservice import patch_op
+from aep.payloads import legacy_mapping_set, modern_mapping_set
 from aep.types import Schedule
 
 SCHEMA_ID = "https://ns.adobe.com/acme/schemas/5f76be8c4e4b847fdac13ca42aa6b596a89a5b91dea48b16"
@@ -35,7 +38,9 @@ START = datetime(2024, 3, 12, 18, 24, 18, tzinfo=UTC)
 SCENARIOS: dict[str, Scenario] = {
     # Flow Service
     "flowservice.create_connection": lambda c: c.flowservice.create_connection(
-        name="Stripe", auth_params={"accessToken": "sk_test"}, description="Stripe account"
+        payloads.base_connection(
+            name="Stripe", auth_params={"accessToken": "sk_test"}, description="Stripe account"
+        )
     ),
     "flowservice.get_connection": lambda c: c.flowservice.get_connection("conn-1"),
     "flowservice.list_connections": lambda c: list(
@@ -61,7 +66,9 @@ SCENARIOS: dict[str, Scenario] = {
     "flowservice.get_flow_spec": lambda c: c.flowservice.get_flow_spec("spec-1"),
     "flowservice.list_flow_specs": lambda c: list(c.flowservice.list_flow_specs()),
     "flowservice.create_source_connection": lambda c: c.flowservice.create_source_connection(
-        name="charges", base_connection_id="conn-1", params={"resourcePath": "charges"}
+        payloads.source_connection(
+            name="charges", base_connection_id="conn-1", params={"resourcePath": "charges"}
+        )
     ),
     "flowservice.get_source_connection": lambda c: c.flowservice.get_source_connection("sc-1"),
     "flowservice.list_source_connections": lambda c: list(
@@ -71,7 +78,7 @@ SCENARIOS: dict[str, Scenario] = {
         "sc-1"
     ),
     "flowservice.create_target_connection": lambda c: c.flowservice.create_target_connection(
-        name="charges target", dataset_id="ds-1", schema_id=SCHEMA_ID
+        payloads.target_connection(name="charges target", dataset_id="ds-1", schema_id=SCHEMA_ID)
     ),
     "flowservice.get_target_connection": lambda c: c.flowservice.get_target_connection("tc-1"),
     "flowservice.list_target_connections": lambda c: list(c.flowservice.list_target_connections()),
@@ -79,12 +86,16 @@ SCENARIOS: dict[str, Scenario] = {
         "tc-1"
     ),
     "flowservice.create_flow": lambda c: c.flowservice.create_flow(
-        name="Stripe charges",
-        source_connection_id="sc-1",
-        target_connection_id="tc-1",
-        mapping_id="map-1",
-        mapping_version=0,
-        schedule=Schedule(START, "minute", 15, backfill=True),
+        payloads.flow(
+            name="Stripe charges",
+            source_connection_id="sc-1",
+            target_connection_id="tc-1",
+            mapping_id="map-1",
+            mapping_version=0,
+            schedule=Schedule(START, "minute", 15, backfill=True),
+            description="Stripe charges into AEP",
+            options={"errorDiagnosticsEnabled": True, "partialIngestionPercent": 10},
+        )
     ),
     "flowservice.get_flow": lambda c: c.flowservice.get_flow("flow-1"),
     "flowservice.list_flows": lambda c: list(
@@ -123,6 +134,18 @@ SCENARIOS: dict[str, Scenario] = {
     "dataprep.create_mapping_set": lambda c: [
         c.dataprep.create_mapping_set(legacy_mapping_set(SCHEMA_ID, MAPPING)),
         c.dataprep.create_mapping_set(modern_mapping_set(SCHEMA_ID, [m[:2] for m in MAPPING])),
+        c.dataprep.create_mapping_set(
+            payloads.mapping_set(
+                SCHEMA_ID,
+                [
+                    payloads.mapping_rule("data.id", "_acme.charges_data.id", identity=True),
+                    payloads.mapping_rule(
+                        "data.amount / 100", "_acme.charges_data.amount", source_type="EXPRESSION"
+                    ),
+                ],
+                name="Stripe charges - mapping",
+            )
+        ),
     ],
     "dataprep.get_mapping_set": lambda c: c.dataprep.get_mapping_set("map-1", version=1),
     "dataprep.list_mapping_sets": lambda c: list(c.dataprep.list_mapping_sets(page_size=1)),
@@ -149,22 +172,30 @@ SCENARIOS: dict[str, Scenario] = {
     # Schema Registry
     "schemas.get_stats": lambda c: c.schemas.get_stats(),
     "schemas.create_class": lambda c: c.schemas.create_class(
-        {
-            "title": "Stripe Payment Record",
-            "type": "object",
-            "allOf": [{"$ref": "https://ns.adobe.com/xdm/data/record"}],
-        }
+        payloads.xdm_class(title="Stripe Payment Record", description="Stripe objects")
     ),
     "schemas.list_classes": lambda c: list(c.schemas.list_classes(limit=1)),
     "schemas.delete_class": lambda c: c.schemas.delete_class(CLASS_ID),
     "schemas.create_field_group": lambda c: c.schemas.create_field_group(
-        {"title": "Stripe Charges", "type": "object"}
+        payloads.field_group(
+            title="Stripe Charges",
+            description="Stripe charges fields",
+            class_id=CLASS_ID,
+            definition="charges",
+            tenant_namespace="_acme",
+            fields={"charges_data": {"type": "object", "properties": {"id": {"type": "string"}}}},
+        )
     ),
     "schemas.list_field_groups": lambda c: list(c.schemas.list_field_groups(limit=1)),
     "schemas.delete_field_group": lambda c: c.schemas.delete_field_group(FIELD_GROUP_ID),
     "schemas.get_field_group": lambda c: c.schemas.get_field_group(FIELD_GROUP_ID),
     "schemas.create_schema": lambda c: c.schemas.create_schema(
-        {"title": "Stripe Charges Schema", "type": "object", "allOf": []}
+        payloads.schema(
+            title="Stripe Charges Schema",
+            description="Stripe charges",
+            class_id=CLASS_ID,
+            field_group_ids=[FIELD_GROUP_ID],
+        )
     ),
     "schemas.get_schema": lambda c: [
         c.schemas.get_schema(SCHEMA_ID),
@@ -179,9 +210,12 @@ SCENARIOS: dict[str, Scenario] = {
     "catalog.get_dataset": lambda c: c.catalog.get_dataset("ds-1"),
     "catalog.delete_dataset": lambda c: c.catalog.delete_dataset("ds-1"),
     "catalog.create_dataset": lambda c: c.catalog.create_dataset(
-        name="Stripe Charges Dataset",
-        schema_id=SCHEMA_ID,
-        tags={"unifiedProfile": ["enabled: true"]},
+        payloads.dataset(
+            name="Stripe Charges Dataset",
+            description="Stripe charges",
+            schema_id=SCHEMA_ID,
+            tags={"unifiedProfile": ["enabled: true"], "unifiedIdentity": ["enabled: true"]},
+        )
     ),
 }
 

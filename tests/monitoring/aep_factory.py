@@ -16,8 +16,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from aep import AEPClient
-from aep.dataprep import modern_mapping_set
+from aep import AEPClient, payloads
+from aep.payloads import modern_mapping_set
 from aep.types import Schedule
 from emulators.aep.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_ORG_ID
 from monitoring.models import Sandbox
@@ -59,8 +59,10 @@ def every_minutes(minutes: int = 15, *, backfill: bool = True) -> Schedule:
 
 def create_base_connection(client: AEPClient, stripe_key: str, name: str = "") -> str:
     created = client.flowservice.create_connection(
-        name=name or f"Stripe account {uuid.uuid4().hex[:6]}",
-        auth_params={"accessToken": stripe_key},
+        payloads.base_connection(
+            name=name or f"Stripe account {uuid.uuid4().hex[:6]}",
+            auth_params={"accessToken": stripe_key},
+        )
     )
     return created.id
 
@@ -109,7 +111,7 @@ def create_shared_parts(
     title = f"Stripe objects {uuid.uuid4().hex[:6]}"
     base = base_connection_id or create_base_connection(client, stripe_key)
     schema_id = create_schema(client, tenant_id, title)
-    dataset_id = client.catalog.create_dataset(name=title, schema_id=schema_id)
+    dataset_id = client.catalog.create_dataset(payloads.dataset(name=title, schema_id=schema_id))
     pairs = [(f"data.{name}", f"_{tenant_id}.stripe.{name}") for name in STRIPE_FIELDS]
     mapping = client.dataprep.create_mapping_set(modern_mapping_set(schema_id, pairs))
     return SharedParts(base, schema_id, dataset_id, mapping.id, mapping.version, tenant_id)
@@ -125,22 +127,28 @@ def add_flow(
 ) -> str:
     """One more flow over the shared parts; returns its flow id."""
     source = client.flowservice.create_source_connection(
-        name=f"Stripe {resource_path}",
-        base_connection_id=parts.base_connection_id,
-        params={"resourcePath": resource_path},
+        payloads.source_connection(
+            name=f"Stripe {resource_path}",
+            base_connection_id=parts.base_connection_id,
+            params={"resourcePath": resource_path},
+        )
     )
     target = client.flowservice.create_target_connection(
-        name=f"Data lake for {resource_path}",
-        dataset_id=parts.dataset_id,
-        schema_id=parts.schema_id,
+        payloads.target_connection(
+            name=f"Data lake for {resource_path}",
+            dataset_id=parts.dataset_id,
+            schema_id=parts.schema_id,
+        )
     )
     flow = client.flowservice.create_flow(
-        name=name or f"Stripe {resource_path} {uuid.uuid4().hex[:6]}",
-        source_connection_id=source.id,
-        target_connection_id=target.id,
-        mapping_id=parts.mapping_set_id,
-        mapping_version=parts.mapping_version,
-        schedule=schedule or every_minutes(),
+        payloads.flow(
+            name=name or f"Stripe {resource_path} {uuid.uuid4().hex[:6]}",
+            source_connection_id=source.id,
+            target_connection_id=target.id,
+            mapping_id=parts.mapping_set_id,
+            mapping_version=parts.mapping_version,
+            schedule=schedule or every_minutes(),
+        )
     )
     return flow.id
 

@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 import requests
 
-from aep import AEPClient
-from aep.dataprep import modern_mapping_set
+from aep import AEPClient, payloads
+from aep.payloads import modern_mapping_set
 from aep.types import Schedule
 from tests.monitoring.aep_factory import STRIPE_FIELDS, SharedParts, create_shared_parts
 
@@ -45,21 +45,27 @@ def create_rejecting_flow(
     """The flow, scheduled a day ahead so that only runs started by hand happen."""
     parts = create_rejecting_parts(client, stripe_key)
     source = client.flowservice.create_source_connection(
-        name="Stripe charges",
-        base_connection_id=parts.base_connection_id,
-        params={"resourcePath": "charges"},
+        payloads.source_connection(
+            name="Stripe charges",
+            base_connection_id=parts.base_connection_id,
+            params={"resourcePath": "charges"},
+        )
     )
     target = client.flowservice.create_target_connection(
-        name="Data lake for charges", dataset_id=parts.dataset_id, schema_id=parts.schema_id
+        payloads.target_connection(
+            name="Data lake for charges", dataset_id=parts.dataset_id, schema_id=parts.schema_id
+        )
     )
     flow = client.flowservice.create_flow(
-        name=name or f"Rejecting charges {uuid.uuid4().hex[:6]}",
-        source_connection_id=source.id,
-        target_connection_id=target.id,
-        mapping_id=parts.mapping_set_id,
-        mapping_version=parts.mapping_version,
-        schedule=Schedule(datetime.now(UTC) + timedelta(days=1), "day", 1, backfill=True),
-        options={"errorDiagnosticsEnabled": True} if diagnostics else None,
+        payloads.flow(
+            name=name or f"Rejecting charges {uuid.uuid4().hex[:6]}",
+            source_connection_id=source.id,
+            target_connection_id=target.id,
+            mapping_id=parts.mapping_set_id,
+            mapping_version=parts.mapping_version,
+            schedule=Schedule(datetime.now(UTC) + timedelta(days=1), "day", 1, backfill=True),
+            options={"errorDiagnosticsEnabled": True} if diagnostics else None,
+        )
     )
     return flow.id
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from aep.flowservice import STRIPE_CONNECTION_SPEC_ID
+from aep.payloads import STRIPE_CONNECTION_SPEC_ID
 from monitoring.discovery import STRIPE_FLOWS_FILTER, discover
 from monitoring.models import Account, Dataflow, Run
 from tests.base import BaseTestCase, make_sandbox

@@ -120,8 +120,8 @@ class FakeAEP:
         return new_id
 
     # -- flow service --------------------------------------------------------------------
-    def create_connection(self, *, name, auth_params, description="", **kw) -> Created:
-        new_id = self._store("connection", "create_connection", {"name": name, **auth_params})
+    def create_connection(self, body) -> Created:
+        new_id = self._store("connection", "create_connection", dict(body))
         return Created(new_id, '"etag-1"')
 
     def delete_connection(self, connection_id):
@@ -132,9 +132,8 @@ class FakeAEP:
         data = [{"data": r} for r in SAMPLES.get(resource_path, [])] if preview else []
         return ExploreResult("hierarchical", explore_schema(resource_path), data)
 
-    def create_source_connection(self, *, name, base_connection_id, params, **kw) -> Created:
-        data = {"name": name, "baseConnectionId": base_connection_id, "params": dict(params)}
-        return Created(self._store("source", "create_source_connection", data), '"e"')
+    def create_source_connection(self, body) -> Created:
+        return Created(self._store("source", "create_source_connection", dict(body)), '"e"')
 
     def list_source_connections(self, *, properties=(), **kw):
         self._enter("list_source_connections")
@@ -144,13 +143,8 @@ class FakeAEP:
     def delete_source_connection(self, source_id):
         self._delete("source", "delete_source_connection", source_id)
 
-    def create_target_connection(self, *, name, dataset_id, schema_id, **kw) -> Created:
-        data = {
-            "name": name,
-            "params": {"dataSetId": dataset_id},
-            "data": {"schema": {"id": schema_id}},
-        }
-        return Created(self._store("target", "create_target_connection", data), '"e"')
+    def create_target_connection(self, body) -> Created:
+        return Created(self._store("target", "create_target_connection", dict(body)), '"e"')
 
     def list_target_connections(self, *, properties=(), **kw):
         self._enter("list_target_connections")
@@ -160,24 +154,8 @@ class FakeAEP:
     def delete_target_connection(self, target_id):
         self._delete("target", "delete_target_connection", target_id)
 
-    def create_flow(self, *, name, source_connection_id, target_connection_id, **kw) -> Created:
-        mapping_id, mapping_version = kw["mapping_id"], kw["mapping_version"]
-        schedule = kw["schedule"]
-        data = {
-            "name": name,
-            "sourceConnectionIds": [source_connection_id],
-            "targetConnectionIds": [target_connection_id],
-            "transformations": [
-                {
-                    "name": "Mapping",
-                    "params": {"mappingId": mapping_id, "mappingVersion": mapping_version},
-                }
-            ],
-            "scheduleParams": schedule.to_api(),
-        }
-        if kw.get("options"):
-            data["options"] = dict(kw["options"])
-        return Created(self._store("flow", "create_flow", data), '"e"')
+    def create_flow(self, body) -> Created:
+        return Created(self._store("flow", "create_flow", dict(body)), '"e"')
 
     def list_flows(self, *, properties=(), **kw):
         self._enter("list_flows")
@@ -263,11 +241,8 @@ class FakeAEP:
     def delete_schema(self, schema_id):
         self._delete("schema", "delete_schema", schema_id)
 
-    def create_dataset(self, *, name, schema_id, description="", **kw) -> str:
-        data = {"name": name, "schemaRef": {"id": schema_id}}
-        if kw.get("tags"):
-            data["tags"] = {key: list(values) for key, values in kw["tags"].items()}
-        return self._store("dataset", "create_dataset", data)
+    def create_dataset(self, body) -> str:
+        return self._store("dataset", "create_dataset", dict(body))
 
     def list_datasets(self, **kw):
         self._enter("list_datasets")

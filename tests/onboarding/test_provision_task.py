@@ -7,6 +7,7 @@ from unittest.mock import patch
 
 from django.test import override_settings
 
+from aep import payloads
 from aep.errors import (
     AEPTimeout,
     AuthenticationError,
@@ -197,10 +198,10 @@ class ProvisionTaskTestCase(BaseTestCase):
         # The first attempt's worker died right after AEP created the class and the charges
         # source connection, before their ids were stored.
         self.fake.create_class({"title": "Stripe record"})
-        self.fake.create_source_connection(
+        self.fake.create_source_connection(payloads.source_connection(
             name="Stripe charges - source", base_connection_id="conn-1",
             params={"resourcePath": "charges"},
-        )  # fmt: skip
+        ))  # fmt: skip
         self.draft.steps.filter(position__lte=1).update(status="running", attempts=1)
         Draft.objects.filter(pk=self.draft.pk).update(status="provisioning", attempt=1)
         self.start()  # what Resume does: a new attempt

@@ -7,6 +7,7 @@ from unittest.mock import patch
 import pytest
 from django.test import override_settings
 
+from aep import payloads
 from core.models import Job
 from monitoring.models import AuditEvent, Dataflow
 from onboarding import tasks
@@ -37,7 +38,7 @@ class WizardTasksTestCase(BaseTestCase):
         assert draft.connection_id == "connection-1"
         assert draft.reached == 0  # step 1 is done
         stored = self.fake.objects["connection"]["connection-1"]
-        assert stored["accessToken"] == "sk_test_demo_stripe_sources_0001"
+        assert stored["auth"]["params"]["accessToken"] == "sk_test_demo_stripe_sources_0001"
         event = AuditEvent.objects.get(target_type="account")
         assert "sk_test" not in str(event.after)
         tasks.connect_account(str(self.job(tasks.CONNECT, draft).pk))
@@ -75,7 +76,7 @@ class WizardTasksTestCase(BaseTestCase):
     def test_list_datasets_stores_names_and_schema_titles(self):
         draft = explored_draft(self.mina, self.sandbox)
         schema = self.fake.create_schema({"title": "Orders schema"})
-        self.fake.create_dataset(name="Orders", schema_id=schema.id)
+        self.fake.create_dataset(payloads.dataset(name="Orders", schema_id=schema.id))
         tasks.list_datasets(str(self.job(tasks.DATASETS, draft).pk))
         draft.refresh_from_db()
         assert draft.dataset_choices == [

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import requests
 
-from aep import AEPClient, MemoryTokenCache
+from aep import AEPClient, MemoryTokenCache, payloads
 from aep.types import Run as ApiRun
 from aep.types import Schedule
 from emulators.aep.testing import DEMO_TENANT_ID, PlatformSession, create_charge_schema
@@ -43,7 +43,9 @@ class AEPWorld:
     def account(self, key: str = DEMO_KEY, name: str | None = None) -> Account:
         name = name or f"Stripe {uuid.uuid4().hex[:6]}"
         fs = self.client.flowservice
-        created = fs.create_connection(name=name, auth_params={"accessToken": key})
+        created = fs.create_connection(
+            payloads.base_connection(name=name, auth_params={"accessToken": key})
+        )
         return Account.objects.create(
             sandbox=self.sandbox,
             name=name,
@@ -64,14 +66,20 @@ class AEPWorld:
     ) -> Dataflow:
         fs, tag = self.client.flowservice, uuid.uuid4().hex[:6]
         source = fs.create_source_connection(
-            name=f"{resource_path} {tag}",
-            base_connection_id=account.connection_id,
-            params={"resourcePath": resource_path},
+            payloads.source_connection(
+                name=f"{resource_path} {tag}",
+                base_connection_id=account.connection_id,
+                params={"resourcePath": resource_path},
+            )
         )
         _class, _group, schema_id = create_charge_schema(self.session, title=f"Stripe {tag}")
-        dataset_id = self.client.catalog.create_dataset(name=f"Stripe {tag}", schema_id=schema_id)
+        dataset_id = self.client.catalog.create_dataset(
+            payloads.dataset(name=f"Stripe {tag}", schema_id=schema_id)
+        )
         target = fs.create_target_connection(
-            name=f"target {tag}", dataset_id=dataset_id, schema_id=schema_id
+            payloads.target_connection(
+                name=f"target {tag}", dataset_id=dataset_id, schema_id=schema_id
+            )
         )
         mapping = self.client.dataprep.create_mapping_set(self.mapping_body(schema_id))
         schedule = Schedule(
@@ -79,12 +87,14 @@ class AEPWorld:
         )
         name = f"Stripe {resource_path} {tag}"
         flow = fs.create_flow(
-            name=name,
-            source_connection_id=source.id,
-            target_connection_id=target.id,
-            mapping_id=mapping.id,
-            mapping_version=mapping.version,
-            schedule=schedule,
+            payloads.flow(
+                name=name,
+                source_connection_id=source.id,
+                target_connection_id=target.id,
+                mapping_id=mapping.id,
+                mapping_version=mapping.version,
+                schedule=schedule,
+            )
         )
         return Dataflow.objects.create(
             sandbox=self.sandbox,
