@@ -6,11 +6,11 @@ import sys
 
 import pytest
 
-from tests.boundary import refuse_reads_beside_repository
+from tests.boundary import REPO_ROOT, BoundaryGuard
 
 
 def pytest_configure(config):
-    sys.addaudithook(refuse_reads_beside_repository)
+    sys.addaudithook(BoundaryGuard.beside(REPO_ROOT).audit_hook)
 
 
 @pytest.fixture(autouse=True)
