@@ -9,7 +9,7 @@ from `aep.payloads` (pure functions), which the wizard's Review page and plan ex
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 # Names are loaded on first use, not at import. Importing `aep.errors` from one thread while
 # another imports `aep.client` would otherwise make both threads run this file's imports of
@@ -60,7 +60,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'aep' has no attribute {name!r}")

@@ -80,7 +80,9 @@ class FlowServiceClient:
     def _create(self, template: str, body: Mapping[str, Any]) -> Created:
         return Created.from_api(self._http.call("POST", self._url(template), json=body))
 
-    def _patch(self, template: str, entity_id: str, etag: str, ops: Iterable[Mapping]) -> Created:
+    def _patch(
+        self, template: str, entity_id: str, etag: str, ops: Iterable[Mapping[str, Any]]
+    ) -> Created:
         body = self._http.call(
             "PATCH",
             self._url(template, entity_id),
@@ -125,7 +127,9 @@ class FlowServiceClient:
         for item in self._list("/connections", properties, orderby, limit):
             yield Connection.from_api(item)
 
-    def patch_connection(self, connection_id: str, etag: str, ops: Iterable[Mapping]) -> Created:
+    def patch_connection(
+        self, connection_id: str, etag: str, ops: Iterable[Mapping[str, Any]]
+    ) -> Created:
         """PATCH /connections/{id} with If-Match (e.g. rotate the Stripe key)."""
         return self._patch(quirks.CONNECTION_ITEM_PATH, connection_id, etag, ops)
 
@@ -248,7 +252,7 @@ class FlowServiceClient:
         for item in self._list("/flows", properties, orderby, limit):
             yield Flow.from_api(item)
 
-    def patch_flow(self, flow_id: str, etag: str, ops: Iterable[Mapping]) -> Created:
+    def patch_flow(self, flow_id: str, etag: str, ops: Iterable[Mapping[str, Any]]) -> Created:
         """PATCH /flows/{id} with If-Match (schedule, name, mapping version…)."""
         return self._patch("/flows/{}", flow_id, etag, ops)
 

@@ -254,7 +254,9 @@ def describe_error_body(body: Any) -> tuple[str | None, str | None, str | None]:
         return None, None, None
     if "error_code" in body:
         return body.get("message"), str(body["error_code"]), None
-    report = body.get("report") if isinstance(body.get("report"), Mapping) else {}
+    report = body.get("report")
+    if not isinstance(report, Mapping):
+        report = {}
     message = (
         report.get("detailed-message")
         or body.get("errorMessage")

@@ -313,7 +313,9 @@ class RunError:
         )
 
 
-def _run_errors(metrics: Mapping[str, Any], activities: list[dict[str, Any]]) -> tuple:
+def _run_errors(
+    metrics: Mapping[str, Any], activities: list[dict[str, Any]]
+) -> tuple[RunError, ...]:
     """Run-level errors plus each activity's, without repeating the same (code, message).
 
     Activity-level `statusSummary.extensions.errors` is where record counts live.

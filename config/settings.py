@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Final
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
@@ -133,7 +134,7 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 # The language picker's choice outlives the session (a year); until then the browser decides.
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 LANGUAGE_COOKIE_HTTPONLY = True
-LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SAMESITE: Final = "Lax"
 # Stored times are UTC. Pages show each person's own zone (core.preferences); this one is for
 # browsers that report none, and for what workers write.
 TIME_ZONE = "UTC"

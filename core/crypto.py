@@ -7,6 +7,7 @@ decrypts, so a new key can be put in front and `manage.py rotate_secrets` re-enc
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
@@ -73,7 +74,14 @@ class Secret:
     __repr__ = __str__
 
 
-class EncryptedSecretField(models.TextField):
+if TYPE_CHECKING:
+    # For django-stubs: a plain string or a Secret may be assigned; the database gives a Secret.
+    _SecretTextField = models.TextField[Secret | str, Secret]
+else:
+    _SecretTextField = models.TextField
+
+
+class EncryptedSecretField(_SecretTextField):
     """Stores a Fernet token; Python code sees a `Secret`, never the plaintext by default."""
 
     def from_db_value(self, value, expression, connection):

@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.views import defaults
 
 
-def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     """A post over Django's size or field-count limits is "too large" (413), not a generic 400."""
     if isinstance(exception, RequestDataTooBig | TooManyFieldsSent):
         limit = (settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0) / (1024 * 1024)

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from core.models import Preference
 from core.preferences import time_zone_names
 
 
-def time_zone_choices() -> list[tuple[str, str]]:
+def time_zone_choices() -> list[tuple[str, str | Promise]]:
     return [("", _("Same as this browser")), *((z, z) for z in sorted(time_zone_names()))]
 
 
@@ -37,6 +38,7 @@ class PreferenceForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if browser_time_zone:
             # Say what "the browser" means here, so the choice is not a guess.
-            choices = self.fields["time_zone"].choices
+            field = self.fields["time_zone"]
+            assert isinstance(field, forms.ChoiceField)
             label = _("Same as this browser (%(zone)s)") % {"zone": browser_time_zone}
-            self.fields["time_zone"].choices = [("", label), *choices[1:]]
+            field.choices = [("", label), *time_zone_choices()[1:]]

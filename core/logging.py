@@ -94,14 +94,15 @@ class RequestContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         # django.request logs a 4xx/5xx after the middleware has returned: use its request.
-        record.request_id = request_id_var.get() or getattr(
+        request_id = request_id_var.get() or getattr(
             getattr(record, "request", None), "request_id", ""
         )
-        record.task_id = task_id_var.get()
-        parts = [record.request_id] if record.request_id else []
-        if record.task_id:
-            parts.append(f"task={record.task_id}")
-        record.ids = " ".join(parts) or "-"
+        task_id = task_id_var.get()
+        parts = [request_id] if request_id else []
+        if task_id:
+            parts.append(f"task={task_id}")
+        # Extra record attributes, set the way `logging` itself sets a call's `extra`.
+        record.__dict__.update(request_id=request_id, task_id=task_id, ids=" ".join(parts) or "-")
         return True
 
 

@@ -140,8 +140,9 @@ def _key(kind: str, name: str) -> str:
 
 def _labels(labels: Mapping[str, str] | None) -> str:
     """Canonical Prometheus label text, sorted, e.g. `code="X",task="y"`."""
+    labels = labels or {}
     parts = []
-    for key in sorted(labels or {}):
+    for key in sorted(labels):
         if not _LABEL.match(key):
             raise ValueError(f"not a label name: {key!r}")
         value = str(labels[key]).replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
@@ -184,6 +185,11 @@ def render() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _text(value: bytes | str) -> str:
+    """A Redis reply as text (the client answers bytes, as it decodes no responses)."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def _read_store(samples: dict[str, list[str]], kinds: dict[str, str]) -> None:
     r = _redis()
     prefix = settings.METRICS_REDIS_PREFIX
@@ -193,7 +199,7 @@ def _read_store(samples: dict[str, list[str]], kinds: dict[str, str]) -> None:
         if kind not in ("counter", "gauge", "histogram") or not _NAME.match(name):
             continue
         kinds.setdefault(name, kind)
-        fields = {f.decode(): v.decode() for f, v in r.hgetall(raw_key).items()}
+        fields = {_text(f): _text(v) for f, v in r.hgetall(raw_key).items()}
         if kind == "histogram":
             samples[name].extend(_histogram_rows(name, fields))
         else:
@@ -257,19 +263,10 @@ def sync_lag_seconds() -> float:
 
 
 def alerts_open() -> int:
-    """Open alerts, if the monitoring app has an Alert model (an `open` flag or `resolved_at`)."""
-    from django.apps import apps
+    """Alerts not yet resolved."""
+    from monitoring.models import Alert
 
-    try:
-        alert = apps.get_model("monitoring", "Alert")
-    except LookupError:
-        return 0
-    fields = {field.name for field in alert._meta.get_fields()}
-    if "open" in fields:
-        return alert.objects.filter(open=True).count()
-    if "resolved_at" in fields:
-        return alert.objects.filter(resolved_at=None).count()
-    return 0
+    return Alert.objects.filter(resolved_at=None).count()
 
 
 def dataflows_by_health() -> list[tuple[str, int]]:

@@ -38,7 +38,8 @@ def alert_list(request: AuthenticatedHttpRequest):
     alerts = alerts.prefetch_related("deliveries")
     page = Paginator(alerts, ALERTS_PAGE_SIZE).get_page(request.GET.get("page"))
     for alert in page.object_list:
-        alert.notified = delivery_summary(alert.deliveries.all())
+        # For the template only: not a field of the model.
+        alert.notified = delivery_summary(alert.deliveries.all())  # type: ignore[attr-defined]
     context = {
         "page": page,
         "state": state,
@@ -167,6 +168,7 @@ def _back(rule: AlertRule):
 
 
 def _audit(request: AuthenticatedHttpRequest, action: str, rule: AlertRule) -> None:
+    dataflow = rule.dataflow
     state = {
         "kind": rule.kind,
         "threshold": rule.threshold,
@@ -178,9 +180,9 @@ def _audit(request: AuthenticatedHttpRequest, action: str, rule: AlertRule) -> N
     record(
         request.user,
         action,
-        target_type="dataflow" if rule.dataflow_id else "alert_rule",
+        target_type="dataflow" if dataflow else "alert_rule",
         target_id=str(rule.dataflow_id or rule.pk),
-        target_label=rule.dataflow.name if rule.dataflow_id else rule.describe(),
-        sandbox=rule.dataflow.sandbox if rule.dataflow_id else None,
+        target_label=dataflow.name if dataflow else rule.describe(),
+        sandbox=dataflow.sandbox if dataflow else None,
         after=state,
     )

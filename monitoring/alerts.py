@@ -254,7 +254,8 @@ def _notify(alert: Alert, event: str) -> None:
     from monitoring.tasks import deliver_alert  # the tasks module imports this one
 
     for delivery in created:
-        deliver_alert.delay_on_commit(delivery.pk)
+        # Celery's Django fixup makes every task a DjangoTask; its stubs know a plain Task only.
+        deliver_alert.delay_on_commit(delivery.pk)  # type: ignore[attr-defined]
 
 
 def payload(delivery: AlertDelivery) -> dict[str, Any]:
@@ -342,7 +343,7 @@ def teams_payload(delivery: AlertDelivery) -> dict[str, Any]:
     """A message holding one Adaptive Card, as Teams incoming webhooks and Workflows take."""
     words = chat_message(delivery)
     opened = delivery.event == AlertDelivery.Event.OPENED
-    card = {
+    card: dict[str, Any] = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",
         "version": "1.4",

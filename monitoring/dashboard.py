@@ -210,7 +210,7 @@ def dataflow_sla(request: AuthenticatedHttpRequest, pk: int):
     before = dataflow.freshness_sla_minutes
     form = FreshnessSLAForm(request.POST, instance=dataflow)
     if not form.is_valid():
-        messages.error(request, " ".join(form.errors.get("freshness_sla_minutes", [])))
+        messages.error(request, " ".join(map(str, form.errors.get("freshness_sla_minutes", []))))
         return redirect("monitoring:dataflow-detail", dataflow.pk)
     form.save()
     refresh_health(dataflow)
@@ -257,7 +257,7 @@ def dataflow_reconcile(request: AuthenticatedHttpRequest, pk: int):
     form = ReconcileForm(request.POST, key_required=not key_stored, may_paste=may_paste)
     if not form.is_valid():
         for error in form.errors.values():
-            messages.error(request, " ".join(error))
+            messages.error(request, " ".join(map(str, error)))
         return redirect("monitoring:dataflow-detail", dataflow.pk)
     job = Job.objects.create(
         kind=RECONCILE, target=f"dataflow:{dataflow.pk}", created_by=request.user
@@ -269,7 +269,8 @@ def dataflow_reconcile(request: AuthenticatedHttpRequest, pk: int):
         window_end=form.cleaned_data["last_day"],
         pasted_key=form.cleaned_data.get("stripe_key", ""),
     )
-    reconcile_dataflow.delay_on_commit(str(job.pk))
+    # Celery's Django fixup makes every task a DjangoTask; its stubs know a plain Task only.
+    reconcile_dataflow.delay_on_commit(str(job.pk))  # type: ignore[attr-defined]
     return redirect(f"{dataflow_url(dataflow)}#reconcile")
 
 
@@ -281,9 +282,10 @@ def dataflow_url(dataflow: Dataflow) -> str:
 def reconcile_status(request: AuthenticatedHttpRequest, pk: int):
     """DB-only: the latest reconciliation of the flow; stops polling once it has ended."""
     dataflow = _dataflow(pk)
-    context = {"dataflow": dataflow, "reconciliation": _latest_reconciliation(dataflow)}
+    reconciliation = _latest_reconciliation(dataflow)
+    context = {"dataflow": dataflow, "reconciliation": reconciliation}
     response = render(request, "monitoring/dataflow_detail.html#reconcile-result", context)
-    job = context["reconciliation"].job if context["reconciliation"] else None
+    job = reconciliation.job if reconciliation else None
     if request.htmx and (job is None or job.is_done):
         response.status_code = HTMX_STOP_POLLING
     return response
@@ -305,7 +307,7 @@ def _drift_context(dataflow: Dataflow) -> dict:
         "drift": result,
         "drift_findings": drift.for_display(result.open_findings) if result else [],
         "drift_job": job,
-        "drift_job_error": job.error if job_failed else "",
+        "drift_job_error": job.error if job is not None and job_failed else "",
     }
 
 
@@ -345,7 +347,7 @@ def dataflow_drift_dismiss(request: AuthenticatedHttpRequest, pk: int):
     open_keys = {f["key"] for f in result.open_findings} if result else set()
     key = request.POST.get("key", "")
     keys = open_keys if key == "all" else open_keys & {key}
-    if not keys:
+    if result is None or not keys:
         messages.error(
             request, _("That change is not reported any more; the page shows the latest check.")
         )

@@ -121,10 +121,11 @@ def _create(sandbox: Sandbox, client: AEPClient, flows: list[Flow]) -> list[int]
         config = flow_config(flow)
         source = sources.get(config["source_connection_id"])
         target = targets.get(config["target_connection_id"])
+        base_connection_id = source.base_connection_id if source else None
         dataflow = Dataflow.objects.create(
             sandbox=sandbox,
             flow_id=flow.id,
-            account=accounts.get(source.base_connection_id) if source else None,
+            account=accounts.get(base_connection_id) if base_connection_id else None,
             resource_path=(source.resource_path or "") if source else "",
             dataset_id=(target.dataset_id or "") if target else "",
             schema_id=(target.schema_id or "") if target else "",

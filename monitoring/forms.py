@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from django import forms
@@ -80,6 +81,7 @@ class FreshnessSLAForm(forms.ModelForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["freshness_sla_minutes"]
+        assert isinstance(field, forms.IntegerField)
         field.min_value = 5
         field.widget.attrs.update(min=5, max=60 * 24 * 60)
         default = self.instance.default_sla_minutes
@@ -152,6 +154,7 @@ class AlertRuleForm(forms.ModelForm):
     def __init__(self, *args, dataflows=None, allow_global: bool = True, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["dataflow"]
+        assert isinstance(field, forms.ModelChoiceField)
         field.queryset = dataflows if dataflows is not None else Dataflow.objects.none()
         field.required = not allow_global
         field.empty_label = _("Every dataflow") if allow_global else None
@@ -207,8 +210,9 @@ class AlertRuleForm(forms.ModelForm):
             validator.clean(address)
         return ", ".join(addresses)
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         kind, threshold = cleaned.get("kind"), cleaned.get("threshold")
         if kind == AlertRule.Kind.FAILED_RATIO and threshold is not None and not 0 < threshold < 1:
             self.add_error("threshold", _("Give a fraction between 0 and 1, e.g. 0.05."))
@@ -286,8 +290,9 @@ class ReconcileForm(forms.Form):
         if not may_paste:
             del self.fields["stripe_key"]
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         first, last = cleaned.get("first_day"), cleaned.get("last_day")
         if first and last:
             if last < first:

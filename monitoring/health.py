@@ -7,6 +7,7 @@ flips flows whose deadline passed with one UPDATE (`flip_late_flows`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -79,13 +80,13 @@ def _recent_totals(runs, now: datetime) -> dict[str, int]:
     return {name: value or 0 for name, value in totals.items()}
 
 
-def _success_time(success: dict[str, Any] | None) -> datetime | None:
+def _success_time(success: Mapping[str, Any] | None) -> datetime | None:
     if success is None:
         return None
     return success["completed_at"] or success["started_at"] or success["created_at"]
 
 
-def _success_data(success: dict[str, Any] | None) -> datetime | None:
+def _success_data(success: Mapping[str, Any] | None) -> datetime | None:
     """How far the data goes: the run's window end, else when it started reading Stripe."""
     if success is None:
         return None

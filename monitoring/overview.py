@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet, Sum, Value
@@ -208,6 +209,7 @@ def ingest_chart(filters: Filters, flows: QuerySet[Dataflow]) -> Chart:
     """
     granularity = RANGES[filters.range][0]
     starts = bucket_starts(timezone.now(), filters.range)
+    rows: QuerySet[IngestBucket] | QuerySet[IngestTotal]
     if filters.narrowed_to_flows:
         rows = IngestBucket.objects.filter(
             granularity=granularity,
@@ -215,10 +217,11 @@ def ingest_chart(filters: Filters, flows: QuerySet[Dataflow]) -> Chart:
             dataflow__in=flows.order_by().values("pk"),
         )
     else:
-        rows = IngestTotal.objects.filter(granularity=granularity, start__gte=starts[0])
+        totals = IngestTotal.objects.filter(granularity=granularity, start__gte=starts[0])
         if filters.sandbox:
-            rows = rows.filter(sandbox_id=filters.sandbox)
-    sums = {
+            totals = totals.filter(sandbox_id=filters.sandbox)
+        rows = totals
+    sums: dict[datetime, Mapping[str, Any]] = {
         row["start"]: row
         for row in rows.values("start").annotate(
             output=Sum("output_records"), failed=Sum("failed_records")

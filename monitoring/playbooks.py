@@ -10,14 +10,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 
 @dataclass(frozen=True)
 class Playbook:
-    title: str
-    explanation: str
-    fix: str
+    title: str | Promise
+    explanation: str | Promise
+    fix: str | Promise
 
 
 STRIPE_401 = Playbook(

@@ -62,6 +62,8 @@ def run_windows(dataflow_id: int, first: date, last: date) -> list[Window]:
     )
     best: dict[tuple[datetime, datetime], list[int]] = {}
     for window_start, window_end, output in rows:
+        if window_start is None or window_end is None:
+            continue  # not reached: the filter above keeps runs with a window only
         entry = best.setdefault((window_start, window_end), [0, 0])
         entry[0] = max(entry[0], output)
         entry[1] += 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Literal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Sum
@@ -22,7 +23,8 @@ STEPS = {Granularity.HOUR: timedelta(hours=1), Granularity.DAY: timedelta(days=1
 TRUNC = {Granularity.HOUR: TruncHour, Granularity.DAY: TruncDay}
 # Hourly buckets only feed the 24-hour chart; older ones are pruned.
 HOURLY_RETENTION = timedelta(days=3)
-BUCKET_FIELDS = ["runs", "input_records", "output_records", "failed_records"]
+BucketField = Literal["runs", "input_records", "output_records", "failed_records"]
+BUCKET_FIELDS: list[BucketField] = ["runs", "input_records", "output_records", "failed_records"]
 ZERO = (0, 0, 0, 0)
 
 
@@ -42,7 +44,9 @@ def recompute(dataflow: Dataflow, created: Iterable[datetime]) -> None:
         _recompute_range(dataflow, granularity, min(starts), max(starts) + STEPS[granularity])
 
 
-def _recompute_range(dataflow: Dataflow, granularity: str, start: datetime, end: datetime) -> None:
+def _recompute_range(
+    dataflow: Dataflow, granularity: Granularity, start: datetime, end: datetime
+) -> None:
     before = {
         row[0]: tuple(row[1:])
         for row in IngestBucket.objects.filter(
@@ -75,7 +79,7 @@ def _recompute_range(dataflow: Dataflow, granularity: str, start: datetime, end:
 
 
 def _sums_from_runs(
-    dataflow: Dataflow, granularity: str, start: datetime, end: datetime
+    dataflow: Dataflow, granularity: Granularity, start: datetime, end: datetime
 ) -> dict[datetime, tuple[int, ...]]:
     rows = (
         Run.objects.filter(dataflow=dataflow, created_at__gte=start, created_at__lt=end)

@@ -60,11 +60,11 @@ HEALTH_MAX_AGE = timedelta(minutes=5)
 
 @dataclass
 class SyncResult:
+    state: SyncState
     fetched: int = 0
     stored: int = 0
     changed_created: list[datetime] = field(default_factory=list)
     open_runs: int = 0
-    state: SyncState | None = None
 
     @property
     def changed(self) -> bool:
@@ -219,9 +219,9 @@ def sync_runs(dataflow: Dataflow, flowservice: FlowServiceClient) -> SyncResult:
     2. Fetch by id the runs still in progress that step 1 did not return.
     3. Recompute the chart buckets of every run written; hand back the state to save.
     """
-    result = SyncResult()
-    now = timezone.now()
     state = SyncState.load(dataflow)
+    result = SyncResult(state)
+    now = timezone.now()
     open_before, known = set(state.open), dict(state.edge)
     properties = [f"createdAt>={to_epoch_ms(state.cursor)}"] if state.cursor else []
     size = conf.value("MONITORING_RUNS_PAGE_SIZE")
@@ -243,7 +243,6 @@ def sync_runs(dataflow: Dataflow, flowservice: FlowServiceClient) -> SyncResult:
     result.stored = len(result.changed_created)
     rollups.recompute(dataflow, result.changed_created)
     result.open_runs = len(state.open)
-    result.state = state
     return result
 
 
@@ -311,7 +310,9 @@ def load_for_sync(dataflow_pk: int) -> Dataflow | None:
     if not rows:
         return None
     dataflow = rows[0]
-    dataflow.sandbox = cached_sandbox(dataflow.sandbox_id, dataflow.sandbox_version)
+    # sandbox_version is a column of SYNC_ROW_SQL, not a field of the model.
+    version = dataflow.sandbox_version  # type: ignore[attr-defined]
+    dataflow.sandbox = cached_sandbox(dataflow.sandbox_id, version)
     return dataflow
 
 

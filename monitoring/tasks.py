@@ -66,7 +66,8 @@ def _dispatch_sync(dataflow_pk: int, countdown: float) -> None:
 @shared_task(name="monitoring.sync_dataflow", acks_late=True, ignore_result=True)
 def sync_dataflow(dataflow_pk: int) -> str:
     outcome = sync.run_sync(dataflow_pk, pooled_client_for)
-    if outcome.status == "synced" and (outcome.health_changed or outcome.result.changed):
+    result = outcome.result if outcome.status == "synced" else None
+    if result is not None and (outcome.health_changed or result.changed):
         dataflow = Dataflow.objects.get(pk=dataflow_pk)
         alerts.evaluate(dataflow)
     return outcome.status

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import available_timezones
 
 from django import forms
 from django.db.models import Count, Q
+from django.forms import formsets
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from aep.flowservice import STRIPE_RESOURCE_PATHS
@@ -16,6 +19,9 @@ from onboarding import mapping
 from onboarding import schedule as schedules
 from onboarding.models import Draft
 from onboarding.stripe_probe import READABLE, key_shape
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 RESOURCE_HELP = {
     "charges": _("Payments: amount, currency, status, card brand, billing details."),
@@ -28,7 +34,7 @@ RESOURCE_HELP = {
 _PERMISSION = re.compile(r"'(rak_[a-z_]+)'")
 
 
-def plain_reason(stripe_message: str) -> str:
+def plain_reason(stripe_message: str) -> str | Promise:
     """Stripe's long permission message as "no Read access (permission rak_…)"."""
     found = _PERMISSION.search(stripe_message)
     if found:
@@ -100,7 +106,9 @@ class AccountForm(forms.Form):
     def __init__(self, *args, draft: Draft | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.draft = draft
-        self.fields["account"].queryset = accounts_for()
+        account = self.fields["account"]
+        assert isinstance(account, forms.ModelChoiceField)
+        account.queryset = accounts_for()
         if draft is not None and draft.token_last4:
             self.fields["access_token"].help_text = _(
                 "A key ending in …%(last4)s is saved. Leave empty to keep it."
@@ -128,8 +136,9 @@ class AccountForm(forms.Form):
             )
         return token
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if self.draft is not None and self.draft.connection_id:
             return data
         mode = data.get("account_mode")
@@ -175,7 +184,7 @@ class ResourcesForm(forms.Form):
                 label=_("Dataflow name"), max_length=200, required=False
             )
 
-    def unreadable(self) -> dict[str, str]:
+    def unreadable(self) -> dict[str, str | Promise]:
         """Paths the key cannot read, with the reason in a few words."""
         probe = self.draft.probe or {}
         return {
@@ -195,8 +204,9 @@ class ResourcesForm(forms.Form):
         # Keep Stripe's order, whatever order the browser sent.
         return [p for p in STRIPE_RESOURCE_PATHS if p in chosen]
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         seen: dict[str, str] = {}
         taken = set(
             Dataflow.objects.filter(sandbox=self.draft.sandbox, deleted_at=None).values_list(
@@ -247,8 +257,9 @@ class DatasetChoiceForm(forms.Form):
                 label=_("Existing dataset"), choices=[("", "—"), *choices], required=False
             )
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         existing_names = {d["name"] for d in self.draft.dataset_choices}
         new_names: set[str] = set()
         for path in self.draft.resource_paths:
@@ -323,8 +334,9 @@ class MappingRowForm(forms.Form):
             "type": data.get("type") or "" if data.get("kind") == mapping.EXPRESSION else "",
         }
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if self.cleaned_data.get("DELETE"):
             return data
         row = self.row()
@@ -348,14 +360,14 @@ class BaseMappingFormSet(forms.BaseFormSet):
     def rows(self) -> list[dict]:
         rows = []
         for form in self.forms:
-            if self.can_delete and self._should_delete_form(form):
+            if self.can_delete and form.cleaned_data.get(formsets.DELETION_FIELD_NAME):
                 continue
             row = form.row()
             if row is not None:
                 rows.append(row)
         return rows
 
-    def clean(self):
+    def clean(self) -> None:
         if any(self.errors):
             return
         rows = self.rows()
@@ -369,14 +381,18 @@ class BaseMappingFormSet(forms.BaseFormSet):
             )
 
 
-MappingFormSet = forms.formset_factory(
-    MappingRowForm,
-    formset=BaseMappingFormSet,
-    extra=1,
-    can_delete=True,
-    max_num=mapping.MAX_ROWS,
-    validate_max=True,
-    absolute_max=mapping.MAX_ROWS + 1,
+# formset_factory returns a subclass of `formset`, which its stubs type as a plain BaseFormSet.
+MappingFormSet = cast(
+    type[BaseMappingFormSet],
+    forms.formset_factory(
+        MappingRowForm,
+        formset=BaseMappingFormSet,
+        extra=1,
+        can_delete=True,
+        max_num=mapping.MAX_ROWS,
+        validate_max=True,
+        absolute_max=mapping.MAX_ROWS + 1,
+    ),
 )
 
 
@@ -390,10 +406,13 @@ class RecipeForm(forms.Form):
     def __init__(self, *args, fields: list[dict], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.field_types = {f["source"]: f["type"] for f in fields if f["leaf"]}
-        self.fields["field"].choices = [(s, s) for s in self.field_types]
+        field = self.fields["field"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(s, s) for s in self.field_types]
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         recipe = mapping.RECIPES.get(data.get("recipe") or "")
         source = data.get("field")
         if recipe and source and self.field_types.get(source) not in recipe.applies_to:
@@ -419,9 +438,11 @@ class ImportFlowForm(forms.Form):
 
     def __init__(self, *args, draft: Draft, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["dataflow"].queryset = Dataflow.objects.filter(
-            sandbox=draft.sandbox, deleted_at=None
-        ).exclude(mapping_set_id="")
+        field = self.fields["dataflow"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Dataflow.objects.filter(sandbox=draft.sandbox, deleted_at=None).exclude(
+            mapping_set_id=""
+        )
 
 
 class ImportCSVForm(forms.Form):
@@ -563,8 +584,9 @@ class ScheduleForm(forms.Form):
         except ValueError:
             raise forms.ValidationError(_("Enter a whole number, e.g. 1 or 15.")) from None
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         frequency = data.get("frequency")
         if frequency:
             message = schedules.interval_error(frequency, data.get("interval"))
@@ -592,8 +614,10 @@ class ScheduleForm(forms.Form):
         self._check_profile_identities(data)
         return data
 
-    def _check_profile_identities(self, data: dict) -> None:
+    def _check_profile_identities(self, data: dict[str, Any]) -> None:
         # Profile rejects records without an identity, so the mapping must mark one.
+        if self.draft is None:
+            return  # no paths to enable for Profile
         for path in self.profile_paths():
             if not data.get(f"profile_{path}"):
                 continue
@@ -613,7 +637,9 @@ class ScheduleForm(forms.Form):
 
 
 class ShareForm(forms.Form):
-    user = forms.ModelChoiceField(label=_("Colleague"), queryset=None, empty_label=_("Choose"))
+    user: forms.ModelChoiceField[User] = forms.ModelChoiceField(
+        label=_("Colleague"), queryset=None, empty_label=_("Choose")
+    )
 
     def __init__(self, *args, draft: Draft, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -622,14 +648,13 @@ class ShareForm(forms.Form):
         from core.roles import perm
 
         _app, codename = perm("run_wizard").split(".")
-        self.fields["user"].queryset = (
-            User.objects.filter(is_active=True)
-            .filter(
-                Q(groups__permissions__codename=codename)
-                | Q(user_permissions__codename=codename)
-                | Q(is_superuser=True)
-            )
-            .exclude(pk=draft.created_by_id)
-            .distinct()
-            .order_by("username")
+        users = User.objects.filter(is_active=True).filter(
+            Q(groups__permissions__codename=codename)
+            | Q(user_permissions__codename=codename)
+            | Q(is_superuser=True)
         )
+        if draft.created_by_id is not None:
+            users = users.exclude(pk=draft.created_by_id)
+        field = self.fields["user"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = users.distinct().order_by("username")

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -28,7 +29,7 @@ MAX_ROWS = 150  # keeps the editor form under Django's 1000-field limit
 CSV_COLUMNS = ("source", "destination", "identity", "kind", "type")
 
 # Types a calculated field's destination can have, and their XDM definitions.
-DESTINATION_TYPES = {
+DESTINATION_TYPES: dict[str, dict[str, Any]] = {
     "string": {"type": "string"},
     "number": {"type": "number"},
     "integer": dict(profiling.XDM_LONG),
@@ -49,8 +50,8 @@ _FIELD_REFERENCE = re.compile(r"(?<![\w.\"'])data(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
 @dataclass(frozen=True)
 class Recipe:
     key: str
-    label: str
-    help: str
+    label: str | Promise
+    help: str | Promise
     template: str  # "{source}" is replaced by the chosen source attribute
     suffix: str
     type: str
@@ -207,7 +208,7 @@ def duplicate_destinations(rows: Iterable[Mapping[str, Any]]) -> set[str]:
     seen: set[str] = set()
     duplicates: set[str] = set()
     for row in rows:
-        destination = row.get("destination")
+        destination = row.get("destination") or ""
         if destination in seen:
             duplicates.add(destination)
         seen.add(destination)

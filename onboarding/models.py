@@ -132,7 +132,7 @@ class Draft(models.Model):
 
     @property
     def title(self) -> str:
-        account = self.account.name if self.account_id else self.account_name
+        account = self.account.name if self.account else self.account_name
         paths = ", ".join(self.resource_paths) or _("no resources yet")
         return f"{account or _('New account')} → {paths}"
 
@@ -142,7 +142,7 @@ class Draft(models.Model):
 
     @property
     def base_connection_id(self) -> str:
-        if self.account_mode == self.AccountMode.EXISTING and self.account_id:
+        if self.account_mode == self.AccountMode.EXISTING and self.account:
             return self.account.connection_id
         return self.connection_id
 

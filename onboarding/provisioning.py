@@ -125,7 +125,7 @@ class Names:
 
 
 def names_for(draft: Draft, path: str) -> Names:
-    account = draft.account.name if draft.account_id else draft.account_name
+    account = draft.account.name if draft.account else draft.account_name
     flow = draft.flow_names.get(path) or default_flow_name(account, path)
     dataset = (draft.datasets.get(path) or {}).get("name") or flow
     return Names(flow=flow, dataset=dataset)
@@ -174,7 +174,7 @@ class Ids:
 
 
 def _placeholder(kind: str) -> str:
-    return {
+    placeholders: dict[str, str] = {
         Kind.SCHEMA_CLASS: "id of the Stripe record class",
         Kind.SOURCE_CONNECTION: "id of the source connection",
         Kind.FIELD_GROUP: "id of the field group",
@@ -182,7 +182,8 @@ def _placeholder(kind: str) -> str:
         Kind.DATASET: "id of the new dataset",
         Kind.TARGET_CONNECTION: "id of the target connection",
         Kind.MAPPING_SET: "id of the mapping set",
-    }.get(kind, "new id")
+    }
+    return placeholders.get(kind, "new id")
 
 
 def target_ids(draft: Draft, path: str, ids: Ids) -> tuple[str, str]:
@@ -308,7 +309,7 @@ PAYLOADS: dict[str, Callable[[Draft, str, Ids], dict[str, Any]]] = {
     Kind.MAPPING_SET: mapping_set_body,
     Kind.FLOW: flow_body,
 }
-ENDPOINTS = {
+ENDPOINTS: dict[str, str] = {
     Kind.SCHEMA_CLASS: "POST /data/foundation/schemaregistry/tenant/classes",
     Kind.SOURCE_CONNECTION: "POST /data/foundation/flowservice/sourceConnections",
     Kind.FIELD_GROUP: "POST /data/foundation/schemaregistry/tenant/fieldgroups",
@@ -627,7 +628,8 @@ def _audit_created(run: Run, step: ProvisioningStep) -> None:
 
 def audit_target_type(kind: str) -> str:
     """Audit events name flows and base connections the way support operations do."""
-    return {Kind.FLOW: "dataflow"}.get(kind, kind)
+    target_types: dict[str, str] = {Kind.FLOW: "dataflow"}
+    return target_types.get(kind, kind)
 
 
 def _fail(run: Run, step: ProvisioningStep, message: str, code: str = "", request_id: str = ""):
@@ -717,7 +719,7 @@ def subscribe_to_failures(user, flows: Iterable[Dataflow]) -> None:
 
 
 def _account_for(draft: Draft) -> Account:
-    if draft.account_mode == Draft.AccountMode.EXISTING and draft.account_id:
+    if draft.account_mode == Draft.AccountMode.EXISTING and draft.account:
         return draft.account
     account, _created = Account.objects.get_or_create(
         sandbox=draft.sandbox,

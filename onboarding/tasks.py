@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from celery import shared_task
 from django.conf import settings
@@ -137,7 +138,7 @@ def _explore(job: Job) -> dict:
     draft = _draft(job)
     client = client_for(draft.sandbox)
     ensure_tenant(client, draft.sandbox)
-    explored = {}
+    explored: dict[str, dict[str, Any]] = {}
     for path in draft.resource_paths:
         structure = client.flowservice.explore_connection(draft.base_connection_id, path)
         sample = client.flowservice.explore_connection(draft.base_connection_id, path, preview=True)
@@ -213,13 +214,14 @@ def _check_mapping(job: Job, path: str, action: str) -> dict:
     client = client_for(draft.sandbox)
     body = check_body(draft, path)
     rows = draft.mappings.get(path) or []
+    outcome: dict[str, Any]
     if action == "preview":
         records = (draft.explore.get(path) or {}).get("sample", [])[:PREVIEW_RECORDS]
-        answers = client.dataprep.preview_mapping_set(body, records, require_schema=False)
+        previews = client.dataprep.preview_mapping_set(body, records, require_schema=False)
         outcome = {
             "action": "preview",
-            "records": [a.data for a in answers],
-            "errors": [list(a.errors) for a in answers],
+            "records": [p.data for p in previews],
+            "errors": [list(p.errors) for p in previews],
         }
     else:
         answers = client.dataprep.validate_mapping_set(body, require_schema=False)
@@ -274,7 +276,7 @@ def _estimate(job: Job) -> dict:
     draft = _draft(job)
     token = draft.access_token.reveal()
     before = draft.start_time or timezone.now()
-    estimates = {}
+    estimates: dict[str, dict[str, Any]] = {}
     for path in draft.resource_paths:
         try:
             count, more = stripe_probe.count_created_before(

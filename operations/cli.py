@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TypedDict
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
@@ -120,7 +121,12 @@ def require_reason(options: dict, noun: str) -> None:
         raise CommandError(f"--reason is required to {action} {noun}")
 
 
-def delete_choices(options: dict) -> dict[str, bool]:
+class DeleteChoices(TypedDict):
+    delete_datasets: bool
+    delete_schemas: bool
+
+
+def delete_choices(options: dict) -> DeleteChoices:
     """Whether deleting also removes the datasets and schemas the dataflows wrote to."""
     return {
         "delete_datasets": options["delete_datasets"],

@@ -150,7 +150,8 @@ class DeleteConfirmForm(RequiredReasonForm):
         return typed
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("delete_schemas") and not data.get("delete_datasets"):
             self.add_error("delete_schemas", _("Schemas can only go together with their datasets."))
         return data
@@ -180,7 +181,8 @@ class DataflowEditForm(ReasonFields):
             del self.fields["interval"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("frequency") == "minute" and (data.get("interval") or 0) < 15:
             self.add_error("interval", _("AEP runs minute schedules at most every 15 minutes."))
         return data
@@ -231,4 +233,6 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args, actions: list[str], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", _("Any"))] + [(a, a) for a in actions]
+        field = self.fields["action"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", _("Any"))] + [(a, a) for a in actions]

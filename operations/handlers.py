@@ -21,6 +21,7 @@ from operations.conflicts import changes_between, conflict_message, last_changed
 from operations.engine import Conflict, Context, Done, Handler, OperationStopped
 from operations.impact import discover_account_flows
 from operations.mapping import mapping_set_body, parse_rules
+from operations.models import Operation
 from operations.seen import seen_at
 
 ACCOUNT_FIELDS = {"name": _("Name"), "description": _("Description")}
@@ -34,13 +35,27 @@ FLOW_FIELDS = {
 }
 
 
+def _account_of(op: Operation) -> Account:
+    """The operation's account, read afresh (gone: DoesNotExist, as for a deleted row)."""
+    if op.account_id is None:
+        raise Account.DoesNotExist("the operation has no account")
+    return Account.objects.get(pk=op.account_id)
+
+
+def _dataflow_of(op: Operation) -> Dataflow:
+    """The operation's dataflow, read afresh (gone: DoesNotExist, as for a deleted row)."""
+    if op.dataflow_id is None:
+        raise Dataflow.DoesNotExist("the operation has no dataflow")
+    return Dataflow.objects.get(pk=op.dataflow_id)
+
+
 # -- accounts --------------------------------------------------------------------------------
 
 
 def patch_connection(ctx: Context, step: dict[str, Any]) -> Done:
     """PATCH the base connection with If-Match: new name/description, or a new Stripe key."""
     op = ctx.operation
-    account = Account.objects.get(pk=op.account_id)
+    account = _account_of(op)
     seen = op.params.get("seen", {})
     etag = seen.get("etag") or account.etag
     if not etag:
@@ -145,7 +160,7 @@ def verify_account_flows(ctx: Context, step: dict[str, Any]) -> Done:
 def check_flow(ctx: Context, step: dict[str, Any]) -> Done:
     """Read the flow; if its etag moved since the user opened the form, stop before writing."""
     op = ctx.operation
-    dataflow = Dataflow.objects.get(pk=op.dataflow_id)
+    dataflow = _dataflow_of(op)
     flow = ctx.client.flowservice.get_flow(dataflow.flow_id)
     seen = op.params.get("seen", {})
     if seen.get("etag") and flow.etag and flow.etag != seen["etag"]:
@@ -204,7 +219,7 @@ def update_mapping_set(ctx: Context, step: dict[str, Any]) -> Done:
 def patch_flow(ctx: Context, step: dict[str, Any]) -> Done:
     """PATCH name, description, schedule and the mapping version of the flow, with If-Match."""
     op = ctx.operation
-    dataflow = Dataflow.objects.get(pk=op.dataflow_id)
+    dataflow = _dataflow_of(op)
     changes = dict(op.params.get("changes", {}))
     patch = _flow_patch(changes, op.result)
     etag = op.result.get("etag") or op.params.get("seen", {}).get("etag") or dataflow.etag
@@ -346,7 +361,8 @@ def _health_when_enabled(dataflow: Dataflow) -> str:
 def retrigger_run(ctx: Context, step: dict[str, Any]) -> Done:
     """Re-trigger one failed run; the new run is mirrored at once so the timeline shows it."""
     created = ctx.client.flowservice.retrigger_run(step["run_id"])
-    dataflow = Dataflow.objects.filter(pk=step.get("dataflow_pk")).first()
+    dataflow_pk = step.get("dataflow_pk")
+    dataflow = Dataflow.objects.filter(pk=dataflow_pk).first() if dataflow_pk is not None else None
     if dataflow is not None:
         _mirror_new_run(ctx, dataflow, created.id)
     return Done(

@@ -204,13 +204,16 @@ def schedule_period(dataflow: Dataflow) -> timedelta | None:
 
 def observed_period(dataflow: Dataflow) -> timedelta | None:
     """The length of the flow's recent run windows: AEP's next windows continue with it."""
-    lengths = [
-        (run.window_end - run.window_start).total_seconds()
-        for run in dataflow.runs.exclude(window_start=None)
+    windows = (
+        dataflow.runs.exclude(window_start=None)
         .exclude(window_end=None)
         .filter(window_start__gte=_FIRST_WINDOW_BEFORE)
         .order_by("-created_at")[:10]
-        if run.window_end > run.window_start
+    )
+    lengths = [
+        (run.window_end - run.window_start).total_seconds()
+        for run in windows
+        if run.window_start and run.window_end and run.window_end > run.window_start
     ]
     return timedelta(seconds=statistics.median(lengths)) if lengths else None
 

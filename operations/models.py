@@ -117,6 +117,18 @@ class Operation(models.Model):
     def done_steps(self) -> int:
         return sum(1 for step in self.steps if step.get("status") in ("done", "skipped"))
 
+    def target_account(self) -> Account:
+        """The account this account operation acts on; gone only if its row was deleted."""
+        if self.account is None:
+            raise Account.DoesNotExist(f"operation {self.pk} has no account")
+        return self.account
+
+    def target_dataflow(self) -> Dataflow:
+        """The dataflow this dataflow operation acts on; gone only if its row was deleted."""
+        if self.dataflow is None:
+            raise Dataflow.DoesNotExist(f"operation {self.pk} has no dataflow")
+        return self.dataflow
+
     def save_fields(self, **fields) -> None:
         """Write only `fields` (the worker and the page never overwrite each other's columns)."""
         fields["updated"] = timezone.now()

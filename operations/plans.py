@@ -41,6 +41,8 @@ def export_plan(client: AEPClient, dataflow: Dataflow) -> dict[str, Any]:
     target = fs.get_target_connection(flow.target_connection_ids[0])
     dataset = client.catalog.get_dataset(target.dataset_id or "")
     mapping = flow.mapping
+    if mapping is None:
+        raise PlanError(f"flow {flow.id} has no mapping (a Mapping transformation) to export")
     mapping_set = client.dataprep.get_mapping_set(
         mapping.mapping_id or "", version=mapping.mapping_version
     )

@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from core.preferences import preference_of, valid_time_zone
+from monitoring.models import Dataflow
 from operations import service
 from operations.models import Operation
 
@@ -74,12 +75,14 @@ def start_due(now: datetime | None = None) -> list[Operation]:
             )
             if claimed != 1:
                 continue  # another tick got there first
-            started.append(_enable(pause))
+            started.append(_enable(pause, dataflow))
     return started
 
 
-def _enable(pause: Operation) -> Operation:
+def _enable(pause: Operation, dataflow: Dataflow) -> Operation:
     """The enable, worded in the pauser's language (its reason and step labels are stored)."""
+    resume_at = pause.resume_at
+    assert resume_at is not None  # due() selects pauses with a resume time
     preference = preference_of(pause.actor)
     language = (preference.language if preference else "") or settings.LANGUAGE_CODE
     zone = valid_time_zone(preference.time_zone if preference else "") or settings.TIME_ZONE
@@ -90,13 +93,13 @@ def _enable(pause: Operation) -> Operation:
             "date": scheduled_on,
         }
         operation = service.start_enable(
-            pause.dataflow,
+            dataflow,
             actor=pause.actor,
             reason=reason,
             ticket=pause.ticket,
             extra={
                 "automatic_resume_of": str(pause.pk),
-                "scheduled_resume_at": pause.resume_at.isoformat(),
+                "scheduled_resume_at": resume_at.isoformat(),
             },
         )
     logger.info("automatic resume of dataflow %s started", pause.dataflow_id)

@@ -132,8 +132,8 @@ def plan_confirmed(
 
 def _steps_after_preview(op: Operation, delete_datasets: bool, delete_schemas: bool) -> list:
     if op.kind == Kind.ACCOUNT_ROTATE_KEY:
-        return planning.rotate_key_steps(op.account)
-    connection_id = op.account.connection_id if op.kind == Kind.ACCOUNT_DELETE else ""
+        return planning.rotate_key_steps(op.target_account())
+    connection_id = op.target_account().connection_id if op.kind == Kind.ACCOUNT_DELETE else ""
     return planning.delete_steps(
         op.preview,
         connection_id=connection_id,
@@ -222,7 +222,7 @@ def start_enable(
 
     pause = pending_resume(dataflow)
     extra = {"backfill_runs_expected": impact.backfill_estimate(dataflow)["count"], **(extra or {})}
-    if pause is not None:
+    if pause is not None and pause.resume_at is not None:  # pending_resume: always set
         extra["cancelled_resume_at"] = pause.resume_at.isoformat()
     with transaction.atomic():
         operation = create(

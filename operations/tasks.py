@@ -65,7 +65,8 @@ def check_allowed(op: Operation) -> None:
     if op.actor is None:
         raise NotAllowed("An operation needs a person who asked for it.")
     if op.kind == Kind.DATAFLOW_UPDATE:
-        check_dataflow_update(op.actor, op.dataflow, set(op.params.get("changes", {})))
+        changed = set(op.params.get("changes", {}))
+        check_dataflow_update(op.actor, op.target_dataflow(), changed)
     else:
         check_operate(op.actor)
 
@@ -95,9 +96,9 @@ def _guard(op: Operation) -> None:
 
 def _target_of(op: Operation) -> tuple[str, str]:
     if op.dataflow_id:
-        return "dataflow", op.dataflow.flow_id
+        return "dataflow", op.target_dataflow().flow_id
     if op.account_id:
-        return "account", op.account.connection_id
+        return "account", op.target_account().connection_id
     return "sandbox", str(op.sandbox_id)
 
 
@@ -132,20 +133,21 @@ def _preview_for(op: Operation) -> dict:
         return _key_preview(op)
     client = client_for(op.sandbox)
     if op.kind == Kind.ACCOUNT_DELETE:
-        return impact.account_impact(client, op.account)
-    return impact.dataflow_impact(client, op.dataflow)
+        return impact.account_impact(client, op.target_account())
+    return impact.dataflow_impact(client, op.target_dataflow())
 
 
 def _key_preview(op: Operation) -> dict:
     check = check_key(op.secret.reveal())
-    dataflows = op.account.dataflows.filter(deleted_at=None)
+    account = op.target_account()
+    dataflows = account.dataflows.filter(deleted_at=None)
     losing = dataflows_losing_access(dataflows, check)
     return {
         "check": check.as_dict(),
         "readable": check.readable_paths,
         "losing": [{"pk": d.pk, "name": d.name, "resource_path": d.resource_path} for d in losing],
         "usable": bool(check.readable_paths),
-        "livemode_changes": check.livemode != op.account.livemode,
+        "livemode_changes": check.livemode != account.livemode,
     }
 
 

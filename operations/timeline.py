@@ -99,8 +99,9 @@ def _audit(dataflow: Dataflow, limit: int) -> list[Entry]:
     Audit events name a dataflow and an account by their AEP ids, which outlive our rows.
     """
     query = Q(target_type="dataflow", target_id=dataflow.flow_id)
-    if dataflow.account_id and dataflow.account.connection_id:
-        query |= Q(target_type="account", target_id=dataflow.account.connection_id)
+    account = dataflow.account
+    if account and account.connection_id:
+        query |= Q(target_type="account", target_id=account.connection_id)
     events = AuditEvent.objects.filter(query, sandbox=dataflow.sandbox).order_by("-created")
     return [_audit_entry(event) for event in events[:limit]]
 

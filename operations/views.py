@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
@@ -80,7 +82,12 @@ def _accepted(request: AuthenticatedHttpRequest, form, **target) -> bool:
     return request.method == "POST" and form.is_valid() and not _busy(request, **target)
 
 
-def _why(form: forms.ReasonFields) -> dict[str, str]:
+class Why(TypedDict):
+    reason: str
+    ticket: str
+
+
+def _why(form: forms.ReasonFields) -> Why:
     """The reason and ticket the audit trail records with the operation."""
     data = form.cleaned_data
     return {"reason": data.get("reason", ""), "ticket": data.get("ticket", "")}

@@ -29,7 +29,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="./dev")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="run web, worker, beat, the AEP emulator and the Stripe stand-in")
-    sub.add_parser("lint", help="ruff check and ruff format --check")
+    sub.add_parser("lint", help="ruff check, ruff format --check and mypy")
     sub.add_parser("test", help="run the test suite (every further argument goes to pytest)")
     sub.add_parser("manage", help="run manage.py with .env loaded (arguments go to manage.py)")
     lock = sub.add_parser("lock", help="refresh the dependency locks in requirements/")
@@ -223,7 +223,8 @@ def ensure_test_packages() -> None:
 def lint() -> int:
     check = subprocess.call([f"{BIN}/ruff", "check", "."], cwd=ROOT)
     fmt = subprocess.call([f"{BIN}/ruff", "format", "--check", "."], cwd=ROOT)
-    return check or fmt
+    types = subprocess.call([f"{BIN}/mypy"], cwd=ROOT)  # what it checks: [tool.mypy] in pyproject
+    return check or fmt or types
 
 
 if __name__ == "__main__":

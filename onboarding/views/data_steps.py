@@ -41,7 +41,7 @@ def resources(request: AuthenticatedHttpRequest, pk):
     if not _base_ready(draft):
         messages.info(request, _("Connect the Stripe account first."))
         return redirect("onboarding:account", draft.pk)
-    account_name = draft.account.name if draft.account_id else draft.account_name
+    account_name = draft.account.name if draft.account else draft.account_name
     initial = {"resource_paths": draft.resource_paths}
     for path in STRIPE_RESOURCE_PATHS:
         initial[f"name_{path}"] = draft.flow_names.get(path) or provisioning.default_flow_name(

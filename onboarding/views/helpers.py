@@ -159,4 +159,5 @@ def queue_provisioning(draft: Draft) -> None:
     draft.heartbeat = None
     draft.error = ""
     draft.save()
-    tasks.provision.delay_on_commit(str(draft.pk), draft.attempt)
+    # Celery's Django fixup makes every task a DjangoTask; its stubs know a plain Task only.
+    tasks.provision.delay_on_commit(str(draft.pk), draft.attempt)  # type: ignore[attr-defined]

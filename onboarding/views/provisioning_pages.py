@@ -105,7 +105,8 @@ def discard(request: AuthenticatedHttpRequest, pk):
         draft.heartbeat = None
         draft.error = ""
         draft.save()
-        tasks.discard_draft.delay_on_commit(str(draft.pk))
+        # Celery's Django fixup makes every task a DjangoTask; its stubs know a plain Task only.
+        tasks.discard_draft.delay_on_commit(str(draft.pk))  # type: ignore[attr-defined]
     return wizard_redirect(request, "provisioning", draft.pk)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from django.db import transaction
 from django.shortcuts import redirect, render
@@ -36,7 +37,7 @@ from onboarding.views.helpers import (
 
 
 def _default_start():
-    soon = timezone.now() + timezone.timedelta(minutes=10)
+    soon = timezone.now() + timedelta(minutes=10)
     return soon.replace(second=0, microsecond=0)
 
 

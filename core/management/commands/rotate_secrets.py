@@ -19,11 +19,12 @@ class Command(BaseCommand):
         total = 0
         with transaction.atomic():
             for model in apps.get_models():
+                pk = model._meta.pk
                 for field in model._meta.fields:
                     if isinstance(field, EncryptedSecretField):
-                        total += _rotate_column(
-                            model._meta.db_table, model._meta.pk.column, field.column
-                        )
+                        # Every model has a primary key; it and this (concrete) field have a column.
+                        assert pk is not None and pk.column and field.column
+                        total += _rotate_column(model._meta.db_table, pk.column, field.column)
         self.stdout.write(self.style.SUCCESS(f"Re-encrypted {total} secret(s)."))
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from monitoring.aep import client_for
 from operations.cli import find_dataflow
-from operations.plans import export_plan
+from operations.plans import PlanError, export_plan
 
 
 class Command(BaseCommand):
@@ -21,7 +21,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         dataflow = find_dataflow(options["dataflow"])
-        plan = export_plan(client_for(dataflow.sandbox), dataflow)
+        try:
+            plan = export_plan(client_for(dataflow.sandbox), dataflow)
+        except PlanError as exc:
+            raise CommandError(str(exc)) from exc
         text = json.dumps(plan, indent=2, sort_keys=False) + "\n"
         if options["out"]:
             Path(options["out"]).write_text(text)
