@@ -17,6 +17,7 @@ from config.env import (
     env_str,
     env_url,
 )
+from config.queues import DEFAULT, QUEUES
 from core.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -212,6 +213,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# Three queues, interactive, sync and default, each with workers of its own; config/queues.py
+# routes every task. The broker knows a queue as this prefix + its name (tests set a prefix).
+TASK_QUEUE_PREFIX = ""
+CELERY_TASK_ROUTES = ("config.queues.route",)
+CELERY_TASK_DEFAULT_QUEUE = TASK_QUEUE_PREFIX + DEFAULT
 # Periodic work; task names are the stable strings given in each app's tasks.py.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Flags late flows and dispatches the dataflow syncs that are due (monitoring/scheduler.py).
@@ -243,14 +249,18 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 }
 
 # --- Health and metrics -----------------------------------------------------------------------
-# Beat sends core.heartbeat this often; /healthz fails a worker or beat silent for twice as long.
+# Beat sends core.heartbeat into each queue this often; health checks fail a queue whose workers,
+# or beat, stay silent for twice as long.
 HEARTBEAT_SECONDS = env_int("HEARTBEAT_SECONDS", 30, minimum=1)
-CELERY_BEAT_SCHEDULE["core.heartbeat"] = {
-    "task": "core.heartbeat",
-    "schedule": HEARTBEAT_SECONDS,
-    # A heartbeat stuck in the queue behind a busy worker proves nothing: let it expire.
-    "options": {"expires": HEARTBEAT_SECONDS},
-}
+for _queue in QUEUES:
+    CELERY_BEAT_SCHEDULE[f"core.heartbeat.{_queue}"] = {
+        "task": "core.heartbeat",
+        "schedule": HEARTBEAT_SECONDS,
+        "args": (_queue,),
+        # A heartbeat stuck in the queue behind a backlog proves nothing: let it expire, so a
+        # queue that falls behind reads as failing too.
+        "options": {"expires": HEARTBEAT_SECONDS},
+    }
 HEARTBEAT_REDIS_PREFIX = "stripe-sources:heartbeat:"
 METRICS_REDIS_PREFIX = "stripe-sources:metrics:"
 # Bearer token that /metrics requires; empty leaves it open (keep it off the public internet).

@@ -13,14 +13,16 @@ import time
 import redis
 from celery import shared_task, signals
 
+from config import queues
 from core import health, metrics
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(name="core.heartbeat", ignore_result=True)
-def heartbeat() -> None:
-    """Sent by beat every HEARTBEAT_SECONDS: whichever worker runs it proves workers are alive."""
+def heartbeat(queue: str = queues.DEFAULT) -> None:
+    """Sent by beat into each queue every HEARTBEAT_SECONDS: whichever worker runs it proves
+    that `queue` has live workers that keep up with it."""
     health.beat("worker")
 
 

@@ -129,12 +129,16 @@ class HealthzTestCase(TestCase):
         finally:
             tasks.leave_beat_mode()
 
-    def test_heartbeat_schedule_entry(self):
+    def test_heartbeat_schedule_entries(self):
         from django.conf import settings
 
-        entry = settings.CELERY_BEAT_SCHEDULE["core.heartbeat"]
-        assert entry["task"] == "core.heartbeat"
-        assert entry["schedule"] == settings.HEARTBEAT_SECONDS
+        from config.queues import QUEUES
+
+        for queue in QUEUES:
+            entry = settings.CELERY_BEAT_SCHEDULE[f"core.heartbeat.{queue}"]
+            assert entry["task"] == "core.heartbeat"
+            assert entry["args"] == (queue,)
+            assert entry["schedule"] == settings.HEARTBEAT_SECONDS
 
 
 PERIOD = 1.0
