@@ -164,7 +164,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 # Load balancers probe these over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz(/(live|ready|background))?$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
@@ -249,8 +249,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 }
 
 # --- Health and metrics -----------------------------------------------------------------------
-# Beat sends core.heartbeat into each queue this often; health checks fail a queue whose workers,
-# or beat, stay silent for twice as long.
+# Beat sends core.heartbeat into each queue this often; /healthz/background fails a queue whose
+# workers, or beat, stay silent for twice as long.
 HEARTBEAT_SECONDS = env_int("HEARTBEAT_SECONDS", 30, minimum=1)
 for _queue in QUEUES:
     CELERY_BEAT_SCHEDULE[f"core.heartbeat.{_queue}"] = {

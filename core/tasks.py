@@ -1,4 +1,4 @@
-"""Heartbeats for /healthz, and task timings for /metrics.
+"""Heartbeats for /healthz/background, and task timings for /metrics.
 
 Celery imports this module in every worker and in beat (task autodiscovery), so the signal
 handlers below are connected in exactly the processes that publish or run tasks.
@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 def heartbeat(queue: str = queues.DEFAULT) -> None:
     """Sent by beat into each queue every HEARTBEAT_SECONDS: whichever worker runs it proves
     that `queue` has live workers that keep up with it."""
-    health.beat("worker")
+    health.beat(health.worker_component(queue))
 
 
 # --- beat liveness -------------------------------------------------------------------------------
