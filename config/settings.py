@@ -18,6 +18,7 @@ from config.env import (
     env_str,
     env_url,
 )
+from config.queues import DEFAULT, QUEUES
 from core.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -164,7 +165,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 # Load balancers probe these over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz(/(live|ready|background))?$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
@@ -213,6 +214,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# Three queues, interactive, sync and default, each with workers of its own; config/queues.py
+# routes every task. The broker knows a queue as this prefix + its name (tests set a prefix).
+TASK_QUEUE_PREFIX = ""
+CELERY_TASK_ROUTES = ("config.queues.route",)
+CELERY_TASK_DEFAULT_QUEUE = TASK_QUEUE_PREFIX + DEFAULT
 # Periodic work; task names are the stable strings given in each app's tasks.py.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Flags late flows and dispatches the dataflow syncs that are due (monitoring/scheduler.py).
@@ -244,14 +250,18 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 }
 
 # --- Health and metrics -----------------------------------------------------------------------
-# Beat sends core.heartbeat this often; /healthz fails a worker or beat silent for twice as long.
+# Beat sends core.heartbeat into each queue this often; /healthz/background fails a queue whose
+# workers, or beat, stay silent for twice as long.
 HEARTBEAT_SECONDS = env_int("HEARTBEAT_SECONDS", 30, minimum=1)
-CELERY_BEAT_SCHEDULE["core.heartbeat"] = {
-    "task": "core.heartbeat",
-    "schedule": HEARTBEAT_SECONDS,
-    # A heartbeat stuck in the queue behind a busy worker proves nothing: let it expire.
-    "options": {"expires": HEARTBEAT_SECONDS},
-}
+for _queue in QUEUES:
+    CELERY_BEAT_SCHEDULE[f"core.heartbeat.{_queue}"] = {
+        "task": "core.heartbeat",
+        "schedule": HEARTBEAT_SECONDS,
+        "args": (_queue,),
+        # A heartbeat stuck in the queue behind a backlog proves nothing: let it expire, so a
+        # queue that falls behind reads as failing too.
+        "options": {"expires": HEARTBEAT_SECONDS},
+    }
 HEARTBEAT_REDIS_PREFIX = "stripe-sources:heartbeat:"
 METRICS_REDIS_PREFIX = "stripe-sources:metrics:"
 # Bearer token that /metrics requires; empty leaves it open (keep it off the public internet).

@@ -18,8 +18,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
-# A queue of its own, so a developer's running worker never takes the tests' tasks.
-CELERY_TASK_DEFAULT_QUEUE = f"stripe-sources-test-{os.getpid()}"
+# Queues of their own (…-interactive, …-sync, …-default), so a developer's running worker never
+# takes the tests' tasks; the tests' worker consumes all three (tests/conftest.py).
+TASK_QUEUE_PREFIX = f"stripe-sources-test-{os.getpid()}-"
+CELERY_TASK_DEFAULT_QUEUE = TASK_QUEUE_PREFIX + DEFAULT  # noqa: F405
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A test database in a file, not in memory: tests that run a live server or a worker in a

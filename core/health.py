@@ -1,9 +1,17 @@
-"""/healthz: is the database, Redis, a Celery worker and Celery beat alive?
+"""Health probes, served without login. Answers name no host, URL or error text.
 
-Workers prove they are alive by running the `core.heartbeat` task that beat sends every
-HEARTBEAT_SECONDS; beat proves it by publishing (see core/tasks.py). Both store a timestamp in
-Redis; either is unhealthy once older than two heartbeat periods. The answer names no host,
-URL or error text: it is served without login.
+- ``/healthz/live``: the process answers; no dependencies, always 200.
+- ``/healthz/ready`` (and ``/healthz``): the database and Redis answer. Load balancers and the
+  compose healthcheck probe it; it stays 200 while beat or a worker is down, so a dead beat does
+  not take every web instance out of rotation.
+- ``/healthz/background``: beat's tick, each queue's worker heartbeat and each queue's depth,
+  for alerting; 503 when any check fails.
+
+Beat sends ``core.heartbeat`` into every queue each HEARTBEAT_SECONDS (config/settings.py); the
+worker that runs it records ``worker:<queue>``, and beat records its own tick as it publishes
+(core/tasks.py). Both timestamps live in Redis; each fails once older than two heartbeat
+periods. A heartbeat waits in line behind its queue's tasks and expires there, so a queue whose
+workers fall behind fails too, not only one without workers.
 """
 
 from __future__ import annotations
@@ -19,6 +27,9 @@ from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from kombu.transport import redis as redis_transport
+
+from config import queues
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +61,13 @@ def heartbeat_key(component: str) -> str:
     return f"{settings.HEARTBEAT_REDIS_PREFIX}{component}"
 
 
+def worker_component(queue: str) -> str:
+    """The heartbeat of the workers of `queue` (interactive, sync, default)."""
+    return f"worker:{queue}"
+
+
 def beat(component: str, at: float | None = None) -> None:
-    """Record that `component` ("worker" or "beat") is alive now."""
+    """Record that `component` ("beat", or a queue's workers) is alive now."""
     ttl = max(60, settings.HEARTBEAT_SECONDS * 10)
     _redis().set(heartbeat_key(component), repr(time.time() if at is None else at), ex=ttl)
 
@@ -113,28 +129,76 @@ def check_heartbeat(component: str, redis_ok: bool) -> Check:
     return Check(OK, round(age, 1))
 
 
-def run_checks() -> dict[str, Check]:
-    redis_check = check_redis()
-    redis_ok = redis_check.status == OK
+def queue_depth(queue: str, redis_ok: bool) -> int | None:
+    """Messages waiting in `queue` on the Redis broker; None when Redis cannot say.
+
+    Kombu keeps a queue as one Redis list per priority step. Retries and syncs sent with a
+    countdown are not counted: a worker holds them until they are due.
+    """
+    if not redis_ok:
+        return None
+    name = queues.broker_name(queue)
+    keys = [name] + [
+        f"{name}{redis_transport.Channel.sep}{step}"
+        for step in redis_transport.Channel.priority_steps
+        if step
+    ]
+    try:
+        with _redis_for(settings.CELERY_BROKER_URL).pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.llen(key)
+            return sum(pipe.execute())
+    except redis.RedisError:
+        logger.exception("health check: cannot read the depth of queue %s", queue)
+        return None
+
+
+def ready_checks() -> dict[str, Check]:
+    return {"database": check_database(), "redis": check_redis()}
+
+
+def background_checks(redis_ok: bool) -> dict[str, Check]:
+    checks = {"beat": check_heartbeat("beat", redis_ok)}
+    for queue in queues.QUEUES:
+        component = worker_component(queue)
+        checks[component] = check_heartbeat(component, redis_ok)
+    return checks
+
+
+def _checks_body(checks: dict[str, Check]) -> dict:
     return {
-        "database": check_database(),
-        "redis": redis_check,
-        "worker": check_heartbeat("worker", redis_ok),
-        "beat": check_heartbeat("beat", redis_ok),
+        name: {k: v for k, v in asdict(check).items() if v != ""} for name, check in checks.items()
     }
+
+
+def _answer(checks: dict[str, Check], **extra) -> JsonResponse:
+    healthy = all(check.status == OK for check in checks.values())
+    body = {"status": OK if healthy else FAILING, **extra, "checks": _checks_body(checks)}
+    return JsonResponse(body, status=200 if healthy else 503)
 
 
 @never_cache
 @require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
-    checks = run_checks()
-    healthy = all(check.status == OK for check in checks.values())
-    body = {
-        "status": OK if healthy else FAILING,
-        "heartbeat_seconds": settings.HEARTBEAT_SECONDS,
-        "checks": {
-            name: {k: v for k, v in asdict(check).items() if v != ""}
-            for name, check in checks.items()
-        },
-    }
-    return JsonResponse(body, status=200 if healthy else 503)
+def live(request: HttpRequest) -> JsonResponse:
+    """The process serves requests; nothing else is checked, so nothing else can fail it."""
+    return JsonResponse({"status": OK})
+
+
+@never_cache
+@require_GET
+def ready(request: HttpRequest) -> JsonResponse:
+    """What a load balancer asks: can this instance serve pages (database and Redis)?"""
+    return _answer(ready_checks())
+
+
+@never_cache
+@require_GET
+def background(request: HttpRequest) -> JsonResponse:
+    """What alerting asks: are beat and the workers of every queue alive and keeping up?"""
+    redis_ok = check_redis().status == OK
+    depths = {queue: queue_depth(queue, redis_ok) for queue in queues.QUEUES}
+    return _answer(
+        background_checks(redis_ok),
+        heartbeat_seconds=settings.HEARTBEAT_SECONDS,
+        queue_depth=depths,
+    )

@@ -1,4 +1,4 @@
-"""Heartbeats for /healthz, and task timings for /metrics.
+"""Heartbeats for /healthz/background, and task timings for /metrics.
 
 Celery imports this module in every worker and in beat (task autodiscovery), so the signal
 handlers below are connected in exactly the processes that publish or run tasks.
@@ -13,15 +13,17 @@ import time
 import redis
 from celery import shared_task, signals
 
+from config import queues
 from core import health, metrics
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(name="core.heartbeat", ignore_result=True)
-def heartbeat() -> None:
-    """Sent by beat every HEARTBEAT_SECONDS: whichever worker runs it proves workers are alive."""
-    health.beat("worker")
+def heartbeat(queue: str = queues.DEFAULT) -> None:
+    """Sent by beat into each queue every HEARTBEAT_SECONDS: whichever worker runs it proves
+    that `queue` has live workers that keep up with it."""
+    health.beat(health.worker_component(queue))
 
 
 # --- beat liveness -------------------------------------------------------------------------------

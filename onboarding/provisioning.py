@@ -8,16 +8,18 @@ reviewed is what AEP receives.
 
 A retry runs the steps again: `done` ones are skipped, and a step that was tried before first
 looks for the object it may already have created (AEP may have acted on a call that then timed
-out), so retries never leave duplicates.
+out), so retries never leave duplicates. A step that meets a passing error (429, 5xx, timeout)
+is retried by the task, sent back to the queue with a countdown (RetryLater), so waiting holds
+no worker slot.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -63,7 +65,10 @@ EXISTING_DATASET_KINDS = (
     Kind.MAPPING_SET,
     Kind.FLOW,
 )
-MAX_RETRY_WAIT_SECONDS = 30
+# A step's retry waits at most this long, even when AEP's Retry-After asks for more: half of
+# STALE_AFTER, so a draft waiting for its retry (and for a worker to take it) never reads as
+# stalled.
+MAX_RETRY_WAIT_SECONDS = 90
 
 
 def note_aep_error(
@@ -486,10 +491,14 @@ class Run:
 # -- running -----------------------------------------------------------------------------------
 
 
-def claim(draft_pk, attempt: int) -> bool:
-    """Take this attempt; False when another worker has it or a newer attempt replaced it."""
+def claim(draft_pk, attempt: int, held_since: datetime | None = None) -> bool:
+    """Take this attempt; False when another worker has it or a newer attempt replaced it.
+
+    A new attempt is free (no heartbeat). A retry the task scheduled finds the heartbeat that
+    RetryLater left (`held_since`), so exactly one delivery of its message takes the attempt.
+    """
     taken = Draft.objects.filter(
-        pk=draft_pk, status=Draft.Status.PROVISIONING, attempt=attempt, heartbeat=None
+        pk=draft_pk, status=Draft.Status.PROVISIONING, attempt=attempt, heartbeat=held_since
     ).update(heartbeat=timezone.now())
     return taken == 1
 
@@ -503,8 +512,37 @@ def _still_current(draft_pk, attempt: int) -> bool:
     )
 
 
-def provision(client: AEPClient, draft: Draft, attempt: int) -> bool:
-    """Run every step not yet done; True when all are done and the monitoring rows exist."""
+@dataclass(frozen=True)
+class StepRetries:
+    """Automatic retries the task already made of one step in this attempt."""
+
+    step_pk: int | None = None
+    used: int = 0
+
+    def used_for(self, step: ProvisioningStep) -> int:
+        return self.used if step.pk == self.step_pk else 0
+
+
+class RetryLater(Exception):
+    """A step met a passing AEP error with retries left: run the attempt again in `countdown`
+    seconds. The task re-sends itself with a countdown (its worker slot is free meanwhile) and
+    claims the draft back with `held_since`."""
+
+    def __init__(self, countdown: float, retries: StepRetries, held_since: datetime) -> None:
+        super().__init__(f"retry step {retries.step_pk} in {countdown}s")
+        self.countdown = countdown
+        self.retries = retries
+        self.held_since = held_since
+
+
+def provision(
+    client: AEPClient, draft: Draft, attempt: int, retries: StepRetries | None = None
+) -> bool:
+    """Run every step not yet done; True when all are done and the monitoring rows exist.
+
+    Raises RetryLater when a step should be tried again after a wait.
+    """
+    retries = retries or StepRetries()
     steps = list(draft.steps.order_by("position"))
     run = Run(client, draft, Ids.from_steps(steps))
     for step in steps:
@@ -513,33 +551,43 @@ def provision(client: AEPClient, draft: Draft, attempt: int) -> bool:
         if not _still_current(draft.pk, attempt):
             logger.info("provisioning of draft %s attempt %s was superseded", draft.pk, attempt)
             return False
-        if not _run_step(run, step):
+        if not _run_step(run, step, attempt, retries.used_for(step)):
             return False
     finish(draft, run.ids)
     return True
 
 
-def _run_step(run: Run, step: ProvisioningStep) -> bool:
-    retries = settings.ONBOARDING_STEP_RETRIES
-    while True:
-        try:
-            _attempt_step(run, step)
-        except AEPError as exc:
-            if exc.retryable and retries > 0:
-                retries -= 1
-                wait = _retry_wait(exc, step.attempts)
-                retrying = "step %s of draft %s: retry in %ss"
-                note_aep_error(exc, retrying, step, run.draft.pk, wait, level=logging.INFO)
-                time.sleep(wait)
-                continue
-            note_aep_error(exc, "step %s of draft %s failed", step, run.draft.pk)
-            _fail(run, step, describe_failure(exc), exc.code or "", exc.request_id or "")
-            return False
-        except Exception:
-            logger.exception("step %s of draft %s failed unexpectedly", step, run.draft.pk)
-            _fail(run, step, unexpected_failure())
-            return False
-        return True
+def _run_step(run: Run, step: ProvisioningStep, attempt: int, retries_used: int) -> bool:
+    try:
+        _attempt_step(run, step)
+    except AEPError as exc:
+        if exc.retryable and retries_used < settings.ONBOARDING_STEP_RETRIES:
+            wait = _retry_wait(exc, step.attempts)
+            retrying = "step %s of draft %s: retry in %ss"
+            note_aep_error(exc, retrying, step, run.draft.pk, wait, level=logging.INFO)
+            # The step stays `running` with its attempt counted: the retry first looks for
+            # what this call may have created.
+            held_since = _hold(run.draft.pk, attempt)
+            raise RetryLater(wait, StepRetries(step.pk, retries_used + 1), held_since) from exc
+        note_aep_error(exc, "step %s of draft %s failed", step, run.draft.pk)
+        _fail(run, step, describe_failure(exc), exc.code or "", exc.request_id or "")
+        return False
+    except Exception:
+        logger.exception("step %s of draft %s failed unexpectedly", step, run.draft.pk)
+        _fail(run, step, unexpected_failure())
+        return False
+    return True
+
+
+def _hold(draft_pk, attempt: int) -> datetime:
+    """Beat the draft's heartbeat for the wait: the page keeps showing progress, and only the
+    retry holding this exact value may claim the attempt. A retry that never comes leaves the
+    draft stale after STALE_AFTER, and the person may resume it."""
+    held_since = timezone.now()
+    Draft.objects.filter(pk=draft_pk, attempt=attempt, status=Draft.Status.PROVISIONING).update(
+        heartbeat=held_since
+    )
+    return held_since
 
 
 def describe_failure(exc: AEPError) -> str:

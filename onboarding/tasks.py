@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from celery import shared_task
@@ -293,9 +294,20 @@ def _estimate(job: Job) -> dict:
 # -- provisioning ------------------------------------------------------------------------------
 
 
-@shared_task(name="onboarding.provision")
-def provision(draft_pk: str, attempt: int) -> None:
-    if not provisioning.claim(draft_pk, attempt):
+# Retries are bounded per step by ONBOARDING_STEP_RETRIES (provisioning.RetryLater), not here.
+@shared_task(name="onboarding.provision", bind=True, max_retries=None)
+def provision(
+    self,
+    draft_pk: str,
+    attempt: int,
+    held_since: str | None = None,
+    retry_step: int | None = None,
+    retries_used: int = 0,
+) -> None:
+    """Provision the draft's attempt; a retry of a step (see provisioning.RetryLater) arrives
+    as this task again, with the heartbeat it must find and the retries already used."""
+    held = datetime.fromisoformat(held_since) if held_since else None
+    if not provisioning.claim(draft_pk, attempt, held):
         return  # another worker has this attempt, or the user started a newer one
     draft = Draft.objects.select_related("sandbox", "account", "created_by").get(pk=draft_pk)
     if not may_run_wizard(draft.created_by):
@@ -308,7 +320,19 @@ def provision(draft_pk: str, attempt: int) -> None:
         provisioning.note_aep_error(exc, "provisioning of draft %s could not start", draft.pk)
         _stop(draft, explain_aep_error(exc))
         return
-    provisioning.provision(client, draft, attempt)
+    retries = provisioning.StepRetries(retry_step, retries_used)
+    try:
+        provisioning.provision(client, draft, attempt, retries)
+    except provisioning.RetryLater as later:
+        raise self.retry(
+            args=(draft_pk, attempt),
+            kwargs={
+                "held_since": later.held_since.isoformat(),
+                "retry_step": later.retries.step_pk,
+                "retries_used": later.retries.used,
+            },
+            countdown=later.countdown,
+        ) from None
 
 
 def _stop(draft: Draft, message: str) -> None:

@@ -67,7 +67,16 @@ def run() -> int:
         return 1
     procfile = {
         "web": f"{BIN}/python manage.py runserver 127.0.0.1:{WEB_PORT}",
-        "worker": f"{BIN}/celery -A config worker -l INFO --concurrency 2",
+        # Work a person waits on has a worker of its own, so a busy poller never delays it
+        # (config/queues.py).
+        "worker-interactive": (
+            f"{BIN}/celery -A config worker -l INFO -Q interactive --concurrency 2 "
+            "-n interactive@%h"
+        ),
+        "worker-background": (
+            f"{BIN}/celery -A config worker -l INFO -Q sync,default --concurrency 2 "
+            "-n background@%h"
+        ),
         "beat": f"{BIN}/celery -A config beat -l INFO --schedule {VAR}/celerybeat-schedule",
         "aep": (
             f"{BIN}/python -m emulators.aep --port {AEP_PORT} --db {VAR}/aep-emulator.sqlite3 "

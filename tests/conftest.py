@@ -54,13 +54,16 @@ def aep_emulator(tmp_path_factory, stripe_stand_in):
 
 @pytest.fixture
 def celery_worker_thread(transactional_db):
-    """A real Celery worker (threads) consuming the test queue on the real Redis broker.
+    """A real Celery worker (threads) consuming the test process's queues on the real Redis broker.
 
     Needs the transactional database so the worker's threads see the test's rows.
     """
     from celery.contrib.testing.worker import start_worker
 
     from config.celery import app
+    from config.queues import broker_names
 
-    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False) as worker:
+    with start_worker(
+        app, pool="threads", concurrency=2, perform_ping_check=False, queues=broker_names()
+    ) as worker:
         yield worker

@@ -70,7 +70,9 @@ class HeadersTestCase(BaseTestCase):
         r = self.client.get("/login/")
         assert r.status_code == 301
         assert r["Location"] == "https://testserver/login/"
-        assert self.client.get("/healthz").status_code in (200, 503)
+        for probe in ("/healthz", "/healthz/live", "/healthz/ready"):
+            assert self.client.get(probe).status_code == 200, probe
+        assert self.client.get("/healthz/background").status_code in (200, 503)
         assert self.client.get("/metrics").status_code == 200
         assert self.client.get("/login/", secure=True).status_code == 200
 

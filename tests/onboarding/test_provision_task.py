@@ -28,6 +28,14 @@ from tests.onboarding.onboarding_fakes import FakeAEP
 KINDS_PER_PATH = {"source", "fieldgroup", "schema", "dataset", "target", "mapping", "flow"}
 
 
+def run_with_retries(draft_pk: str, attempt: int) -> list[float]:
+    """Run the provision task as Celery runs it eagerly, following each retry it asks for at
+    once; returns the countdown of each retry."""
+    with patch.object(tasks.provision, "retry", wraps=tasks.provision.retry) as retry:
+        tasks.provision.apply((draft_pk, attempt)).get()
+    return [c.kwargs["countdown"] for c in retry.call_args_list]
+
+
 @override_settings(ONBOARDING_STEP_RETRIES=0)
 class ProvisionTaskTestCase(BaseTestCase):
     def setUp(self) -> None:
@@ -47,7 +55,7 @@ class ProvisionTaskTestCase(BaseTestCase):
         self.draft.attempt += 1
         self.draft.heartbeat = None
         self.draft.save()
-        tasks.provision(str(self.draft.pk), self.draft.attempt)
+        run_with_retries(str(self.draft.pk), self.draft.attempt)
         self.draft.refresh_from_db()
 
     def assert_one_of_each(self) -> None:

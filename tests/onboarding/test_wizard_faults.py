@@ -119,6 +119,33 @@ def test_a_fault_at_every_step_ends_in_exactly_one_object_of_each_kind(
     assert len(created) == len(creates), created
 
 
+@pytest.mark.parametrize(
+    "fault", [{"kind": "429", "retry_after": 1}, {"kind": "500"}], ids=["429", "500"]
+)
+def test_retries_by_the_worker_get_past_a_fault_at_every_step_with_exactly_one_object(
+    wizard, aep_emulator, stripe_stand_in, fault
+):
+    """With ONBOARDING_STEP_RETRIES, each faulted step goes back to the queue with a countdown
+    and the draft is done without anyone pressing Retry."""
+    client, sandbox = wizard
+    draft = run_until_review(client, sandbox, stripe_stand_in.secret_key, ["charges"],
+                             check_mapping=False)  # fmt: skip
+    before = counts(aep_emulator.url)
+    creates = list(CREATES)
+    if not wizard_class_exists(aep_emulator.url):
+        creates.insert(0, "/data/foundation/schemaregistry/tenant/classes")
+    for path in creates:
+        inject(aep_emulator.url, method="POST", path=path, count=1, **fault)
+    with override_settings(ONBOARDING_STEP_RETRIES=1):
+        assert client.post(f"/wizard/{draft.pk}/review/").status_code == 302
+        draft = wait_draft(draft, Draft.Status.DONE, Draft.Status.FAILED)
+    assert draft.status == Draft.Status.DONE, draft.error
+    assert sum(s.attempts - 1 for s in draft.steps.all()) == len(creates)  # one retry each
+    created = delta(before, counts(aep_emulator.url))
+    assert set(created.values()) == {1}, created
+    assert len(created) == len(creates), created
+
+
 def test_discard_after_a_failure_leaves_nothing_behind(wizard, aep_emulator, stripe_stand_in):
     client, sandbox = wizard
     before = counts(aep_emulator.url)

@@ -98,5 +98,6 @@ def secret_admin_change_paths() -> list[str]:
 
 
 def server_failed(path: str, status: int) -> bool:
-    """A 5xx is a failure, except /healthz's 503: that is its answer when no worker is alive."""
-    return status >= 500 and not (path.rstrip("/") == "/healthz" and status == 503)
+    """A 5xx is a failure, except /healthz/background's 503: that is its answer when no worker
+    or beat is alive. (/healthz and /healthz/ready need only the database and Redis.)"""
+    return status >= 500 and not (path.rstrip("/") == "/healthz/background" and status == 503)

@@ -38,7 +38,7 @@ from tests.security.security_forms import FormCatalog, any_text, as_is, field_en
 from tests.security.security_urls import Route, project_paths, server_failed
 from tests.security.security_world import ROLES, World, seed_world
 
-pytestmark = pytest.mark.integration  # /healthz and /metrics read Redis
+pytestmark = pytest.mark.integration  # /healthz/* and /metrics read Redis
 
 SNAPSHOT_APPS = ("auth", "core", "monitoring", "onboarding", "operations")
 # Fixed by migrations; no request writes them.
