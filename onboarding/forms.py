@@ -180,8 +180,12 @@ class ResourcesForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.draft = draft
         for path in STRIPE_RESOURCE_PATHS:
+            # Six inputs labelled alike cannot be told apart by a screen reader landing on one:
+            # each label names its resource (the page hides it visually on wide screens).
             self.fields[f"name_{path}"] = forms.CharField(
-                label=_("Dataflow name"), max_length=200, required=False
+                label=_("Dataflow name for %(path)s") % {"path": path},
+                max_length=200,
+                required=False,
             )
 
     def unreadable(self) -> dict[str, str | Promise]:

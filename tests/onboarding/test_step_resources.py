@@ -36,6 +36,15 @@ class StepResourcesTestCase(BaseTestCase):
         r = self.client.get(self.url)
         self.assertContains(r, "no Read access (Stripe permission rak_price_read)")
 
+    def test_each_name_input_is_labelled_with_its_resource(self):
+        r = self.client.get(self.url)
+        for path in ("charges", "refunds", "customers"):
+            self.assertContains(
+                r,
+                f'<label for="id_name_{path}" class="name-label">Dataflow name for {path}</label>',
+            )
+        self.assertNotContains(r, ">Dataflow name</label>")
+
     def test_choosing_saves_names_and_starts_exploring(self):
         r, delay = self.post(
             {
