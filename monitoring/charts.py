@@ -37,6 +37,37 @@ def nice_ceiling(value: float) -> float:
     return 10 * magnitude
 
 
+@dataclass(frozen=True)
+class Scale:
+    """The y axis: its top value and how many equal parts the gridlines cut it into."""
+
+    top: float
+    parts: int
+
+
+def nice_scale(value: float, unit: float = 1) -> Scale:
+    """An axis up to the nice_ceiling of `value`, counted in `unit`, with round ticks.
+
+    Quarters of 1 and 2 are round (0.25, 0.5) but quarters of 2.5 and 5 are not (0.625, 1.25:
+    labels would show rounded values), so those axes are cut in fifths (0.5, 1).
+    """
+    top = nice_ceiling(value / unit)
+    leading = top / 10 ** math.floor(math.log10(top))
+    parts = 5 if any(math.isclose(leading, n) for n in (2.5, 5)) else 4
+    return Scale(top * unit, parts)
+
+
+def duration_scale(seconds: float) -> Scale:
+    """A nice_scale in the unit seconds_label shows at the top: ticks fall on round seconds,
+    minutes or hours (2 min in steps of 30 s, not 100 s in steps of "1.2 min")."""
+    scale = nice_scale(seconds)
+    for unit in (60, 3600):
+        if scale.top <= unit:
+            break
+        scale = nice_scale(seconds, unit)
+    return scale
+
+
 def compact(value: float) -> str:
     """1234 -> 1.2k, 5600000 -> 5.6M (in Korean 1.2천, 560만)."""
     for limit, suffix in _abbreviations():
@@ -54,11 +85,23 @@ def _abbreviations() -> list[tuple[float, str]]:
 
 
 def seconds_label(value: float) -> str:
+    """A duration on an axis or in a tooltip: "250 ms", "1.5 s", "45 s", "2.5 min", "1.2 h".
+
+    Runs of small flows take well under a second, so the unit follows the size: whole seconds
+    would label every tick of such a chart "0 s".
+    """
     if value >= 3600:
-        return gettext("%(n).1f h") % {"n": value / 3600}
+        return gettext("%(n)s h") % {"n": one_decimal(value / 3600)}
     if value >= 60:
-        return gettext("%(n).1f min") % {"n": value / 60}
-    return gettext("%(n)d s") % {"n": value}
+        return gettext("%(n)s min") % {"n": one_decimal(value / 60)}
+    if value >= 1 or value <= 0:
+        return gettext("%(n)s s") % {"n": one_decimal(value)}
+    return gettext("%(n)s ms") % {"n": one_decimal(value * 1000)}
+
+
+def one_decimal(value: float) -> str:
+    """1.25 -> "1.2", 12.0 -> "12": one decimal, none when it would be zero."""
+    return f"{value:.1f}".removesuffix(".0")
 
 
 def bar_chart(
@@ -69,16 +112,17 @@ def bar_chart(
     stacked: bool = False,
     height: int = 180,
     fmt: Callable[[float], str] = compact,
+    scale: Callable[[float], Scale] = nice_scale,
     tooltips: Sequence[str] | None = None,
 ) -> SafeString:
     """Grouped (or stacked) bars, one group per label, with a y axis and sparse x labels."""
     count = max(1, len(labels))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, height - TOP - BOTTOM
-    top = nice_ceiling(_peak(series, stacked, len(labels)))
+    axis = scale(_peak(series, stacked, len(labels)))
     slot = plot_w / count
-    parts = [_axis(top, plot_h, fmt), _x_labels(labels, slot, height)]
+    parts = [_axis(axis, plot_h, fmt), _x_labels(labels, slot, height)]
     for index in range(len(labels)):
-        parts.append(_group(index, series, slot, plot_h, top, stacked, fmt, labels, tooltips))
+        parts.append(_group(index, series, slot, plot_h, axis.top, stacked, fmt, labels, tooltips))
     body = "".join(parts)
     return mark_safe(  # noqa: S308 - every piece of text in `body` went through escape()
         f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
@@ -94,11 +138,11 @@ def _peak(series: Sequence[Series], stacked: bool, length: int) -> float:
     return max(max(s.values, default=0) for s in series)
 
 
-def _axis(top: float, plot_h: int, fmt: Callable[[float], str]) -> str:
+def _axis(axis: Scale, plot_h: int, fmt: Callable[[float], str]) -> str:
     lines = []
-    for step in range(5):
-        value = top * step / 4
-        y = TOP + plot_h - plot_h * step / 4
+    for step in range(axis.parts + 1):
+        value = axis.top * step / axis.parts
+        y = TOP + plot_h - plot_h * step / axis.parts
         lines.append(
             f'<line class="gridline" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
             f'<text class="axis" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">'

@@ -303,6 +303,7 @@ def run_chart(runs: list) -> dict[str, str]:
         title=str(_("Duration per run")),
         height=120,
         fmt=charts.seconds_label,
+        scale=charts.duration_scale,
         tooltips=tips,
     )
     return {"records": records, "duration": duration}

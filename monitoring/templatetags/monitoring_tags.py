@@ -37,6 +37,14 @@ def percent(value) -> str:
 
 
 @register.filter
+def run_duration(value: timedelta | None) -> str:
+    """How long a run took, in the units of the duration chart ("320 ms", "1.5 min")."""
+    if value is None:
+        return "—"
+    return charts.seconds_label(value.total_seconds())
+
+
+@register.filter
 def span(value: timedelta | None) -> str:
     """A duration as "3 s", "4 min", "2.5 h", "3 d"."""
     if value is None:

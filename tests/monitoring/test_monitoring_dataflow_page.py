@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
+from django.utils import timezone
+
 from monitoring.health import refresh_health
-from monitoring.models import AuditEvent, Dataflow, Subscription
+from monitoring.models import AuditEvent, Dataflow, Run, Subscription
 from tests.base import BaseTestCase, make_sandbox
 from tests.monitoring.monitoring_factories import make_account, make_dataflow, make_run
 
@@ -45,6 +48,21 @@ class DataflowPageTestCase(BaseTestCase):
         assert body.count("<svg") == 2
         assert len(r.context["runs"]) == 25 and r.context["runs_has_more"]
         assert r.context["runs"][0] == self.failed
+
+    def test_the_duration_chart_labels_sub_second_runs_in_milliseconds(self):
+        Run.objects.all().delete()
+        for i, millis in enumerate((180, 320, 260)):
+            start = timezone.now() - timedelta(minutes=15 * (i + 1))
+            make_run(
+                self.flow, started_at=start, completed_at=start + timedelta(milliseconds=millis)
+            )
+        self.login(self.sam)
+        response = self.client.get(self.url)
+        duration_chart = str(response.context["run_chart"]["duration"])
+        ticks = re.findall(r'<text class="axis" x="46" [^>]*>([^<]*)</text>', duration_chart)
+        assert ticks == ["0 s", "100 ms", "200 ms", "300 ms", "400 ms", "500 ms"]
+        assert "320 ms</title>" in duration_chart  # the tooltip of the longest run
+        self.assertContains(response, '<td class="num">320 ms</td>')  # the runs table agrees
 
     def test_older_runs_page(self):
         self.login(self.sam)
