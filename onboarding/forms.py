@@ -491,7 +491,10 @@ class ScheduleForm(forms.Form):
     start_time = forms.CharField(
         label=_("First run"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-        help_text=_("In the time zone below. AEP receives it in UTC."),
+        help_text=_(
+            "In the time zone below. If this time has passed when the dataflows are created, "
+            "the first run starts right away."
+        ),
         error_messages={"required": _("Enter when the first run should start.")},
     )
     time_zone = forms.ChoiceField(

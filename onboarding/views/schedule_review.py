@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
 from django.db import transaction
 from django.shortcuts import redirect, render
@@ -37,8 +36,13 @@ from onboarding.views.helpers import (
 
 
 def _default_start():
-    soon = timezone.now() + timedelta(minutes=10)
-    return soon.replace(second=0, microsecond=0)
+    """Now, as AEP's own wizard offers: the first run follows the creation at once.
+
+    By the time the dataflows are created this has passed. It is sent as chosen: a new flow's
+    startTime has no lower bound, and one already past runs its first window on creation
+    (docs/aep-api-notes.md §2.4.6).
+    """
+    return timezone.now().replace(second=0, microsecond=0)
 
 
 def _schedule_context(draft: Draft) -> dict:

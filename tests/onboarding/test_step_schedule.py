@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from unittest.mock import patch
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
 
 from core.models import Job, Preference
 from core.preferences import TIME_ZONE_COOKIE
@@ -52,6 +55,24 @@ class StepScheduleTestCase(BaseTestCase):
             "before then.",
         )
         self.assertContains(r, 'value="2030-12-03T10:00"')
+
+    def test_the_first_run_is_offered_now_in_the_persons_zone(self):
+        self.draft.start_time = None
+        self.draft.save()
+        self.client.cookies[TIME_ZONE_COOKIE] = "Asia/Seoul"
+        # A clock near the real one: sessions and log-in read it too.
+        now = timezone.now().replace(second=27)
+        with patch("django.utils.timezone.now", return_value=now):
+            r = self.client.get(self.url)
+        seoul = now.astimezone(ZoneInfo("Asia/Seoul"))
+        self.assertContains(r, f'value="{seoul:%Y-%m-%dT%H:%M}"')  # seconds dropped
+        self.assertContains(r, "the first run starts right away")
+
+    def test_a_start_time_already_past_is_kept_as_chosen(self):
+        r, _ = self.post(start_time="2020-01-01T08:00", time_zone="UTC")
+        assert r.status_code == 302
+        self.draft.refresh_from_db()
+        assert self.draft.start_time == datetime(2020, 1, 1, 8, 0, tzinfo=UTC)
 
     def test_without_backfill_the_summary_says_older_objects_are_skipped(self):
         self.post(backfill="", time_zone="UTC")
