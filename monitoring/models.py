@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.crypto import EncryptedSecretField
+from core.demo import on_this_machine
 
 SCHEDULE_UNITS = {
     "minute": timedelta(minutes=1),
@@ -68,6 +69,12 @@ class Sandbox(models.Model):
     @property
     def is_production(self) -> bool:
         return self.sandbox_name == "prod"
+
+    @property
+    def is_local_emulator(self) -> bool:
+        """Whether AEP is the emulator on this machine (as `./dev run` sets it up), whose
+        Stripe stand-in takes the published demo keys."""
+        return on_this_machine(self.platform_url)
 
 
 class Account(models.Model):

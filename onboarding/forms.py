@@ -59,10 +59,23 @@ def accounts_for(sandbox_ids=None):
     ).order_by("sandbox__display_name", "name")
 
 
+class SandboxSelect(forms.Select):
+    """Marks the options of sandboxes on the local AEP emulator (`data-local-emulator`): while
+    one is chosen, the page shows the Stripe stand-in's demo keys (CSS, no script)."""
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        sandbox = getattr(value, "instance", None)
+        if sandbox is not None and sandbox.is_local_emulator:
+            option["attrs"]["data-local-emulator"] = True
+        return option
+
+
 class AccountForm(forms.Form):
     sandbox = forms.ModelChoiceField(
         label=_("AEP sandbox"),
         queryset=Sandbox.objects.all(),
+        widget=SandboxSelect,
         empty_label=_("Choose a sandbox"),
         help_text=_("Where the dataflows and datasets will be created."),
         error_messages={"required": _("Choose the AEP sandbox to load Stripe data into.")},
@@ -117,6 +130,15 @@ class AccountForm(forms.Form):
             # The base connection already holds the key: the account can no longer change.
             for name in ("sandbox", "account_mode", "account", "access_token"):
                 self.fields[name].disabled = True
+
+    def offers_demo_keys(self) -> bool:
+        """Whether the Stripe stand-in's demo keys apply: a key can still be entered, and a
+        sandbox on the local AEP emulator can be chosen."""
+        field = self.fields["sandbox"]
+        assert isinstance(field, forms.ModelChoiceField)
+        if self.fields["access_token"].disabled or field.queryset is None:
+            return False
+        return any(sandbox.is_local_emulator for sandbox in field.queryset)
 
     def clean_access_token(self) -> str:
         token = self.cleaned_data.get("access_token", "")

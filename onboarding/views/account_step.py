@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from aep.flowservice import STRIPE_RESOURCE_PATHS
+from core.demo import STRIPE_DEMO_KEYS
 from core.http import AuthenticatedHttpRequest
 from monitoring.models import Account
 from onboarding import forms, tasks
@@ -33,6 +34,8 @@ def _account_context(form, draft: Draft | None) -> dict:
         "form": form,
         "accounts": forms.accounts_for(),
         "has_sandboxes": form.fields["sandbox"].queryset.exists(),
+        # The page shows them only while a sandbox on the local AEP emulator is chosen.
+        "demo_keys": STRIPE_DEMO_KEYS if form.offers_demo_keys() else (),
         "draft": draft,
     }
 

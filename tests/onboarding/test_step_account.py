@@ -5,7 +5,7 @@ from __future__ import annotations
 from unittest.mock import patch
 
 from core.models import Job
-from monitoring.models import Account
+from monitoring.models import Account, Sandbox
 from onboarding import tasks
 from onboarding.models import Draft
 from tests.base import BaseTestCase, make_sandbox
@@ -177,3 +177,62 @@ class StepAccountTestCase(BaseTestCase):
             {"sandbox": self.sandbox.pk, "account_mode": "existing", "account": account.pk},
         )
         self.assertContains(r, "belongs to another sandbox")
+
+
+class DemoKeysTestCase(BaseTestCase):
+    """A sandbox on the local AEP emulator offers the Stripe stand-in's demo keys."""
+
+    SECRET, RESTRICTED = "sk_test_demo_stripe_sources_0001", "rk_test_demo_readonly_0001"
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.login(self.mina)
+
+    def test_a_local_emulator_sandbox_offers_both_keys_with_what_they_read(self):
+        local = make_sandbox(display_name="Local", platform_url="http://127.0.0.1:8100")
+        make_sandbox(display_name="Adobe", sandbox_name="dev")
+        r = self.client.get("/wizard/new/")
+        body = r.content.decode()
+        for key in (self.SECRET, self.RESTRICTED):
+            self.assertContains(r, f'data-fill-key="{key}" data-fill-target="id_access_token"')
+        self.assertContains(r, "Use this key", count=2)
+        self.assertContains(r, "reads all six kinds of Stripe data")
+        self.assertContains(r, "reads charges, customers, refunds only")
+        self.assertContains(r, f'<option value="{local.pk}" data-local-emulator>Local (prod)')
+        assert "data-local-emulator>Adobe" not in body  # CSS hides the keys for that one
+        self.assertContains(r, 'src="/static/js/demo_keys.js"')
+
+    def test_a_draft_on_a_local_sandbox_offers_them_too(self):
+        local = make_sandbox(platform_url="http://localhost:8100")
+        draft = Draft.objects.create(sandbox=local, created_by=self.mina, account_name="Acme")
+        r = self.client.get(f"/wizard/{draft.pk}/account/")
+        self.assertContains(r, f'data-fill-key="{self.SECRET}"')
+        self.assertContains(r, f'<option value="{local.pk}" selected data-local-emulator>')
+
+    def test_real_sandboxes_show_no_demo_keys(self):
+        make_sandbox(platform_url="https://platform.adobe.io")
+        r = self.client.get("/wizard/new/")
+        self.assertNotContains(r, self.SECRET)
+        self.assertNotContains(r, "Use this key")
+        self.assertNotContains(r, "demo_keys.js")
+
+    def test_once_the_key_is_in_aep_no_demo_keys_are_offered(self):
+        local = make_sandbox(platform_url="http://127.0.0.1:8100")
+        draft = connected_draft(self.mina, local)
+        r = self.client.get(f"/wizard/{draft.pk}/account/")
+        self.assertNotContains(r, "Use this key")
+
+    def test_which_platform_urls_are_the_local_emulator(self):
+        for url, local in [
+            ("http://127.0.0.1:8100", True),
+            ("http://localhost:8100", True),
+            ("http://LOCALHOST", True),
+            ("http://127.0.0.2:8100", True),
+            ("http://[::1]:8100", True),
+            ("https://platform.adobe.io", False),
+            ("http://aep-emulator:8100", False),
+            ("http://10.0.0.5:8100", False),
+            ("http://localhost.example.com", False),
+        ]:
+            sandbox = Sandbox(platform_url=url)
+            assert sandbox.is_local_emulator is local, url
