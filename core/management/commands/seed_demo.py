@@ -1,4 +1,5 @@
-"""Create one demo user per role and a sandbox that points at the local AEP emulator."""
+"""Create one demo user per role and a sandbox that points at the local AEP emulator, and print
+what to log in with: the users' passwords and the Stripe stand-in's demo keys."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
 
+from core.demo import STRIPE_DEMO_KEYS
 from core.roles import ADMIN, MARKETING_OPS, SUPPORT, ensure_roles
 from monitoring.models import Sandbox
 
@@ -37,6 +39,16 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo users (username / password / role):"))
         for username, _first, _last, role in DEMO_USERS:
             self.stdout.write(f"  {username:<10} {passwords[username]:<22} {role}")
+        self._show_stripe_keys()
+
+    def _show_stripe_keys(self) -> None:
+        # The wizard asks for a Stripe key first thing: say which ones the stand-in takes.
+        self.stdout.write(
+            self.style.SUCCESS("Stripe stand-in demo keys (the wizard's Stripe API key):")
+        )
+        for demo in STRIPE_DEMO_KEYS:
+            reads = "everything" if demo.readable is None else ", ".join(demo.readable) + " only"
+            self.stdout.write(f"  {demo.key:<34} reads {reads}")
 
     def _ensure_user(self, username, first, last, role, passwords) -> str:
         password = passwords.get(username) or secrets.token_urlsafe(12)
