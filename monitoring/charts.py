@@ -57,6 +57,15 @@ def nice_scale(value: float, unit: float = 1) -> Scale:
     return Scale(top * unit, parts)
 
 
+def count_scale(value: float) -> Scale:
+    """A nice_scale for whole numbers (records): no tick between two of them, no "7.5"."""
+    scale = nice_scale(value)
+    for parts in (scale.parts, 5, 2, 1):
+        if (scale.top / parts).is_integer():
+            return Scale(scale.top, parts)
+    return scale
+
+
 def duration_scale(seconds: float) -> Scale:
     """A nice_scale in the unit seconds_label shows at the top: ticks fall on round seconds,
     minutes or hours (2 min in steps of 30 s, not 100 s in steps of "1.2 min")."""
@@ -112,7 +121,7 @@ def bar_chart(
     stacked: bool = False,
     height: int = 180,
     fmt: Callable[[float], str] = compact,
-    scale: Callable[[float], Scale] = nice_scale,
+    scale: Callable[[float], Scale] = count_scale,
     tooltips: Sequence[str] | None = None,
 ) -> SafeString:
     """Grouped (or stacked) bars, one group per label, with a y axis and sparse x labels."""

@@ -86,3 +86,14 @@ class DurationScaleTestCase(SimpleTestCase):
         ]
         assert charts.nice_scale(0) == charts.Scale(1, 4)
         assert charts.nice_scale(180) == charts.Scale(200, 4)
+
+
+class CountScaleTestCase(SimpleTestCase):
+    def test_no_tick_falls_between_two_whole_numbers(self):
+        for peak, top, parts in [(10, 10, 5), (8, 10, 5), (2, 2, 2), (1, 1, 1), (0, 1, 1)]:
+            assert charts.count_scale(peak) == charts.Scale(top, parts), peak
+            assert all((top * i / parts).is_integer() for i in range(parts + 1))
+
+    def test_larger_counts_keep_their_nice_scale(self):
+        for peak in (30, 180, 2100, 90_000):
+            assert charts.count_scale(peak) == charts.nice_scale(peak), peak
