@@ -122,6 +122,7 @@ class AccountForm(forms.Form):
         account = self.fields["account"]
         assert isinstance(account, forms.ModelChoiceField)
         account.queryset = accounts_for()
+        self._preselect_a_lone_sandbox()
         if draft is not None and draft.token_last4:
             self.fields["access_token"].help_text = _(
                 "A key ending in …%(last4)s is saved. Leave empty to keep it."
@@ -130,6 +131,14 @@ class AccountForm(forms.Form):
             # The base connection already holds the key: the account can no longer change.
             for name in ("sandbox", "account_mode", "account", "access_token"):
                 self.fields[name].disabled = True
+
+    def _preselect_a_lone_sandbox(self) -> None:
+        """With one sandbox there is nothing to choose: start on it (a new draft only)."""
+        if self.is_bound or self.initial.get("sandbox"):
+            return
+        sandboxes = list(Sandbox.objects.all()[:2])
+        if len(sandboxes) == 1:
+            self.initial["sandbox"] = sandboxes[0].pk
 
     def offers_demo_keys(self) -> bool:
         """Whether the Stripe stand-in's demo keys apply: a key can still be entered, and a

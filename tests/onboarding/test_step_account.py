@@ -52,6 +52,18 @@ class StepAccountTestCase(BaseTestCase):
         self.assertContains(r, "Stripe API key")
         self.assertContains(r, "Developers → API keys")
 
+    def test_a_lone_sandbox_is_chosen_already(self):
+        self.login(self.mina)
+        r = self.client.get(self.url)
+        self.assertContains(r, f'<option value="{self.sandbox.pk}" selected>')
+
+    def test_with_two_sandboxes_the_person_chooses(self):
+        make_sandbox(display_name="Second", sandbox_name="dev")
+        self.login(self.mina)
+        r = self.client.get(self.url)
+        self.assertContains(r, '<option value="" selected>Choose a sandbox</option>')
+        self.assertContains(r, f'<option value="{self.sandbox.pk}">Demo (prod)</option>')
+
     def test_a_new_key_creates_the_draft_encrypted_and_starts_the_probe(self):
         self.login(self.mina)
         r, delay = self.post_new()
