@@ -360,7 +360,10 @@ def _first(items: Iterable[Any], accept: Callable[[Any], bool]) -> Any:
 
 
 @dataclass
-class Run:
+class Attempt:
+    """One go at a draft's steps: finds what an earlier go created, creates the rest, and
+    keeps the AEP ids known so far."""
+
     client: AEPClient
     draft: Draft
     ids: Ids
@@ -506,7 +509,7 @@ def _still_current(draft_pk, attempt: int) -> bool:
 def provision(client: AEPClient, draft: Draft, attempt: int) -> bool:
     """Run every step not yet done; True when all are done and the monitoring rows exist."""
     steps = list(draft.steps.order_by("position"))
-    run = Run(client, draft, Ids.from_steps(steps))
+    run = Attempt(client, draft, Ids.from_steps(steps))
     for step in steps:
         if step.status == StepStatus.DONE:
             continue
@@ -519,7 +522,7 @@ def provision(client: AEPClient, draft: Draft, attempt: int) -> bool:
     return True
 
 
-def _run_step(run: Run, step: ProvisioningStep) -> bool:
+def _run_step(run: Attempt, step: ProvisioningStep) -> bool:
     retries = settings.ONBOARDING_STEP_RETRIES
     while True:
         try:
@@ -571,7 +574,7 @@ def _retry_wait(exc: AEPError, attempts: int) -> float:
     return min(2.0**attempts, MAX_RETRY_WAIT_SECONDS)
 
 
-def _attempt_step(run: Run, step: ProvisioningStep) -> None:
+def _attempt_step(attempt: Attempt, step: ProvisioningStep) -> None:
     tried_before = step.attempts > 0
     step.status = StepStatus.RUNNING
     step.attempts += 1
@@ -581,12 +584,12 @@ def _attempt_step(run: Run, step: ProvisioningStep) -> None:
     found = None
     # The shared class is looked up every time: another draft may have created it already.
     if tried_before or step.kind == Kind.SCHEMA_CLASS:
-        found = run.find(step)
+        found = attempt.find(step)
     if found:
         aep_id, etag, extra = found
         created_here = tried_before
     else:
-        aep_id, etag, extra = run.create(step)
+        aep_id, etag, extra = attempt.create(step)
         created_here = True
     # Store the id before anything else can fail, so a retry resumes from here.
     ProvisioningStep.objects.filter(pk=step.pk).update(
@@ -599,14 +602,14 @@ def _attempt_step(run: Run, step: ProvisioningStep) -> None:
     )
     step.aep_id, step.etag, step.extra = aep_id, etag, extra
     step.created_here, step.status = created_here, StepStatus.DONE
-    run.ids.values[(step.resource_path, step.kind)] = aep_id
-    run.ids.extra[(step.resource_path, step.kind)] = extra
+    attempt.ids.values[(step.resource_path, step.kind)] = aep_id
+    attempt.ids.extra[(step.resource_path, step.kind)] = extra
     if created_here:
-        _audit_created(run, step)
+        _audit_created(attempt, step)
 
 
-def _audit_created(run: Run, step: ProvisioningStep) -> None:
-    body = run.body(step.resource_path, step.kind)
+def _audit_created(attempt: Attempt, step: ProvisioningStep) -> None:
+    body = attempt.body(step.resource_path, step.kind)
     if step.kind in (Kind.FIELD_GROUP, Kind.MAPPING_SET):
         # Whole field trees and mapping lists would swamp the audit trail; keep the gist.
         body = {
@@ -614,14 +617,14 @@ def _audit_created(run: Run, step: ProvisioningStep) -> None:
             for key, value in body.items()
             if key not in ("definitions", "allOf", "mappings")
         }
-        body["rows"] = len(run.draft.mappings.get(step.resource_path) or [])
+        body["rows"] = len(attempt.draft.mappings.get(step.resource_path) or [])
     record(
-        run.draft.created_by,
+        attempt.draft.created_by,
         "wizard.create",
         target_type=audit_target_type(step.kind),
         target_id=step.aep_id,
         target_label=body.get("name") or body.get("title") or step.resource_path,
-        sandbox=run.draft.sandbox,
+        sandbox=attempt.draft.sandbox,
         after=body,
     )
 
@@ -632,7 +635,9 @@ def audit_target_type(kind: str) -> str:
     return target_types.get(kind, kind)
 
 
-def _fail(run: Run, step: ProvisioningStep, message: str, code: str = "", request_id: str = ""):
+def _fail(
+    attempt: Attempt, step: ProvisioningStep, message: str, code: str = "", request_id: str = ""
+):
     ProvisioningStep.objects.filter(pk=step.pk).update(
         status=StepStatus.FAILED,
         error=message,
@@ -640,15 +645,15 @@ def _fail(run: Run, step: ProvisioningStep, message: str, code: str = "", reques
         request_id=request_id,
         finished=timezone.now(),
     )
-    Draft.objects.filter(pk=run.draft.pk).update(
+    Draft.objects.filter(pk=attempt.draft.pk).update(
         status=Draft.Status.FAILED, error=message, heartbeat=None
     )
     record(
-        run.draft.created_by,
+        attempt.draft.created_by,
         "wizard.create",
         target_type=audit_target_type(step.kind),
         target_label=step.resource_path or step.kind,
-        sandbox=run.draft.sandbox,
+        sandbox=attempt.draft.sandbox,
         result="failed",
         error=message,
         request_id=request_id,
@@ -760,12 +765,12 @@ def discard(client: AEPClient, draft: Draft) -> None:
     discarding again continues where it stopped.
     """
     steps = list(draft.steps.order_by("position"))
-    run = Run(client, draft, Ids.from_steps(steps))
+    attempt = Attempt(client, draft, Ids.from_steps(steps))
     for step in reversed(steps):
         if step.status == StepStatus.DELETED:
             continue
         if not step.aep_id and step.attempts:
-            found = run.find(step)
+            found = attempt.find(step)
             if found:
                 step.aep_id, step.created_here = found[0], True
         if step.aep_id and step.created_here:
