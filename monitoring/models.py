@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.crypto import EncryptedSecretField
+from core.schedule import schedule_words
 
 SCHEDULE_UNITS = {
     "minute": timedelta(minutes=1),
@@ -237,6 +238,10 @@ class Dataflow(models.Model):
     @property
     def is_active(self) -> bool:
         return self.enabled and self.deleted_at is None
+
+    def schedule_label(self) -> str:
+        """How often the flow runs, in words: "Every 15 minutes", "Every hour", "Once"."""
+        return schedule_words(self.frequency, self.interval)
 
     @property
     def schedule_period(self) -> timedelta | None:
