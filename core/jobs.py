@@ -5,10 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from django.utils.translation import gettext as _
-
 from aep.errors import AEPError
-from core.explain import explain_aep_error
+from core.explain import explain_aep_error, unexpected_failure
 from core.metrics import record_aep_error
 from core.models import Job
 
@@ -49,9 +47,7 @@ def perform(job_id: str, work: Callable[[Job], dict]) -> Job | None:
         job.fail(explain_aep_error(exc), code=exc.code or "", request_id=exc.request_id or "")
     except Exception:
         logger.exception("job %s (%s) failed unexpectedly", job.pk, job.kind)
-        job.fail(
-            _("Something went wrong on our side. Try again; if it keeps failing, tell support.")
-        )
+        job.fail(unexpected_failure())
     else:
         job.succeed(result)
     return job

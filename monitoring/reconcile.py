@@ -22,6 +22,7 @@ import stripe
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from core.explain import unexpected_failure
 from core.models import Job
 from monitoring.models import OPEN_RUN_STATUSES, Reconciliation, Run
 
@@ -184,9 +185,7 @@ def perform(job_id: str) -> Job | None:
         job.fail(explain_stripe_error(exc), code=str(exc.http_status or ""))
     except Exception:
         logger.exception("reconciliation job %s failed unexpectedly", job.pk)
-        job.fail(
-            _("Something went wrong on our side. Try again; if it keeps failing, tell support.")
-        )
+        job.fail(unexpected_failure())
     else:
         job.succeed(result)
     finally:

@@ -23,19 +23,9 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from aep import (
-    AEPClient,
-    AEPError,
-    AEPTimeout,
-    NotFoundError,
-    RateLimitError,
-    ServerError,
-    payloads,
-    redact,
-)
-from core.explain import explain_aep_error
+from aep import AEPClient, AEPError, NotFoundError, payloads, redact
+from core.explain import explain_step_failure, unexpected_failure
 from core.metrics import record_aep_error
 from monitoring.audit import record
 from monitoring.models import Account, AlertRule, Dataflow, Subscription
@@ -80,10 +70,6 @@ def note_aep_error(
         exc.status_code or "-",
         extra={"aep_request_id": exc.request_id or "", "aep_error_code": exc.code or ""},
     )
-
-
-def unexpected_failure() -> str:
-    return _("Something went wrong on our side. Try again; if it keeps failing, tell support.")
 
 
 def resource_label(path: str) -> str:
@@ -536,35 +522,13 @@ def _run_step(run: Attempt, step: ProvisioningStep) -> bool:
                 time.sleep(wait)
                 continue
             note_aep_error(exc, "step %s of draft %s failed", step, run.draft.pk)
-            _fail(run, step, describe_failure(exc), exc.code or "", exc.request_id or "")
+            _fail(run, step, explain_step_failure(exc), exc.code or "", exc.request_id or "")
             return False
         except Exception:
             logger.exception("step %s of draft %s failed unexpectedly", step, run.draft.pk)
             _fail(run, step, unexpected_failure())
             return False
         return True
-
-
-def describe_failure(exc: AEPError) -> str:
-    """Plain words for a failed step, ending with what pressing Retry will do."""
-    if isinstance(exc, RateLimitError):
-        message = _(
-            "AEP asked us to slow down (too many requests). Wait a minute, then press Retry."
-        )
-    elif isinstance(exc, AEPTimeout):
-        message = _(
-            "AEP did not answer in time. Press Retry: anything AEP created meanwhile is picked "
-            "up, not created twice."
-        )
-    elif isinstance(exc, ServerError):
-        message = _("AEP had an internal error. This is usually temporary: press Retry.")
-    else:
-        return explain_aep_error(exc)
-    detail = (exc.message or "").strip()
-    if not detail:
-        return message
-    said = _("%(explanation)s Adobe said: “%(detail)s”")
-    return said % {"explanation": message, "detail": detail}
 
 
 def _retry_wait(exc: AEPError, attempts: int) -> float:

@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from aep import AEPClient, RequestIds
 from aep.errors import AEPError
-from core.explain import explain_aep_error
+from core.explain import explain_aep_error, unexpected_failure
 from monitoring.audit import record
 from monitoring.models import AuditEvent
 from operations.models import Operation
@@ -32,7 +31,6 @@ PENDING, RUNNING, DONE, SKIPPED, FAILED, CONFLICT = (
     "failed",
     "conflict",
 )
-UNEXPECTED = _("Something went wrong on our side. Try again; if it keeps failing, tell support.")
 
 
 class OperationStopped(Exception):
@@ -159,7 +157,7 @@ def describe_failure(exc: Exception) -> tuple[str, str, str, str]:
     if isinstance(exc, AEPError):
         return explain_aep_error(exc), exc.code or "", exc.request_id or "", Operation.Status.FAILED
     logger.exception("operation step failed unexpectedly")
-    return UNEXPECTED, "", "", Operation.Status.FAILED
+    return unexpected_failure(), "", "", Operation.Status.FAILED
 
 
 def _mark(op: Operation, index: int, **fields: Any) -> None:
