@@ -5,9 +5,40 @@ Background work records these on a Job, a Draft's steps or an Operation, and pag
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from django.utils.translation import gettext as _
 
 from aep import errors
+
+
+class Explanation(NamedTuple):
+    """A failure in words for the page, with AEP's error code and request id when known."""
+
+    message: str
+    code: str = ""
+    request_id: str = ""
+    # Nothing better to say than "something went wrong": worth a traceback in the log.
+    unexpected: bool = False
+
+
+class ExplainedError(Exception):
+    """A failure already put in words the page can show."""
+
+    def __init__(self, message: str, *, code: str = "", request_id: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.request_id = request_id
+
+
+def explain_failure(exc: Exception) -> Explanation:
+    """Any exception of background work: its own words, AEP's explained, else our fault."""
+    if isinstance(exc, ExplainedError):
+        return Explanation(exc.message, exc.code, exc.request_id)
+    if isinstance(exc, errors.AEPError):
+        return Explanation(explain_aep_error(exc), exc.code or "", exc.request_id or "")
+    return Explanation(unexpected_failure(), unexpected=True)
 
 
 def unexpected_failure() -> str:
