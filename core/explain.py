@@ -1,15 +1,75 @@
-"""Turn AEP errors into sentences a marketing ops person can act on."""
+"""Turn failures into sentences a marketing ops person can act on.
+
+Background work records these on a Job, a Draft's steps or an Operation, and pages show them.
+"""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 from django.utils.translation import gettext as _
 
 from aep import errors
 
 
+class Explanation(NamedTuple):
+    """A failure in words for the page, with AEP's error code and request id when known."""
+
+    message: str
+    code: str = ""
+    request_id: str = ""
+    # Nothing better to say than "something went wrong": worth a traceback in the log.
+    unexpected: bool = False
+
+
+class ExplainedError(Exception):
+    """A failure already put in words the page can show."""
+
+    def __init__(self, message: str, *, code: str = "", request_id: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.request_id = request_id
+
+
+def explain_failure(exc: Exception) -> Explanation:
+    """Any exception of background work: its own words, AEP's explained, else our fault."""
+    if isinstance(exc, ExplainedError):
+        return Explanation(exc.message, exc.code, exc.request_id)
+    if isinstance(exc, errors.AEPError):
+        return Explanation(explain_aep_error(exc), exc.code or "", exc.request_id or "")
+    return Explanation(unexpected_failure(), unexpected=True)
+
+
+def unexpected_failure() -> str:
+    """What to say of a failure nobody foresaw (its traceback goes to the log)."""
+    return _("Something went wrong on our side. Try again; if it keeps failing, tell support.")
+
+
 def explain_aep_error(exc: errors.AEPError) -> str:
     """A plain-language message, with Adobe's own words kept at the end for support."""
-    message = _explanation(exc)
+    return _with_adobe_detail(_explanation(exc), exc)
+
+
+def explain_step_failure(exc: errors.AEPError) -> str:
+    """Plain words for a failed provisioning step, ending with what pressing Retry will do."""
+    if isinstance(exc, errors.RateLimitError):
+        message = _(
+            "AEP asked us to slow down (too many requests). Wait a minute, then press Retry."
+        )
+    elif isinstance(exc, errors.AEPTimeout):
+        message = _(
+            "AEP did not answer in time. Press Retry: anything AEP created meanwhile is picked "
+            "up, not created twice."
+        )
+    elif isinstance(exc, errors.ServerError):
+        message = _("AEP had an internal error. This is usually temporary: press Retry.")
+    else:
+        return explain_aep_error(exc)
+    return _with_adobe_detail(message, exc)
+
+
+def _with_adobe_detail(message: str, exc: errors.AEPError) -> str:
     detail = (exc.message or "").strip()
     if detail and detail not in message:
         message = _("%(explanation)s Adobe said: “%(detail)s”") % {

@@ -9,6 +9,8 @@ from django.utils.translation import gettext_lazy as _
 
 from core.crypto import EncryptedSecretField
 from core.demo import on_this_machine
+from core.schedule import schedule_words
+from core.statuses import status_choices
 
 SCHEDULE_UNITS = {
     "minute": timedelta(minutes=1),
@@ -18,6 +20,19 @@ SCHEDULE_UNITS = {
 }
 OPEN_RUN_STATUSES = ("inProgress", "scheduled", "queued")
 SUCCESS_RUN_STATUSES = ("success", "partialSuccess")
+# Run statuses as the sync stores them: AEP's, matched case-insensitively onto one spelling
+# (aep.quirks.RUN_STATUSES), and others AEP may report, stored as they come. A status outside
+# these is stored all the same and shown as it is.
+RUN_STATUS_CHOICES = status_choices(
+    (
+        *SUCCESS_RUN_STATUSES,
+        "failed",
+        *OPEN_RUN_STATUSES,
+        "pending",
+        "cancelled",
+        "canceled",
+    )
+)
 # Health values from most to least urgent.
 SEVERITY_ORDER = ("failing", "late", "new", "healthy", "disabled", "deleted")
 
@@ -165,7 +180,7 @@ class Dataflow(models.Model):
 
     # Denormalised health, kept current by the sync task; pages read only these columns.
     health = models.CharField(max_length=16, choices=Health.choices, default=Health.NEW)
-    last_run_status = models.CharField(max_length=32, blank=True)
+    last_run_status = models.CharField(max_length=32, blank=True, choices=RUN_STATUS_CHOICES)
     last_run_at = models.DateTimeField(null=True, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
@@ -245,6 +260,10 @@ class Dataflow(models.Model):
     def is_active(self) -> bool:
         return self.enabled and self.deleted_at is None
 
+    def schedule_label(self) -> str:
+        """How often the flow runs, in words: "Every 15 minutes", "Every hour", "Once"."""
+        return schedule_words(self.frequency, self.interval)
+
     @property
     def schedule_period(self) -> timedelta | None:
         """Time between two scheduled runs; None for a one-time flow."""
@@ -277,7 +296,7 @@ class Run(models.Model):
 
     dataflow = models.ForeignKey(Dataflow, models.CASCADE, related_name="runs")
     run_id = models.CharField(max_length=64, unique=True)
-    status = models.CharField(max_length=32)
+    status = models.CharField(max_length=32, choices=RUN_STATUS_CHOICES)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)

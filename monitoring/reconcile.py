@@ -12,7 +12,6 @@ deleted in Stripe since).
 from __future__ import annotations
 
 import bisect
-import logging
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,17 +21,16 @@ import stripe
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from core import explain
 from core.models import Job
 from monitoring.models import OPEN_RUN_STATUSES, Reconciliation, Run
-
-logger = logging.getLogger(__name__)
 
 # A scan stops here rather than walk an enormous account; the result says it was cut short.
 MAX_OBJECTS = 200_000
 STRIPE_TIMEOUT_SECONDS = 30
 
 
-class ReconcileError(Exception):
+class ReconcileError(explain.ExplainedError):
     """A failure to tell the user in plain words."""
 
 
@@ -142,6 +140,14 @@ def stripe_client(api_key: str) -> stripe.StripeClient:
 
 
 def run_job(job: Job) -> dict:
+    """The check of a claimed job; a pasted key is forgotten whatever the outcome."""
+    try:
+        return _check(job)
+    finally:
+        Reconciliation.objects.filter(job=job).exclude(pasted_key="").update(pasted_key="")
+
+
+def _check(job: Job) -> dict:
     recon = Reconciliation.objects.select_related("dataflow__account").get(job=job)
     api_key, source = _key_for(recon)
     dataflow = recon.dataflow
@@ -171,27 +177,11 @@ def _key_for(recon: Reconciliation) -> tuple[str, str]:
     )
 
 
-def perform(job_id: str) -> Job | None:
-    """Like core.jobs.perform, with Stripe's failures explained in plain words."""
-    job = Job.objects.get(pk=job_id)
-    if not job.claim():
-        return None
-    try:
-        result = run_job(job)
-    except ReconcileError as exc:
-        job.fail(str(exc))
-    except stripe.StripeError as exc:
-        job.fail(explain_stripe_error(exc), code=str(exc.http_status or ""))
-    except Exception:
-        logger.exception("reconciliation job %s failed unexpectedly", job.pk)
-        job.fail(
-            _("Something went wrong on our side. Try again; if it keeps failing, tell support.")
-        )
-    else:
-        job.succeed(result)
-    finally:
-        Reconciliation.objects.filter(job_id=job_id).exclude(pasted_key="").update(pasted_key="")
-    return job
+def explain_failure(exc: Exception) -> explain.Explanation:
+    """core.jobs' explanations, and Stripe's failures in plain words."""
+    if isinstance(exc, stripe.StripeError):
+        return explain.Explanation(explain_stripe_error(exc), code=str(exc.http_status or ""))
+    return explain.explain_failure(exc)
 
 
 def explain_stripe_error(exc: stripe.StripeError) -> str:

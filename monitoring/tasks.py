@@ -112,7 +112,7 @@ def deliver_alert(self, delivery_pk: int) -> None:
 
 @shared_task(name="monitoring.reconcile_dataflow")
 def reconcile_dataflow(job_id: str) -> None:
-    reconcile.perform(job_id)
+    perform(job_id, reconcile.run_job, explain=reconcile.explain_failure)
 
 
 # -- schema drift ---------------------------------------------------------------------------

@@ -25,19 +25,9 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from aep import (
-    AEPClient,
-    AEPError,
-    AEPTimeout,
-    NotFoundError,
-    RateLimitError,
-    ServerError,
-    payloads,
-    redact,
-)
-from core.explain import explain_aep_error
+from aep import AEPClient, AEPError, NotFoundError, payloads, redact
+from core.explain import explain_step_failure, unexpected_failure
 from core.metrics import record_aep_error
 from monitoring.audit import record
 from monitoring.models import Account, AlertRule, Dataflow, Subscription
@@ -85,10 +75,6 @@ def note_aep_error(
         exc.status_code or "-",
         extra={"aep_request_id": exc.request_id or "", "aep_error_code": exc.code or ""},
     )
-
-
-def unexpected_failure() -> str:
-    return _("Something went wrong on our side. Try again; if it keeps failing, tell support.")
 
 
 def resource_label(path: str) -> str:
@@ -365,7 +351,10 @@ def _first(items: Iterable[Any], accept: Callable[[Any], bool]) -> Any:
 
 
 @dataclass
-class Run:
+class Attempt:
+    """One go at a draft's steps: finds what an earlier go created, creates the rest, and
+    keeps the AEP ids known so far."""
+
     client: AEPClient
     draft: Draft
     ids: Ids
@@ -544,7 +533,7 @@ def provision(
     """
     retries = retries or StepRetries()
     steps = list(draft.steps.order_by("position"))
-    run = Run(client, draft, Ids.from_steps(steps))
+    run = Attempt(client, draft, Ids.from_steps(steps))
     for step in steps:
         if step.status == StepStatus.DONE:
             continue
@@ -557,7 +546,7 @@ def provision(
     return True
 
 
-def _run_step(run: Run, step: ProvisioningStep, attempt: int, retries_used: int) -> bool:
+def _run_step(run: Attempt, step: ProvisioningStep, attempt: int, retries_used: int) -> bool:
     try:
         _attempt_step(run, step)
     except AEPError as exc:
@@ -570,7 +559,7 @@ def _run_step(run: Run, step: ProvisioningStep, attempt: int, retries_used: int)
             held_since = _hold(run.draft.pk, attempt)
             raise RetryLater(wait, StepRetries(step.pk, retries_used + 1), held_since) from exc
         note_aep_error(exc, "step %s of draft %s failed", step, run.draft.pk)
-        _fail(run, step, describe_failure(exc), exc.code or "", exc.request_id or "")
+        _fail(run, step, explain_step_failure(exc), exc.code or "", exc.request_id or "")
         return False
     except Exception:
         logger.exception("step %s of draft %s failed unexpectedly", step, run.draft.pk)
@@ -590,28 +579,6 @@ def _hold(draft_pk, attempt: int) -> datetime:
     return held_since
 
 
-def describe_failure(exc: AEPError) -> str:
-    """Plain words for a failed step, ending with what pressing Retry will do."""
-    if isinstance(exc, RateLimitError):
-        message = _(
-            "AEP asked us to slow down (too many requests). Wait a minute, then press Retry."
-        )
-    elif isinstance(exc, AEPTimeout):
-        message = _(
-            "AEP did not answer in time. Press Retry: anything AEP created meanwhile is picked "
-            "up, not created twice."
-        )
-    elif isinstance(exc, ServerError):
-        message = _("AEP had an internal error. This is usually temporary: press Retry.")
-    else:
-        return explain_aep_error(exc)
-    detail = (exc.message or "").strip()
-    if not detail:
-        return message
-    said = _("%(explanation)s Adobe said: “%(detail)s”")
-    return said % {"explanation": message, "detail": detail}
-
-
 def _retry_wait(exc: AEPError, attempts: int) -> float:
     hinted = getattr(exc, "retry_after", None)
     if hinted is not None:
@@ -619,7 +586,7 @@ def _retry_wait(exc: AEPError, attempts: int) -> float:
     return min(2.0**attempts, MAX_RETRY_WAIT_SECONDS)
 
 
-def _attempt_step(run: Run, step: ProvisioningStep) -> None:
+def _attempt_step(attempt: Attempt, step: ProvisioningStep) -> None:
     tried_before = step.attempts > 0
     step.status = StepStatus.RUNNING
     step.attempts += 1
@@ -629,12 +596,12 @@ def _attempt_step(run: Run, step: ProvisioningStep) -> None:
     found = None
     # The shared class is looked up every time: another draft may have created it already.
     if tried_before or step.kind == Kind.SCHEMA_CLASS:
-        found = run.find(step)
+        found = attempt.find(step)
     if found:
         aep_id, etag, extra = found
         created_here = tried_before
     else:
-        aep_id, etag, extra = run.create(step)
+        aep_id, etag, extra = attempt.create(step)
         created_here = True
     # Store the id before anything else can fail, so a retry resumes from here.
     ProvisioningStep.objects.filter(pk=step.pk).update(
@@ -647,14 +614,14 @@ def _attempt_step(run: Run, step: ProvisioningStep) -> None:
     )
     step.aep_id, step.etag, step.extra = aep_id, etag, extra
     step.created_here, step.status = created_here, StepStatus.DONE
-    run.ids.values[(step.resource_path, step.kind)] = aep_id
-    run.ids.extra[(step.resource_path, step.kind)] = extra
+    attempt.ids.values[(step.resource_path, step.kind)] = aep_id
+    attempt.ids.extra[(step.resource_path, step.kind)] = extra
     if created_here:
-        _audit_created(run, step)
+        _audit_created(attempt, step)
 
 
-def _audit_created(run: Run, step: ProvisioningStep) -> None:
-    body = run.body(step.resource_path, step.kind)
+def _audit_created(attempt: Attempt, step: ProvisioningStep) -> None:
+    body = attempt.body(step.resource_path, step.kind)
     if step.kind in (Kind.FIELD_GROUP, Kind.MAPPING_SET):
         # Whole field trees and mapping lists would swamp the audit trail; keep the gist.
         body = {
@@ -662,14 +629,14 @@ def _audit_created(run: Run, step: ProvisioningStep) -> None:
             for key, value in body.items()
             if key not in ("definitions", "allOf", "mappings")
         }
-        body["rows"] = len(run.draft.mappings.get(step.resource_path) or [])
+        body["rows"] = len(attempt.draft.mappings.get(step.resource_path) or [])
     record(
-        run.draft.created_by,
+        attempt.draft.created_by,
         "wizard.create",
         target_type=audit_target_type(step.kind),
         target_id=step.aep_id,
         target_label=body.get("name") or body.get("title") or step.resource_path,
-        sandbox=run.draft.sandbox,
+        sandbox=attempt.draft.sandbox,
         after=body,
     )
 
@@ -680,7 +647,9 @@ def audit_target_type(kind: str) -> str:
     return target_types.get(kind, kind)
 
 
-def _fail(run: Run, step: ProvisioningStep, message: str, code: str = "", request_id: str = ""):
+def _fail(
+    attempt: Attempt, step: ProvisioningStep, message: str, code: str = "", request_id: str = ""
+):
     ProvisioningStep.objects.filter(pk=step.pk).update(
         status=StepStatus.FAILED,
         error=message,
@@ -688,15 +657,15 @@ def _fail(run: Run, step: ProvisioningStep, message: str, code: str = "", reques
         request_id=request_id,
         finished=timezone.now(),
     )
-    Draft.objects.filter(pk=run.draft.pk).update(
+    Draft.objects.filter(pk=attempt.draft.pk).update(
         status=Draft.Status.FAILED, error=message, heartbeat=None
     )
     record(
-        run.draft.created_by,
+        attempt.draft.created_by,
         "wizard.create",
         target_type=audit_target_type(step.kind),
         target_label=step.resource_path or step.kind,
-        sandbox=run.draft.sandbox,
+        sandbox=attempt.draft.sandbox,
         result="failed",
         error=message,
         request_id=request_id,
@@ -808,12 +777,12 @@ def discard(client: AEPClient, draft: Draft) -> None:
     discarding again continues where it stopped.
     """
     steps = list(draft.steps.order_by("position"))
-    run = Run(client, draft, Ids.from_steps(steps))
+    attempt = Attempt(client, draft, Ids.from_steps(steps))
     for step in reversed(steps):
         if step.status == StepStatus.DELETED:
             continue
         if not step.aep_id and step.attempts:
-            found = run.find(step)
+            found = attempt.find(step)
             if found:
                 step.aep_id, step.created_here = found[0], True
         if step.aep_id and step.created_here:

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from aep.types import Schedule
+from core.schedule import schedule_words
 
 FREQUENCIES = ("once", "minute", "hour", "day", "week")
 MINUTE_MINIMUM = 15
@@ -82,20 +82,6 @@ def _when(moment: datetime, tz: ZoneInfo) -> str:
     return f"{shown} {local.tzname()}"
 
 
-def cadence(frequency: str, interval: int | None) -> str:
-    """ "Every 2 hours", "Every day", "Once"."""
-    if frequency == "once":
-        return _("Once")
-    n = interval or 1
-    units = {
-        "minute": ngettext("Every minute", "Every %(n)s minutes", n),
-        "hour": ngettext("Every hour", "Every %(n)s hours", n),
-        "day": ngettext("Every day", "Every %(n)s days", n),
-        "week": ngettext("Every week", "Every %(n)s weeks", n),
-    }
-    return units[frequency] % {"n": n}
-
-
 def summary(
     frequency: str,
     interval: int | None,
@@ -114,7 +100,10 @@ def summary(
             "when": when,
             "what": what,
         }
-    head = _("%(cadence)s from %(when)s") % {"cadence": cadence(frequency, interval), "when": when}
+    head = _("%(cadence)s from %(when)s") % {
+        "cadence": schedule_words(frequency, interval),
+        "when": when,
+    }
     if backfill:
         tail = _("the first run loads all %(what)s created before then") % {"what": what}
     else:

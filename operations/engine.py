@@ -13,11 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from aep import AEPClient, RequestIds
-from aep.errors import AEPError
-from core.explain import explain_aep_error
+from core.explain import ExplainedError, explain_failure
 from monitoring.audit import record
 from monitoring.models import AuditEvent
 from operations.models import Operation
@@ -32,19 +30,12 @@ PENDING, RUNNING, DONE, SKIPPED, FAILED, CONFLICT = (
     "failed",
     "conflict",
 )
-UNEXPECTED = _("Something went wrong on our side. Try again; if it keeps failing, tell support.")
 
 
-class OperationStopped(Exception):
+class OperationStopped(ExplainedError):
     """The operation cannot go on; `message` says why in words the page can show."""
 
     status = Operation.Status.FAILED
-
-    def __init__(self, message: str, *, code: str = "", request_id: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.request_id = request_id
 
 
 class Conflict(OperationStopped):
@@ -130,7 +121,10 @@ def _record_success(ctx: Context, index: int, done: Done) -> None:
 
 
 def _record_failure(ctx: Context, index: int, exc: Exception) -> None:
-    message, code, request_id, status = describe_failure(exc)
+    message, code, request_id, unexpected = explain_failure(exc)
+    if unexpected:
+        logger.exception("operation step failed unexpectedly")
+    status = exc.status if isinstance(exc, OperationStopped) else Operation.Status.FAILED
     request_id = request_id or ctx.request_ids.take()
     op = ctx.operation
     _mark(
@@ -150,16 +144,6 @@ def _record_failure(ctx: Context, index: int, exc: Exception) -> None:
         request_id=request_id,
         after=op.result.get("conflict") or {},
     )
-
-
-def describe_failure(exc: Exception) -> tuple[str, str, str, str]:
-    """(message, code, request id, operation status) for any exception a step can raise."""
-    if isinstance(exc, OperationStopped):
-        return exc.message, exc.code, exc.request_id, exc.status
-    if isinstance(exc, AEPError):
-        return explain_aep_error(exc), exc.code or "", exc.request_id or "", Operation.Status.FAILED
-    logger.exception("operation step failed unexpectedly")
-    return UNEXPECTED, "", "", Operation.Status.FAILED
 
 
 def _mark(op: Operation, index: int, **fields: Any) -> None:

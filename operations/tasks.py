@@ -7,18 +7,19 @@ click and the worker picking the job up, and commands reach these functions with
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from celery import shared_task
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.explain import explain_failure
+from core.jobs import perform
 from core.models import Job
 from monitoring.aep import client_for
 from monitoring.audit import record
 from monitoring.models import AuditEvent, Dataflow
 from operations import impact, resume
-from operations.engine import Context, OperationStopped, describe_failure, run_steps
+from operations.engine import Context, OperationStopped, run_steps
 from operations.handlers import HANDLERS
 from operations.keys import check_key, dataflows_losing_access
 from operations.mapping import rules_from_mappings, rules_text
@@ -36,28 +37,12 @@ Kind = Operation.Kind
 
 @shared_task(name="operations.preview")
 def preview_operation(job_id: str, operation_id: str) -> None:
-    run_job(job_id, lambda job: preview(Operation.objects.get(pk=operation_id)))
+    perform(job_id, lambda job: preview(Operation.objects.get(pk=operation_id)))
 
 
 @shared_task(name="operations.execute")
 def execute_operation(job_id: str, operation_id: str) -> None:
-    run_job(job_id, lambda job: execute(Operation.objects.get(pk=operation_id)))
-
-
-def run_job(job_id: str, work: Callable[[Job], dict]) -> Job | None:
-    """Like core.jobs.perform, but the operation has already put its failure into words
-    (and audited it), so the job records that message instead of a generic one."""
-    job = Job.objects.get(pk=job_id)
-    if not job.claim():
-        return None  # another worker took this message first
-    try:
-        result = work(job)
-    except Exception as exc:
-        message, code, request_id, _status = describe_failure(exc)
-        job.fail(message, code=code, request_id=request_id)
-    else:
-        job.succeed(result)
-    return job
+    perform(job_id, lambda job: execute(Operation.objects.get(pk=operation_id)))
 
 
 def check_allowed(op: Operation) -> None:
@@ -119,9 +104,11 @@ def preview(op: Operation) -> dict:
     try:
         found = _preview_for(op)
     except Exception as exc:
-        message, *_rest = describe_failure(exc)
         op.save_fields(
-            status=Operation.Status.FAILED, error=message, finished=timezone.now(), secret=""
+            status=Operation.Status.FAILED,
+            error=explain_failure(exc).message,
+            finished=timezone.now(),
+            secret="",
         )
         raise
     op.save_fields(preview=found, status=Operation.Status.AWAITING_CONFIRMATION)
@@ -159,7 +146,7 @@ def resume_due_dataflows() -> int:
 
 @shared_task(name="operations.load_mapping")
 def load_mapping(job_id: str) -> None:
-    run_job(job_id, _load_mapping)
+    perform(job_id, _load_mapping)
 
 
 def _load_mapping(job: Job) -> dict:

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from django import template
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext_lazy
 
 from monitoring import charts
 
@@ -86,21 +85,3 @@ def is_stale(dataflow) -> bool:
 def before_epoch_day(value: datetime | None) -> bool:
     """A backfill window starts at epoch 0: shown as "the beginning", not as 1970."""
     return value is not None and value.year <= 1970
-
-
-# The same messages as the wizard's schedule wording (onboarding/schedule.py).
-UNIT_LABELS = {
-    "minute": ngettext_lazy("Every minute", "Every %(n)s minutes", "n"),
-    "hour": ngettext_lazy("Every hour", "Every %(n)s hours", "n"),
-    "day": ngettext_lazy("Every day", "Every %(n)s days", "n"),
-    "week": ngettext_lazy("Every week", "Every %(n)s weeks", "n"),
-}
-
-
-@register.filter
-def schedule(dataflow) -> str:
-    """ "Every 15 minutes", "Every hour", "Once"."""
-    label = UNIT_LABELS.get(dataflow.frequency)
-    if label is None:
-        return _("Once")
-    return label % {"n": dataflow.interval or 1}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django import template
-from django.utils.translation import gettext, ngettext
 
 from monitoring.models import Dataflow
 from operations import impact
@@ -49,17 +48,3 @@ def paused_until(dataflow: Dataflow) -> dict:
 @register.inclusion_tag("operations/_timeline.html")
 def dataflow_timeline(dataflow: Dataflow, limit: int = 50) -> dict:
     return {"dataflow": dataflow, "entries": timeline(dataflow, limit)}
-
-
-@register.filter
-def schedule_text(dataflow: Dataflow) -> str:
-    """“every 15 minutes”, “every hour”, “once”."""
-    n = dataflow.interval or 1
-    texts = {
-        "minute": ngettext("every minute", "every %(n)d minutes", n),
-        "hour": ngettext("every hour", "every %(n)d hours", n),
-        "day": ngettext("every day", "every %(n)d days", n),
-        "week": ngettext("every week", "every %(n)d weeks", n),
-    }
-    text = texts.get(dataflow.frequency)
-    return text % {"n": n} if text else gettext("once")

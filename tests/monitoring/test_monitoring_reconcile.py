@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from unittest.mock import patch
 
 import pytest
+import stripe
 from django.db import connection
 
 from core.models import Job
@@ -15,6 +16,7 @@ from monitoring.aep import client_for
 from monitoring.discovery import discover
 from monitoring.models import Dataflow, Reconciliation
 from monitoring.sync import run_sync
+from monitoring.tasks import reconcile_dataflow
 from tests.base import BaseTestCase, make_sandbox
 from tests.monitoring.aep_factory import add_flow, create_shared_parts, emulator_sandbox
 from tests.monitoring.monitoring_factories import make_account, make_dataflow, make_run
@@ -146,9 +148,28 @@ class ReconcilePagesTestCase(BaseTestCase):
         Reconciliation.objects.create(
             job=job, dataflow=self.keyless, window_start=DAY, window_end=DAY
         )
-        reconcile.perform(str(job.pk))
+        reconcile_dataflow(str(job.pk))
         job.refresh_from_db()
         assert job.status == "failed" and "No Stripe key is stored" in job.error
+
+    def test_a_stripe_failure_is_explained_and_the_pasted_key_forgotten_all_the_same(self):
+        job = Job.objects.create(kind="dataflow.reconcile", target="x")
+        recon = Reconciliation.objects.create(
+            job=job,
+            dataflow=self.keyless,
+            window_start=DAY,
+            window_end=DAY,
+            pasted_key="sk_test_pasted_key_5678",
+        )
+        down = stripe.APIConnectionError("connection refused")
+        with patch("monitoring.reconcile._key_for", side_effect=down):
+            reconcile_dataflow(str(job.pk))
+        job.refresh_from_db()
+        assert (
+            job.status == "failed" and job.error == "Could not reach Stripe. Try again in a minute."
+        )
+        recon.refresh_from_db()
+        assert recon.pasted_key.reveal() == ""
 
 
 @pytest.mark.integration
@@ -196,7 +217,7 @@ class ReconcileAgainstStripeTestCase(BaseTestCase):
                 window_end=today,
                 pasted_key=key,
             )
-            reconcile.perform(str(job.pk))
+            reconcile_dataflow(str(job.pk))
             job.refresh_from_db()
             assert job.status == "succeeded", job.error
             assert Reconciliation.objects.get(job=job).pasted_key.reveal() == ""

@@ -135,6 +135,7 @@ class DataflowViewsTestCase(BaseTestCase):
         assert page.context["estimate"]["count"] == 5
         self.assertContains(page, "About 5 backfill runs")
         self.assertContains(page, "Enable and start 5 backfill runs")
+        self.assertContains(page, "AEP resumes the schedule (every hour)")
         _response, delay = self.post(f"/ops/dataflows/{self.flow.pk}/enable/", {})
         operation = Operation.objects.get()
         assert operation.steps[0]["extra"] == {"backfill_runs_expected": 5}
