@@ -22,7 +22,9 @@ import stripe
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from core.explain import explain_stripe_error
 from core.models import Job
+from core.stripe import stripe_client
 from monitoring.models import OPEN_RUN_STATUSES, Reconciliation, Run
 
 logger = logging.getLogger(__name__)
@@ -132,15 +134,6 @@ def _table(windows, stripe_by_window, uncovered, scanned: int, truncated: bool) 
 # -- the job ------------------------------------------------------------------------------
 
 
-def stripe_client(api_key: str) -> stripe.StripeClient:
-    return stripe.StripeClient(
-        api_key,
-        base_addresses={"api": settings.STRIPE_API_BASE},
-        max_network_retries=2,
-        http_client=stripe.RequestsClient(timeout=STRIPE_TIMEOUT_SECONDS),
-    )
-
-
 def run_job(job: Job) -> dict:
     recon = Reconciliation.objects.select_related("dataflow__account").get(job=job)
     api_key, source = _key_for(recon)
@@ -149,7 +142,9 @@ def run_job(job: Job) -> dict:
     first, last = recon.window_start, recon.window_end
     scan_start = min([day_start(first), *(w.start for w in windows)])
     scan_end = max([day_start(last + timedelta(days=1)), *(w.end for w in windows)])
-    client = stripe_client(api_key)
+    client = stripe_client(
+        api_key, settings.STRIPE_API_BASE, retries=2, timeout=STRIPE_TIMEOUT_SECONDS
+    )
     created = stripe_created(client, dataflow.resource_path, scan_start, scan_end)
     result = compare(windows, created, first, last)
     result.update(key=source, first=first.isoformat(), last=last.isoformat())
@@ -192,18 +187,3 @@ def perform(job_id: str) -> Job | None:
     finally:
         Reconciliation.objects.filter(job_id=job_id).exclude(pasted_key="").update(pasted_key="")
     return job
-
-
-def explain_stripe_error(exc: stripe.StripeError) -> str:
-    if isinstance(exc, stripe.AuthenticationError):
-        return _("Stripe did not accept the key (401). It may have been rolled or revoked.")
-    if isinstance(exc, stripe.PermissionError):
-        return _(
-            "The key may not list this resource (403). Give the restricted key Read access to it "
-            "in the Stripe Dashboard, or use another key."
-        )
-    if isinstance(exc, stripe.RateLimitError):
-        return _("Stripe asked us to slow down (429). Try the check again in a minute.")
-    if isinstance(exc, stripe.APIConnectionError):
-        return _("Could not reach Stripe. Try again in a minute.")
-    return _("Stripe refused the request: %(message)s") % {"message": exc.user_message or ""}

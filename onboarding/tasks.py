@@ -13,20 +13,22 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import stripe
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aep import AEPClient, AEPError, payloads
-from core.explain import explain_aep_error
+from core.explain import describe_stripe_error, explain_aep_error
 from core.jobs import perform
 from core.models import Job
 from core.roles import perm
+from core.stripe import count_created_before, probe_key
 from monitoring.aep import client_for
 from monitoring.audit import record
 from monitoring.models import Dataflow, Sandbox
-from onboarding import mapping, profiling, provisioning, stripe_probe
+from onboarding import mapping, profiling, provisioning
 from onboarding.models import Draft
 
 logger = logging.getLogger(__name__)
@@ -76,7 +78,7 @@ def probe_stripe_key(job_id: str) -> None:
 
 def _probe(job: Job) -> dict:
     draft = _draft(job)
-    result = stripe_probe.probe_key(draft.access_token.reveal(), settings.STRIPE_API_BASE)
+    result = probe_key(draft.access_token.reveal(), settings.STRIPE_API_BASE)
     Draft.objects.filter(pk=draft.pk).update(
         probe=result.as_dict(),
         probed_at=timezone.now(),
@@ -280,11 +282,9 @@ def _estimate(job: Job) -> dict:
     estimates: dict[str, dict[str, Any]] = {}
     for path in draft.resource_paths:
         try:
-            count, more = stripe_probe.count_created_before(
-                token, settings.STRIPE_API_BASE, path, before
-            )
-        except stripe_probe.stripe.StripeError as exc:
-            estimates[path] = {"error": stripe_probe.describe(exc)}
+            count, more = count_created_before(token, settings.STRIPE_API_BASE, path, before)
+        except stripe.StripeError as exc:
+            estimates[path] = {"error": describe_stripe_error(exc)}
         else:
             estimates[path] = {"count": count, "more": more}
     Draft.objects.filter(pk=draft.pk).update(estimate=estimates)
