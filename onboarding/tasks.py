@@ -23,7 +23,7 @@ from aep import AEPClient, AEPError, payloads
 from core.explain import describe_stripe_error, explain_aep_error
 from core.jobs import perform
 from core.models import Job
-from core.roles import perm
+from core.permissions import may_run_wizard
 from core.stripe import count_created_before, probe_key
 from monitoring.aep import client_for
 from monitoring.audit import record
@@ -46,10 +46,6 @@ PREVIEW_RECORDS = 5
 
 def target(draft: Draft | str) -> str:
     return f"draft:{draft.pk if isinstance(draft, Draft) else draft}"
-
-
-def may_run_wizard(user) -> bool:
-    return user is not None and user.is_active and user.has_perm(perm("run_wizard"))
 
 
 def run_job(job_id: str, work: Callable[[Job], dict]) -> None:

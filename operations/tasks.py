@@ -14,6 +14,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.models import Job
+from core.permissions import (
+    NotAllowed,
+    check_dataflow_update,
+    check_operate,
+    editable_dataflow_fields,
+)
 from monitoring.aep import client_for
 from monitoring.audit import record
 from monitoring.models import AuditEvent, Dataflow
@@ -23,12 +29,6 @@ from operations.handlers import HANDLERS
 from operations.keys import check_key, dataflows_losing_access
 from operations.mapping import rules_from_mappings, rules_text
 from operations.models import Operation
-from operations.permissions import (
-    NotAllowed,
-    check_dataflow_update,
-    check_operate,
-    editable_dataflow_fields,
-)
 
 logger = logging.getLogger(__name__)
 Kind = Operation.Kind

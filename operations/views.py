@@ -19,10 +19,10 @@ from core.decorators import requires
 from core.http import AuthenticatedHttpRequest, positive_int
 from core.jobs import start_job
 from core.models import Job
+from core.permissions import OPERATE, VIEW, can_operate, editable_dataflow_fields
 from monitoring.models import Account, Dataflow, Run
 from operations import forms, impact, planning, service
 from operations.models import Operation
-from operations.permissions import OPERATE, VIEW, can_operate, editable_dataflow_fields
 from operations.seen import account_seen, flow_seen, seen_from, seen_token
 from operations.tasks import load_mapping
 from operations.timeline import timeline
