@@ -28,11 +28,11 @@ from django.utils.translation import gettext as _
 
 from aep import AEPClient
 from aep.errors import AEPError
+from core import mapping, profiling
 from core.explain import explain_aep_error
 from core.jobs import start_job
 from core.models import Job
 from monitoring.models import Dataflow, Sandbox, SchemaDrift
-from onboarding import mapping, profiling
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ JOB_KIND = "dataflow.schema_drift"
 _SUBSCRIPT = re.compile(r"\[(\d+|\*)\]")
 
 ClientFactory = Callable[[Sandbox], AEPClient]
-Rules = Sequence[tuple[str, str]]  # (source, destination) of each mapping rule
+Rules = Sequence[mapping.Rule]
 
 
 class CannotCheck(Exception):
@@ -81,7 +81,7 @@ def ancestors(path: str) -> list[str]:
 
 
 def explored_fields(schema: Mapping[str, Any]) -> ExploredFields:
-    """The fields of an explore schema (rooted at `data`, as onboarding's profiling reads it)."""
+    """The fields of an explore schema (rooted at `data`, as core.profiling reads it)."""
     paths: set[str] = set()
     leaves: set[str] = set()
     unknown: set[str] = set()
@@ -145,12 +145,12 @@ def compare(
     which has nothing to call new."""
     findings: list[Finding] = []
     read: set[str] = set()
-    for source, destination in rules:
-        fields = rule_fields(source)
+    for rule in rules:
+        fields = rule_fields(rule.source)
         read |= fields
         for field in sorted(fields):
             if not explored.has(field):
-                findings.append(Finding(REMOVED, field, source, destination))
+                findings.append(Finding(REMOVED, field, rule.source, rule.destination))
     if known is not None:
         known = set(known)
         for field in sorted(explored.leaves - known):
@@ -165,11 +165,11 @@ def suggested_target(field: str, rules: Rules, container: str = "") -> str:
     `data.amount -> _t.charges_data.amount`, `data.outcome.risk_score` goes to
     `_t.charges_data.outcome.risk_score`. Else under `container` (onboarding's default)."""
     leaf = field.removeprefix(f"{ROOT}.")
-    for source, destination in rules:
-        attribute = source.removeprefix(f"{ROOT}.")
-        is_attribute = attribute != source and rule_fields(source) == {source}
-        if is_attribute and destination.endswith(f".{attribute}"):
-            return destination[: -len(attribute)] + leaf
+    for rule in rules:
+        attribute = rule.source.removeprefix(f"{ROOT}.")
+        is_attribute = attribute != rule.source and rule_fields(rule.source) == {rule.source}
+        if is_attribute and rule.destination.endswith(f".{attribute}"):
+            return rule.destination[: -len(attribute)] + leaf
     return f"{container}.{leaf}" if container else ""
 
 
@@ -183,7 +183,7 @@ def fingerprint(keys: Iterable[str]) -> str:
 # -- checking one flow --------------------------------------------------------------------------
 
 
-def read_from_aep(dataflow: Dataflow, client: AEPClient) -> tuple[ExploredFields, list]:
+def read_from_aep(dataflow: Dataflow, client: AEPClient) -> tuple[ExploredFields, Rules]:
     """Explore the flow's Stripe resource, and read the rules of the mapping set it uses."""
     base_connection_id, resource_path = _explore_target(dataflow, client)
     explored = client.flowservice.explore_connection(base_connection_id, resource_path)
@@ -194,8 +194,7 @@ def read_from_aep(dataflow: Dataflow, client: AEPClient) -> tuple[ExploredFields
     mapping_set = client.dataprep.get_mapping_set(
         transformation.mapping_id, version=transformation.mapping_version
     )
-    rules = [(m.source, m.destination) for m in mapping_set.mappings]
-    return explored_fields(explored.schema), rules
+    return explored_fields(explored.schema), mapping.rules_from_mappings(mapping_set.mappings)
 
 
 def _explore_target(dataflow: Dataflow, client: AEPClient) -> tuple[str, str]:

@@ -27,6 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+import core.mapping
 from aep import (
     AEPClient,
     AEPError,
@@ -271,7 +272,8 @@ def target_connection_body(draft: Draft, path: str, ids: Ids) -> dict[str, Any]:
 def mapping_set_body(draft: Draft, path: str, ids: Ids) -> dict[str, Any]:
     _dataset_id, schema_id = target_ids(draft, path, ids)
     rows = draft.mappings.get(path) or []
-    return mapping.mapping_set_body(schema_id, rows, name=names_for(draft, path).mapping)
+    name = names_for(draft, path).mapping
+    return core.mapping.mapping_set_body(schema_id, mapping.rules(rows), name=name)
 
 
 def flow_schedule(draft: Draft):

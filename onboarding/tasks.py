@@ -20,15 +20,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aep import AEPClient, AEPError, payloads
+from core import profiling
 from core.explain import describe_stripe_error, explain_aep_error
 from core.jobs import perform
+from core.mapping import mapping_set_body
 from core.models import Job
 from core.permissions import may_run_wizard
 from core.stripe import count_created_before, probe_key
 from monitoring.aep import client_for
 from monitoring.audit import record
 from monitoring.models import Dataflow, Sandbox
-from onboarding import mapping, profiling, provisioning
+from onboarding import mapping, provisioning
 from onboarding.models import Draft
 
 logger = logging.getLogger(__name__)
@@ -205,7 +207,8 @@ def _schema_for_checks(draft: Draft, path: str) -> str | None:
 
 
 def check_body(draft: Draft, path: str) -> dict:
-    return mapping.mapping_set_body(_schema_for_checks(draft, path), draft.mappings.get(path) or [])
+    rules = mapping.rules(draft.mappings.get(path) or [])
+    return mapping_set_body(_schema_for_checks(draft, path), rules)
 
 
 def _check_mapping(job: Job, path: str, action: str) -> dict:

@@ -27,7 +27,7 @@ from operations import impact, resume
 from operations.engine import Context, OperationStopped, describe_failure, run_steps
 from operations.handlers import HANDLERS
 from operations.keys import check_key, dataflows_losing_access
-from operations.mapping import rules_from_mappings, rules_text
+from operations.mapping import rules_text, text_rules
 from operations.models import Operation
 
 logger = logging.getLogger(__name__)
@@ -176,7 +176,7 @@ def _load_mapping(job: Job) -> dict:
         mapping.mapping_id, version=mapping.mapping_version
     )
     return {
-        "rules": rules_text(rules_from_mappings(mapping_set.mappings)),
+        "rules": rules_text(text_rules(mapping_set.mappings)),
         "version": mapping_set.version,
         "mapping_set_id": mapping.mapping_id,
         "etag": flow.etag or "",

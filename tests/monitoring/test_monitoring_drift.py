@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.test import SimpleTestCase
 from django.utils import timezone
 
+from core.mapping import EXPRESSION, Rule
 from monitoring import alerts, drift
 from monitoring.drift import NEW, REMOVED, Finding, compare, explored_fields
 from monitoring.models import Alert, AlertRule, SchemaDrift
@@ -40,10 +41,12 @@ CHARGE = schema(
     tags={"type": "array", "items": {}},  # empty in every sampled charge
 )
 RULES = [
-    ("data.id", "_acme.charges_data.id"),
-    ("data.amount / 100", "_acme.charges_data.amount_decimal"),
-    ('concat(data.currency, "-", data.outcome.type)', "_acme.charges_data.label"),
-    ("data.metadata.order_id", "_acme.charges_data.order_id"),
+    Rule("data.id", "_acme.charges_data.id"),
+    Rule("data.amount / 100", "_acme.charges_data.amount_decimal", kind=EXPRESSION),
+    Rule(
+        'concat(data.currency, "-", data.outcome.type)', "_acme.charges_data.label", kind=EXPRESSION
+    ),
+    Rule("data.metadata.order_id", "_acme.charges_data.order_id"),
 ]
 
 
@@ -93,8 +96,8 @@ class CompareTestCase(SimpleTestCase):
         )
         findings = compare(explored_fields(without), RULES, known=None)
         assert findings == [
-            Finding(REMOVED, "data.outcome.type", RULES[2][0], "_acme.charges_data.label"),
-            Finding(REMOVED, "data.metadata.order_id", RULES[3][0], RULES[3][1]),
+            Finding(REMOVED, "data.outcome.type", RULES[2].source, "_acme.charges_data.label"),
+            Finding(REMOVED, "data.metadata.order_id", RULES[3].source, RULES[3].destination),
         ]
 
     def test_a_new_unmapped_leaf_is_a_suggestion_but_not_on_the_first_check(self):
@@ -117,7 +120,11 @@ class CompareTestCase(SimpleTestCase):
 
     def test_a_new_field_the_mapping_already_reads_or_covers_is_not_reported(self):
         known = explored_fields(CHARGE).paths - {"data.outcome.risk_level", "data.refunds.data"}
-        rules = [*RULES, ("data.outcome.risk_level", "x.risk"), ("data.refunds", "x.refunds")]
+        rules = [
+            *RULES,
+            Rule("data.outcome.risk_level", "x.risk"),
+            Rule("data.refunds", "x.refunds"),
+        ]
         assert compare(explored_fields(CHARGE), rules, known) == []
 
     def test_keys_stay_the_same_when_only_the_suggestion_changes(self):
@@ -134,7 +141,7 @@ class SuggestedTargetTestCase(SimpleTestCase):
         assert target == "_acme.charges_data.outcome.risk_score"
 
     def test_it_falls_back_to_the_onboarding_container(self):
-        rules = [("upper(data.currency)", "_acme.x.currency")]
+        rules = [Rule("upper(data.currency)", "_acme.x.currency", kind=EXPRESSION)]
         assert drift.suggested_target("data.fee", rules, "_acme.charges_data") == (
             "_acme.charges_data.fee"
         )
@@ -199,7 +206,7 @@ class StoreResultTestCase(BaseTestCase):
 
     def test_mapping_the_new_field_ends_the_suggestion(self):
         self.store(CHARGE)
-        rules = [*RULES[:3], ("data.fee", "_acme.charges_data.fee")]
+        rules = [*RULES[:3], Rule("data.fee", "_acme.charges_data.fee")]
         row = self.store(self.changed_schema(), rules=rules, days=1)
         assert row.findings == [] and row.fingerprint == ""
 
