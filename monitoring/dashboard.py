@@ -41,7 +41,7 @@ from monitoring.models import (
     Subscription,
 )
 from monitoring.playbooks import explain_errors
-from monitoring.tasks import check_schema_drift_now, reconcile_dataflow
+from monitoring.tasks import check_schema_drift_now, deliver_later, reconcile_dataflow
 
 RUNS_PAGE_SIZE = 25
 # Far beyond any flow's runs; keeps the query's offset a valid database integer.
@@ -341,7 +341,7 @@ def dataflow_drift_dismiss(request: AuthenticatedHttpRequest, pk: int):
             request, _("That change is not reported any more; the page shows the latest check.")
         )
         return redirect(f"{dataflow_url(dataflow)}#schema-drift")
-    drift.dismiss(result, keys, request.user)
+    drift.dismiss(result, keys, request.user, deliver_later)
     messages.success(
         request,
         ngettext(

@@ -9,7 +9,8 @@ two kinds of change:
 - a field a rule reads that Stripe does not send: breaking, the rule has nothing to map.
 
 Everything else stays quiet. Each finding has a stable key, so the same drift found again
-tomorrow is the same finding, and a dismissed one stays dismissed until it goes away.
+tomorrow is the same finding, and a dismissed one stays dismissed until it goes away. A check
+or a dismissal evaluates the flow's alert rules at once, with the `deliver` its caller hands in.
 """
 
 from __future__ import annotations
@@ -32,12 +33,13 @@ from core import mapping, profiling
 from core.explain import explain_aep_error
 from core.jobs import start_job
 from core.models import Job
+from monitoring import alerts
 from monitoring.models import Dataflow, Sandbox, SchemaDrift
 
 logger = logging.getLogger(__name__)
 
-NEW = "new"
-REMOVED = "removed"
+NEW = SchemaDrift.NEW
+REMOVED = SchemaDrift.REMOVED
 ROOT = profiling.ROOT
 CHECK_EVERY = timedelta(days=1)
 RETRY_AFTER = timedelta(hours=1)
@@ -209,7 +211,12 @@ def _explore_target(dataflow: Dataflow, client: AEPClient) -> tuple[str, str]:
     return base, path
 
 
-def check(dataflow_pk: int, client_factory: ClientFactory, now: datetime | None = None):
+def check(
+    dataflow_pk: int,
+    client_factory: ClientFactory,
+    deliver: alerts.Deliver,
+    now: datetime | None = None,
+):
     """Check one flow and store the outcome. AEP errors and CannotCheck are recorded on the
     row (the previous findings stay) and raised again."""
     now = now or timezone.now()
@@ -225,16 +232,9 @@ def check(dataflow_pk: int, client_factory: ClientFactory, now: datetime | None 
         _record_failure(drift, exc.message, now + CHECK_EVERY)
         raise
     store_result(drift, explored, rules, now)
-    _evaluate_alerts(dataflow)
+    # The flow's schema-drift alerts open or resolve now, not at its next sync.
+    alerts.evaluate(dataflow, deliver)
     return drift
-
-
-def _evaluate_alerts(dataflow: Dataflow) -> None:
-    """Open or resolve the flow's schema-drift alerts now, not at its next sync."""
-    # Imported here: alerts reads this module's findings for its schema-drift condition.
-    from monitoring import alerts
-
-    alerts.evaluate(dataflow)
 
 
 def _record_failure(drift: SchemaDrift, message: str, next_check_at: datetime) -> None:
@@ -288,22 +288,20 @@ def _has_open_breaking(drift: SchemaDrift) -> bool:
     return any(f["kind"] == REMOVED for f in drift.open_findings)
 
 
-def dismiss(drift: SchemaDrift, keys: Collection[str], user, now: datetime | None = None) -> None:
+def dismiss(
+    drift: SchemaDrift,
+    keys: Collection[str],
+    user,
+    deliver: alerts.Deliver,
+    now: datetime | None = None,
+) -> None:
     """Acknowledge findings: they stay quiet while the same drift is found again."""
     drift.dismissed = sorted(set(drift.dismissed) | set(keys))
     drift.dismissed_by = user
     drift.dismissed_at = now or timezone.now()
     drift.has_breaking = _has_open_breaking(drift)
     drift.save(update_fields=["dismissed", "dismissed_by", "dismissed_at", "has_breaking"])
-    _evaluate_alerts(drift.dataflow)
-
-
-def open_breaking_fields(dataflow: Dataflow) -> list[str]:
-    """The Stripe fields the flow's rules read that Stripe no longer sends, not dismissed."""
-    result = SchemaDrift.objects.filter(dataflow=dataflow, has_breaking=True).first()
-    if result is None:
-        return []
-    return sorted({f["field"] for f in result.open_findings if f["kind"] == REMOVED})
+    alerts.evaluate(drift.dataflow, deliver)
 
 
 def has_open_breaking_drift(dataflow: Dataflow | int) -> bool:
@@ -330,10 +328,12 @@ def start_check(dataflow: Dataflow, user, task) -> Job:
 # -- workers ------------------------------------------------------------------------------------
 
 
-def check_in_background(dataflow_pk: int, client_factory: ClientFactory) -> str:
+def check_in_background(
+    dataflow_pk: int, client_factory: ClientFactory, deliver: alerts.Deliver
+) -> str:
     """The periodic check: a failure is recorded on the row and retried within the hour."""
     try:
-        check(dataflow_pk, client_factory)
+        check(dataflow_pk, client_factory, deliver)
     except (AEPError, CannotCheck) as exc:
         logger.warning("schema drift check of dataflow %s failed: %s", dataflow_pk, exc)
         return "failed"
@@ -342,11 +342,11 @@ def check_in_background(dataflow_pk: int, client_factory: ClientFactory) -> str:
     return "checked"
 
 
-def check_for_job(job: Job, client_factory: ClientFactory) -> dict:
+def check_for_job(job: Job, client_factory: ClientFactory, deliver: alerts.Deliver) -> dict:
     """The check a person asked for: AEP errors fail the job (core.jobs explains them); a flow
     that cannot be checked shows that through the row's error."""
     try:
-        drift = check(int(job.target.removeprefix("dataflow:")), client_factory)
+        drift = check(int(job.target.removeprefix("dataflow:")), client_factory, deliver)
     except CannotCheck as exc:
         return {"error": exc.message}
     return {"findings": len(drift.findings), "breaking": drift.has_breaking}

@@ -12,6 +12,7 @@ from core.mapping import EXPRESSION, Rule
 from monitoring import alerts, drift
 from monitoring.drift import NEW, REMOVED, Finding, compare, explored_fields
 from monitoring.models import Alert, AlertRule, SchemaDrift
+from monitoring.tasks import deliver_later
 from tests.base import BaseTestCase, make_sandbox
 from tests.monitoring.monitoring_factories import make_dataflow
 
@@ -194,7 +195,7 @@ class StoreResultTestCase(BaseTestCase):
         self.store(CHARGE)
         row = self.store(self.changed_schema(), days=1)
         breaking = next(f["key"] for f in row.findings if f["kind"] == REMOVED)
-        drift.dismiss(row, {breaking}, self.mina)
+        drift.dismiss(row, {breaking}, self.mina, deliver_later)
         assert not drift.has_open_breaking_drift(self.flow)
         row = self.store(self.changed_schema(), days=2)
         assert row.dismissed == [breaking] and not row.has_breaking
@@ -244,7 +245,7 @@ class FailedCheckTestCase(BaseTestCase):
             raise AEPError("Service unavailable", status_code=503)
 
         client = SimpleNamespace(flowservice=SimpleNamespace(explore_connection=explore))
-        assert drift.check_in_background(flow.pk, lambda sandbox: client) == "failed"
+        assert drift.check_in_background(flow.pk, lambda sandbox: client, deliver_later) == "failed"
         row = SchemaDrift.objects.get(dataflow=flow)
         assert row.error and row.findings == [{"key": "new:data.a"}]
         assert row.next_check_at <= timezone.now() + drift.RETRY_AFTER
@@ -268,7 +269,7 @@ class DriftAlertTestCase(BaseTestCase):
 
     def test_breaking_drift_opens_an_alert_naming_the_field(self):
         drift.store_result(self.row, self.changed, RULES, self.later)
-        opened, _resolved = alerts.evaluate(self.flow)
+        opened, _resolved = alerts.evaluate(self.flow, deliver_later)
         assert [a.summary for a in opened] == [
             "The mapping reads fields Stripe no longer sends: data.metadata.order_id."
         ]
@@ -277,12 +278,12 @@ class DriftAlertTestCase(BaseTestCase):
         properties = dict(CHARGE["properties"]["data"]["properties"])
         properties["fee"] = INTEGER
         drift.store_result(self.row, explored_fields(schema(**properties)), RULES, self.later)
-        assert alerts.evaluate(self.flow) == ([], [])
+        assert alerts.evaluate(self.flow, deliver_later) == ([], [])
 
     def test_dismissing_the_finding_resolves_the_alert_at_once(self):
         row = drift.store_result(self.row, self.changed, RULES, self.later)
-        alerts.evaluate(self.flow)
+        alerts.evaluate(self.flow, deliver_later)
         breaking = next(f["key"] for f in row.findings if f["kind"] == REMOVED)
-        drift.dismiss(row, {breaking}, self.alex)
+        drift.dismiss(row, {breaking}, self.alex, deliver_later)
         alert = Alert.objects.get(rule=self.rule)
         assert alert.resolved_at is not None
