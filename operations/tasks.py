@@ -23,7 +23,7 @@ from core.permissions import (
 from monitoring.aep import client_for
 from monitoring.audit import record
 from monitoring.models import AuditEvent, Dataflow
-from operations import impact, resume
+from operations import impact, resume, service
 from operations.engine import Context, OperationStopped, describe_failure, run_steps
 from operations.handlers import HANDLERS
 from operations.keys import check_key, dataflows_losing_access
@@ -42,6 +42,10 @@ def preview_operation(job_id: str, operation_id: str) -> None:
 @shared_task(name="operations.execute")
 def execute_operation(job_id: str, operation_id: str) -> None:
     run_job(job_id, lambda job: execute(Operation.objects.get(pk=operation_id)))
+
+
+# What operations.service starts an operation's jobs with.
+OPERATION_TASKS = service.OperationTasks(preview=preview_operation, execute=execute_operation)
 
 
 def run_job(job_id: str, work: Callable[[Job], dict]) -> Job | None:
@@ -154,7 +158,7 @@ def _key_preview(op: Operation) -> dict:
 @shared_task(name="operations.resume_due_dataflows")
 def resume_due_dataflows() -> int:
     """Beat: start the automatic resume of paused dataflows whose time has come."""
-    return len(resume.start_due())
+    return len(resume.start_due(OPERATION_TASKS))
 
 
 @shared_task(name="operations.load_mapping")
