@@ -1,4 +1,4 @@
-"""Turn failures into sentences a marketing ops person can act on.
+"""Turn failures (AEP's, Stripe's, our own) into sentences a marketing ops person can act on.
 
 Background work records these on a Job, a Draft's steps or an Operation, and pages show them.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import stripe
 from django.utils.translation import gettext as _
 
 from aep import errors
@@ -107,3 +108,31 @@ def _explanation(exc: errors.AEPError) -> str:
     if isinstance(exc, errors.BadRequestError):
         return _("AEP rejected the request.")
     return _("AEP returned an error.")
+
+
+# -- Stripe ---------------------------------------------------------------------------------------
+
+
+def explain_stripe_error(exc: stripe.StripeError) -> str:
+    """What a refusal of Stripe's means for a check that reads a resource, and what to do."""
+    if isinstance(exc, stripe.AuthenticationError):
+        return _("Stripe did not accept the key (401). It may have been rolled or revoked.")
+    if isinstance(exc, stripe.PermissionError):
+        return _(
+            "The key may not list this resource (403). Give the restricted key Read access to it "
+            "in the Stripe Dashboard, or use another key."
+        )
+    if isinstance(exc, stripe.RateLimitError):
+        return _("Stripe asked us to slow down (429). Try the check again in a minute.")
+    if isinstance(exc, stripe.APIConnectionError):
+        return _("Could not reach Stripe. Try again in a minute.")
+    return _("Stripe refused the request: %(message)s") % {"message": exc.user_message or ""}
+
+
+def describe_stripe_error(exc: stripe.StripeError) -> str:
+    """Stripe's own words for a refusal (the key probe shows them per resource)."""
+    if isinstance(exc, stripe.APIConnectionError):
+        # Its message quotes the request that could not be sent; a key with a line break in
+        # it is refused as a header value and quoted whole. The key must not be stored or shown.
+        return explain_stripe_error(exc)
+    return (exc.user_message or str(exc) or type(exc).__name__).strip()

@@ -3,7 +3,8 @@
 Any process (web, worker, beat) records through ``incr``, ``set_gauge`` and ``observe``; the
 web's /metrics view renders them all in the Prometheus text format. Names get the
 ``stripe_sources_`` prefix when they lack it. Recording never raises: a metrics outage must not
-fail the work being measured.
+fail the work being measured. Gauges computed from the database at each scrape come from the
+apps that own the data, registered with ``register_gauges`` (monitoring/metrics.py).
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ import logging
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
 import redis
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -43,13 +43,14 @@ class Metric:
     always: bool = False  # render an unlabelled 0 before anything was recorded
 
 
+# One sample a collector gives: (name, labels, value).
+Sample = tuple[str, Mapping[str, str] | None, float]
+Collector = Callable[[], Iterable[Sample]]
+
 RUNS_SYNCED = "stripe_sources_runs_synced_total"
 AEP_ERRORS = "stripe_sources_aep_errors_total"
 TASK_DURATION = "stripe_sources_task_duration_seconds"
 TASKS = "stripe_sources_tasks_total"
-SYNC_LAG = "stripe_sources_sync_lag_seconds"
-ALERTS_OPEN = "stripe_sources_alerts_open"
-DATAFLOWS = "stripe_sources_dataflows"
 STORE_UP = "stripe_sources_metrics_store_up"
 
 KNOWN: dict[str, Metric] = {
@@ -59,12 +60,19 @@ KNOWN: dict[str, Metric] = {
         Metric(AEP_ERRORS, "counter", "AEP errors met by background work, by error code."),
         Metric(TASK_DURATION, "histogram", "Time background tasks took, by task name."),
         Metric(TASKS, "counter", "Background tasks finished, by task name and state."),
-        Metric(SYNC_LAG, "gauge", "Seconds since the least recently synced active dataflow."),
-        Metric(ALERTS_OPEN, "gauge", "Alerts open now."),
-        Metric(DATAFLOWS, "gauge", "Dataflows not deleted, by health."),
         Metric(STORE_UP, "gauge", "1 when the Redis metrics store answered this scrape."),
     ]
 }
+_COLLECTORS: list[Collector] = []
+
+
+def register_gauges(gauges: Iterable[Metric], collect: Collector) -> None:
+    """Gauges an app computes at scrape time: `collect` gives their samples (it may query the
+    database; a database error leaves them out of that scrape). Call it from AppConfig.ready."""
+    for metric in gauges:
+        KNOWN[metric.name] = metric
+    if collect not in _COLLECTORS:
+        _COLLECTORS.append(collect)
 
 
 # --- recording -----------------------------------------------------------------------------------
@@ -169,7 +177,7 @@ def render() -> str:
     except redis.RedisError as exc:
         logger.warning("metrics store unreachable: %s", type(exc).__name__)
         samples[STORE_UP].append(f"{STORE_UP} 0")
-    _read_database(samples)
+    _collect(samples)
 
     lines: list[str] = []
     for name in sorted(set(kinds) | set(samples)):
@@ -234,53 +242,16 @@ def _sample(name: str, label_text: str, value: float) -> str:
     return f"{name}{labels} {_number(value)}"
 
 
-def _read_database(samples: dict[str, list[str]]) -> None:
+def _collect(samples: dict[str, list[str]]) -> None:
     """Gauges computed at scrape time; a database error leaves them out of this scrape."""
     from django.db import DatabaseError
 
     try:
-        samples[SYNC_LAG].append(f"{SYNC_LAG} {_number(round(sync_lag_seconds(), 3))}")
-        samples[ALERTS_OPEN].append(f"{ALERTS_OPEN} {alerts_open()}")
-        for health, count in dataflows_by_health():
-            samples[DATAFLOWS].append(_sample(DATAFLOWS, _labels({"health": health}), count))
+        for collect in _COLLECTORS:
+            for name, labels, value in collect():
+                samples[name].append(_sample(name, _labels(labels), value))
     except DatabaseError:
         logger.exception("database metrics not computed")
-
-
-def sync_lag_seconds() -> float:
-    """Seconds since the oldest last sync of an active dataflow (creation, if never synced)."""
-    from django.db.models import Min
-    from django.db.models.functions import Coalesce
-
-    from monitoring.models import Dataflow
-
-    oldest = Dataflow.objects.filter(enabled=True, deleted_at=None).aggregate(
-        oldest=Min(Coalesce("last_synced_at", "created"))
-    )["oldest"]
-    if oldest is None:
-        return 0.0
-    return max(0.0, (timezone.now() - oldest).total_seconds())
-
-
-def alerts_open() -> int:
-    """Alerts not yet resolved."""
-    from monitoring.models import Alert
-
-    return Alert.objects.filter(resolved_at=None).count()
-
-
-def dataflows_by_health() -> list[tuple[str, int]]:
-    from django.db.models import Count
-
-    from monitoring.models import Dataflow
-
-    rows = (
-        Dataflow.objects.filter(deleted_at=None)
-        .values_list("health")
-        .annotate(n=Count("pk"))
-        .order_by("health")
-    )
-    return [(health, n) for health, n in rows]
 
 
 # --- the view ------------------------------------------------------------------------------------

@@ -14,10 +14,10 @@ from django.views.decorators.http import require_POST
 
 from core.decorators import requires
 from core.http import AuthenticatedHttpRequest, positive_int
+from core.permissions import can_edit_alerts
 from core.roles import perm
 from monitoring import overview
 from monitoring.audit import record
-from monitoring.dashboard import can_edit_alerts
 from monitoring.forms import AlertRuleForm
 from monitoring.models import Alert, AlertDelivery, AlertRule, Dataflow
 

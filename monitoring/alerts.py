@@ -4,7 +4,8 @@ A rule's condition is read from the flow's denormalised health, so evaluating co
 whatever the run history; a volume-drop rule adds one, over at most seven daily rollup rows.
 An alert stays open while its condition holds; the partial unique constraint on (rule, dataflow)
 makes "one open alert per condition" hold even when two workers evaluate the same flow at once.
-Each opening and resolution is delivered once per recipient by email and once per webhook.
+Each opening and resolution is delivered once per recipient by email and once per webhook:
+the caller hands in `deliver`, which queues one delivery (monitoring.tasks.deliver_later).
 Webhooks get signed JSON, or a Slack or Microsoft Teams message when the rule says so; they are
 retried with back-off, and go only to public addresses (monitoring.webhook_targets).
 """
@@ -16,7 +17,7 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,13 +33,14 @@ from django.utils.translation import gettext as _
 
 from core.i18n import localize_stored
 from core.models import Preference
-from monitoring import conf, drift, webhook_targets
+from monitoring import conf, webhook_targets
 from monitoring.models import (
     Alert,
     AlertDelivery,
     AlertRule,
     Dataflow,
     IngestBucket,
+    SchemaDrift,
     Subscription,
 )
 
@@ -50,6 +52,9 @@ SIGNATURE_HEADER = "X-Stripe-Sources-Signature"
 EVENT_HEADER = "X-Stripe-Sources-Event"
 DELIVERY_HEADER = "X-Stripe-Sources-Delivery"
 SIGNATURE_TOLERANCE_SECONDS = 300
+
+# Queues the delivery of one AlertDelivery, by primary key.
+Deliver = Callable[[int], None]
 
 
 @dataclass(frozen=True)
@@ -98,7 +103,8 @@ def check(rule: AlertRule, dataflow: Dataflow) -> Condition:
 
 def _drift_condition(dataflow: Dataflow) -> Condition:
     # Only breaking drift that nobody dismissed: a new Stripe field breaks nothing.
-    fields = drift.open_breaking_fields(dataflow)
+    result = SchemaDrift.objects.filter(dataflow=dataflow, has_breaking=True).first()
+    fields = result.open_breaking_fields if result else []
     summary = _("The mapping reads fields Stripe no longer sends: %(fields)s.") % {
         "fields": ", ".join(fields)
     }
@@ -157,8 +163,9 @@ def rules_for(dataflow: Dataflow) -> list[AlertRule]:
     return list(AlertRule.objects.filter(Q(dataflow=None) | Q(dataflow=dataflow), enabled=True))
 
 
-def evaluate(dataflow: Dataflow) -> tuple[list[Alert], list[Alert]]:
-    """Open alerts whose condition began, resolve those whose condition ended.
+def evaluate(dataflow: Dataflow, deliver: Deliver) -> tuple[list[Alert], list[Alert]]:
+    """Open alerts whose condition began, resolve those whose condition ended; `deliver` queues
+    the notifications.
 
     Returns (opened, resolved).
     """
@@ -170,20 +177,20 @@ def evaluate(dataflow: Dataflow) -> tuple[list[Alert], list[Alert]]:
         condition = check(rule, dataflow)
         alert = open_alerts.pop(rule.pk, None)
         if condition.active and alert is None:
-            new = _open(rule, dataflow, condition)
+            new = _open(rule, dataflow, condition, deliver)
             if new is not None:
                 opened.append(new)
         elif alert is not None and not condition.active:
-            resolved.append(_resolve(alert, _resolution(dataflow)))
+            resolved.append(_resolve(alert, _resolution(dataflow), deliver))
     # Alerts of rules that were disabled or deleted meanwhile.
     for alert in open_alerts.values():
-        resolved.append(_resolve(alert, _("The rule was switched off.")))
+        resolved.append(_resolve(alert, _("The rule was switched off."), deliver))
     return opened, resolved
 
 
-def evaluate_many(dataflow_ids: Iterable[int]) -> None:
+def evaluate_many(dataflow_ids: Iterable[int], deliver: Deliver) -> None:
     for dataflow in Dataflow.objects.filter(pk__in=list(dataflow_ids)):
-        evaluate(dataflow)
+        evaluate(dataflow, deliver)
 
 
 def _resolution(dataflow: Dataflow) -> str:
@@ -194,7 +201,9 @@ def _resolution(dataflow: Dataflow) -> str:
     return _("The condition no longer holds.")
 
 
-def _open(rule: AlertRule, dataflow: Dataflow, condition: Condition) -> Alert | None:
+def _open(
+    rule: AlertRule, dataflow: Dataflow, condition: Condition, deliver: Deliver
+) -> Alert | None:
     try:
         with transaction.atomic():
             alert = Alert.objects.create(
@@ -206,17 +215,17 @@ def _open(rule: AlertRule, dataflow: Dataflow, condition: Condition) -> Alert | 
             )
     except IntegrityError:
         return None  # another worker opened it first
-    _notify(alert, AlertDelivery.Event.OPENED)
+    _notify(alert, AlertDelivery.Event.OPENED, deliver)
     return alert
 
 
-def _resolve(alert: Alert, resolution: str) -> Alert:
+def _resolve(alert: Alert, resolution: str, deliver: Deliver) -> Alert:
     updated = Alert.objects.filter(pk=alert.pk, resolved_at=None).update(
         resolved_at=timezone.now(), resolution=resolution
     )
     alert.refresh_from_db()
     if updated:
-        _notify(alert, AlertDelivery.Event.RESOLVED)
+        _notify(alert, AlertDelivery.Event.RESOLVED, deliver)
     return alert
 
 
@@ -234,7 +243,7 @@ def recipients(rule: AlertRule, dataflow: Dataflow) -> list[str]:
     return sorted(set(emails))
 
 
-def _notify(alert: Alert, event: str) -> None:
+def _notify(alert: Alert, event: str, deliver: Deliver) -> None:
     rule = alert.rule
     deliveries = [
         AlertDelivery(alert=alert, event=event, channel=AlertDelivery.Channel.EMAIL, target=email)
@@ -250,12 +259,8 @@ def _notify(alert: Alert, event: str) -> None:
                 webhook_format=rule.webhook_format,
             )
         )
-    created = AlertDelivery.objects.bulk_create(deliveries)
-    from monitoring.tasks import deliver_alert  # the tasks module imports this one
-
-    for delivery in created:
-        # Celery's Django fixup makes every task a DjangoTask; its stubs know a plain Task only.
-        deliver_alert.delay_on_commit(delivery.pk)  # type: ignore[attr-defined]
+    for delivery in AlertDelivery.objects.bulk_create(deliveries):
+        deliver(delivery.pk)
 
 
 def payload(delivery: AlertDelivery) -> dict[str, Any]:

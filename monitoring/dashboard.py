@@ -24,6 +24,7 @@ from django_htmx.http import HTMX_STOP_POLLING
 from core.decorators import requires
 from core.http import AuthenticatedHttpRequest, positive_int
 from core.models import Job
+from core.permissions import can_edit_alerts, may_edit_mapping
 from core.roles import perm
 from monitoring import drift, overview
 from monitoring.audit import record
@@ -40,8 +41,7 @@ from monitoring.models import (
     Subscription,
 )
 from monitoring.playbooks import explain_errors
-from monitoring.tasks import check_schema_drift_now, reconcile_dataflow
-from operations.permissions import editable_dataflow_fields
+from monitoring.tasks import check_schema_drift_now, deliver_later, reconcile_dataflow
 
 RUNS_PAGE_SIZE = 25
 # Far beyond any flow's runs; keeps the query's offset a valid database integer.
@@ -50,13 +50,6 @@ CHART_RUNS = 30
 ACCOUNT_FLOWS_LIMIT = 200
 ACCOUNT_CHOICES_LIMIT = 300
 RECONCILE = "dataflow.reconcile"
-
-
-def can_edit_alerts(user, dataflow: Dataflow | None) -> bool:
-    """Admins (manage_alerts) edit every rule; a flow's owner edits the rules of that flow."""
-    if user.has_perm(perm("manage_alerts")):
-        return True
-    return dataflow is not None and dataflow.owner_id == user.pk
 
 
 def has_stored_key(dataflow: Dataflow) -> bool:
@@ -311,10 +304,6 @@ def _drift_context(dataflow: Dataflow) -> dict:
     }
 
 
-def may_edit_mapping(user, dataflow: Dataflow) -> bool:
-    return "mapping" in editable_dataflow_fields(user, dataflow)
-
-
 @requires("view_monitoring")
 def dataflow_drift(request: AuthenticatedHttpRequest, pk: int):
     """DB-only: the Stripe schema section; stops polling once no check is running."""
@@ -352,7 +341,7 @@ def dataflow_drift_dismiss(request: AuthenticatedHttpRequest, pk: int):
             request, _("That change is not reported any more; the page shows the latest check.")
         )
         return redirect(f"{dataflow_url(dataflow)}#schema-drift")
-    drift.dismiss(result, keys, request.user)
+    drift.dismiss(result, keys, request.user, deliver_later)
     messages.success(
         request,
         ngettext(

@@ -9,7 +9,8 @@ two kinds of change:
 - a field a rule reads that Stripe does not send: breaking, the rule has nothing to map.
 
 Everything else stays quiet. Each finding has a stable key, so the same drift found again
-tomorrow is the same finding, and a dismissed one stays dismissed until it goes away.
+tomorrow is the same finding, and a dismissed one stays dismissed until it goes away. A check
+or a dismissal evaluates the flow's alert rules at once, with the `deliver` its caller hands in.
 """
 
 from __future__ import annotations
@@ -28,16 +29,17 @@ from django.utils.translation import gettext as _
 
 from aep import AEPClient
 from aep.errors import AEPError
+from core import mapping, profiling
 from core.explain import explain_aep_error
 from core.jobs import start_job
 from core.models import Job
+from monitoring import alerts
 from monitoring.models import Dataflow, Sandbox, SchemaDrift
-from onboarding import mapping, profiling
 
 logger = logging.getLogger(__name__)
 
-NEW = "new"
-REMOVED = "removed"
+NEW = SchemaDrift.NEW
+REMOVED = SchemaDrift.REMOVED
 ROOT = profiling.ROOT
 CHECK_EVERY = timedelta(days=1)
 RETRY_AFTER = timedelta(hours=1)
@@ -48,7 +50,7 @@ JOB_KIND = "dataflow.schema_drift"
 _SUBSCRIPT = re.compile(r"\[(\d+|\*)\]")
 
 ClientFactory = Callable[[Sandbox], AEPClient]
-Rules = Sequence[tuple[str, str]]  # (source, destination) of each mapping rule
+Rules = Sequence[mapping.Rule]
 
 
 class CannotCheck(Exception):
@@ -81,7 +83,7 @@ def ancestors(path: str) -> list[str]:
 
 
 def explored_fields(schema: Mapping[str, Any]) -> ExploredFields:
-    """The fields of an explore schema (rooted at `data`, as onboarding's profiling reads it)."""
+    """The fields of an explore schema (rooted at `data`, as core.profiling reads it)."""
     paths: set[str] = set()
     leaves: set[str] = set()
     unknown: set[str] = set()
@@ -145,12 +147,12 @@ def compare(
     which has nothing to call new."""
     findings: list[Finding] = []
     read: set[str] = set()
-    for source, destination in rules:
-        fields = rule_fields(source)
+    for rule in rules:
+        fields = rule_fields(rule.source)
         read |= fields
         for field in sorted(fields):
             if not explored.has(field):
-                findings.append(Finding(REMOVED, field, source, destination))
+                findings.append(Finding(REMOVED, field, rule.source, rule.destination))
     if known is not None:
         known = set(known)
         for field in sorted(explored.leaves - known):
@@ -165,11 +167,11 @@ def suggested_target(field: str, rules: Rules, container: str = "") -> str:
     `data.amount -> _t.charges_data.amount`, `data.outcome.risk_score` goes to
     `_t.charges_data.outcome.risk_score`. Else under `container` (onboarding's default)."""
     leaf = field.removeprefix(f"{ROOT}.")
-    for source, destination in rules:
-        attribute = source.removeprefix(f"{ROOT}.")
-        is_attribute = attribute != source and rule_fields(source) == {source}
-        if is_attribute and destination.endswith(f".{attribute}"):
-            return destination[: -len(attribute)] + leaf
+    for rule in rules:
+        attribute = rule.source.removeprefix(f"{ROOT}.")
+        is_attribute = attribute != rule.source and rule_fields(rule.source) == {rule.source}
+        if is_attribute and rule.destination.endswith(f".{attribute}"):
+            return rule.destination[: -len(attribute)] + leaf
     return f"{container}.{leaf}" if container else ""
 
 
@@ -183,7 +185,7 @@ def fingerprint(keys: Iterable[str]) -> str:
 # -- checking one flow --------------------------------------------------------------------------
 
 
-def read_from_aep(dataflow: Dataflow, client: AEPClient) -> tuple[ExploredFields, list]:
+def read_from_aep(dataflow: Dataflow, client: AEPClient) -> tuple[ExploredFields, Rules]:
     """Explore the flow's Stripe resource, and read the rules of the mapping set it uses."""
     base_connection_id, resource_path = _explore_target(dataflow, client)
     explored = client.flowservice.explore_connection(base_connection_id, resource_path)
@@ -194,8 +196,7 @@ def read_from_aep(dataflow: Dataflow, client: AEPClient) -> tuple[ExploredFields
     mapping_set = client.dataprep.get_mapping_set(
         transformation.mapping_id, version=transformation.mapping_version
     )
-    rules = [(m.source, m.destination) for m in mapping_set.mappings]
-    return explored_fields(explored.schema), rules
+    return explored_fields(explored.schema), mapping.rules_from_mappings(mapping_set.mappings)
 
 
 def _explore_target(dataflow: Dataflow, client: AEPClient) -> tuple[str, str]:
@@ -210,7 +211,12 @@ def _explore_target(dataflow: Dataflow, client: AEPClient) -> tuple[str, str]:
     return base, path
 
 
-def check(dataflow_pk: int, client_factory: ClientFactory, now: datetime | None = None):
+def check(
+    dataflow_pk: int,
+    client_factory: ClientFactory,
+    deliver: alerts.Deliver,
+    now: datetime | None = None,
+):
     """Check one flow and store the outcome. AEP errors and CannotCheck are recorded on the
     row (the previous findings stay) and raised again."""
     now = now or timezone.now()
@@ -226,16 +232,9 @@ def check(dataflow_pk: int, client_factory: ClientFactory, now: datetime | None 
         _record_failure(drift, exc.message, now + CHECK_EVERY)
         raise
     store_result(drift, explored, rules, now)
-    _evaluate_alerts(dataflow)
+    # The flow's schema-drift alerts open or resolve now, not at its next sync.
+    alerts.evaluate(dataflow, deliver)
     return drift
-
-
-def _evaluate_alerts(dataflow: Dataflow) -> None:
-    """Open or resolve the flow's schema-drift alerts now, not at its next sync."""
-    # Imported here: alerts reads this module's findings for its schema-drift condition.
-    from monitoring import alerts
-
-    alerts.evaluate(dataflow)
 
 
 def _record_failure(drift: SchemaDrift, message: str, next_check_at: datetime) -> None:
@@ -289,22 +288,20 @@ def _has_open_breaking(drift: SchemaDrift) -> bool:
     return any(f["kind"] == REMOVED for f in drift.open_findings)
 
 
-def dismiss(drift: SchemaDrift, keys: Collection[str], user, now: datetime | None = None) -> None:
+def dismiss(
+    drift: SchemaDrift,
+    keys: Collection[str],
+    user,
+    deliver: alerts.Deliver,
+    now: datetime | None = None,
+) -> None:
     """Acknowledge findings: they stay quiet while the same drift is found again."""
     drift.dismissed = sorted(set(drift.dismissed) | set(keys))
     drift.dismissed_by = user
     drift.dismissed_at = now or timezone.now()
     drift.has_breaking = _has_open_breaking(drift)
     drift.save(update_fields=["dismissed", "dismissed_by", "dismissed_at", "has_breaking"])
-    _evaluate_alerts(drift.dataflow)
-
-
-def open_breaking_fields(dataflow: Dataflow) -> list[str]:
-    """The Stripe fields the flow's rules read that Stripe no longer sends, not dismissed."""
-    result = SchemaDrift.objects.filter(dataflow=dataflow, has_breaking=True).first()
-    if result is None:
-        return []
-    return sorted({f["field"] for f in result.open_findings if f["kind"] == REMOVED})
+    alerts.evaluate(drift.dataflow, deliver)
 
 
 def has_open_breaking_drift(dataflow: Dataflow | int) -> bool:
@@ -331,10 +328,12 @@ def start_check(dataflow: Dataflow, user, task) -> Job:
 # -- workers ------------------------------------------------------------------------------------
 
 
-def check_in_background(dataflow_pk: int, client_factory: ClientFactory) -> str:
+def check_in_background(
+    dataflow_pk: int, client_factory: ClientFactory, deliver: alerts.Deliver
+) -> str:
     """The periodic check: a failure is recorded on the row and retried within the hour."""
     try:
-        check(dataflow_pk, client_factory)
+        check(dataflow_pk, client_factory, deliver)
     except (AEPError, CannotCheck) as exc:
         logger.warning("schema drift check of dataflow %s failed: %s", dataflow_pk, exc)
         return "failed"
@@ -343,11 +342,11 @@ def check_in_background(dataflow_pk: int, client_factory: ClientFactory) -> str:
     return "checked"
 
 
-def check_for_job(job: Job, client_factory: ClientFactory) -> dict:
+def check_for_job(job: Job, client_factory: ClientFactory, deliver: alerts.Deliver) -> dict:
     """The check a person asked for: AEP errors fail the job (core.jobs explains them); a flow
     that cannot be checked shows that through the row's error."""
     try:
-        drift = check(int(job.target.removeprefix("dataflow:")), client_factory)
+        drift = check(int(job.target.removeprefix("dataflow:")), client_factory, deliver)
     except CannotCheck as exc:
         return {"error": exc.message}
     return {"findings": len(drift.findings), "breaking": drift.has_breaking}

@@ -19,11 +19,11 @@ from core.decorators import requires
 from core.http import AuthenticatedHttpRequest
 from core.jobs import latest_job, start_job
 from core.models import Job
+from core.permissions import can_fix_mapping
 from monitoring import rejected
 from monitoring.models import Run
 from monitoring.playbooks import playbook_for
 from monitoring.tasks import fetch_rejected_records
-from operations.permissions import editable_dataflow_fields
 
 SECTION = "monitoring/_rejected_records.html"
 
@@ -86,7 +86,7 @@ def section_context(user, run: Run, job: Job | None) -> dict:
         "record_count": _int(result.get("records")),
         "truncated": bool(result.get("truncated")),
         "sample_size": rejected.SAMPLE_SIZE,
-        "can_fix_mapping": _can_fix_mapping(user, run),
+        "can_fix_mapping": can_fix_mapping(user, dataflow),
     }
 
 
@@ -103,11 +103,3 @@ def _rows(raw) -> list[dict]:
 
 def _int(value) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _can_fix_mapping(user, run: Run) -> bool:
-    """The operations mapping page's own rule: mapping editable, flow not deleted nor `once`."""
-    dataflow = run.dataflow
-    if dataflow.deleted_at is not None or dataflow.frequency == "once":
-        return False
-    return "mapping" in editable_dataflow_fields(user, dataflow)

@@ -6,9 +6,9 @@ from urllib.parse import urlsplit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.stripe import key_shape
 from monitoring.models import AlertRule, Dataflow, Sandbox
 from monitoring.webhook_targets import WebhookTargetRefused, vet_url
-from onboarding.stripe_probe import key_shape
 
 
 class SandboxForm(forms.ModelForm):

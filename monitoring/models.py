@@ -642,6 +642,10 @@ class SchemaDrift(models.Model):
     `key`; `dismissed` holds the keys a person acknowledged, until that change goes away.
     """
 
+    # The kinds of finding: a field Stripe sends now, and one a rule reads that it does not.
+    NEW = "new"
+    REMOVED = "removed"
+
     dataflow = models.OneToOneField(Dataflow, models.CASCADE, related_name="schema_drift")
     checked_at = models.DateTimeField(null=True, blank=True)
     # Also a lease: the beat dispatches a check once this has passed.
@@ -688,3 +692,8 @@ class SchemaDrift(models.Model):
     def dismissed_findings(self) -> list[dict]:
         dismissed = set(self.dismissed)
         return [f for f in self.findings if f["key"] in dismissed]
+
+    @property
+    def open_breaking_fields(self) -> list[str]:
+        """The Stripe fields the flow's rules read that Stripe no longer sends, not dismissed."""
+        return sorted({f["field"] for f in self.open_findings if f["kind"] == self.REMOVED})

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from core import explain
 from core.models import Job
+from core.stripe import stripe_client
 from monitoring.models import OPEN_RUN_STATUSES, Reconciliation, Run
 
 # A scan stops here rather than walk an enormous account; the result says it was cut short.
@@ -130,15 +131,6 @@ def _table(windows, stripe_by_window, uncovered, scanned: int, truncated: bool) 
 # -- the job ------------------------------------------------------------------------------
 
 
-def stripe_client(api_key: str) -> stripe.StripeClient:
-    return stripe.StripeClient(
-        api_key,
-        base_addresses={"api": settings.STRIPE_API_BASE},
-        max_network_retries=2,
-        http_client=stripe.RequestsClient(timeout=STRIPE_TIMEOUT_SECONDS),
-    )
-
-
 def run_job(job: Job) -> dict:
     """The check of a claimed job; a pasted key is forgotten whatever the outcome."""
     try:
@@ -155,7 +147,9 @@ def _check(job: Job) -> dict:
     first, last = recon.window_start, recon.window_end
     scan_start = min([day_start(first), *(w.start for w in windows)])
     scan_end = max([day_start(last + timedelta(days=1)), *(w.end for w in windows)])
-    client = stripe_client(api_key)
+    client = stripe_client(
+        api_key, settings.STRIPE_API_BASE, retries=2, timeout=STRIPE_TIMEOUT_SECONDS
+    )
     created = stripe_created(client, dataflow.resource_path, scan_start, scan_end)
     result = compare(windows, created, first, last)
     result.update(key=source, first=first.isoformat(), last=last.isoformat())
@@ -180,20 +174,7 @@ def _key_for(recon: Reconciliation) -> tuple[str, str]:
 def explain_failure(exc: Exception) -> explain.Explanation:
     """core.jobs' explanations, and Stripe's failures in plain words."""
     if isinstance(exc, stripe.StripeError):
-        return explain.Explanation(explain_stripe_error(exc), code=str(exc.http_status or ""))
-    return explain.explain_failure(exc)
-
-
-def explain_stripe_error(exc: stripe.StripeError) -> str:
-    if isinstance(exc, stripe.AuthenticationError):
-        return _("Stripe did not accept the key (401). It may have been rolled or revoked.")
-    if isinstance(exc, stripe.PermissionError):
-        return _(
-            "The key may not list this resource (403). Give the restricted key Read access to it "
-            "in the Stripe Dashboard, or use another key."
+        return explain.Explanation(
+            explain.explain_stripe_error(exc), code=str(exc.http_status or "")
         )
-    if isinstance(exc, stripe.RateLimitError):
-        return _("Stripe asked us to slow down (429). Try the check again in a minute.")
-    if isinstance(exc, stripe.APIConnectionError):
-        return _("Could not reach Stripe. Try again in a minute.")
-    return _("Stripe refused the request: %(message)s") % {"message": exc.user_message or ""}
+    return explain.explain_failure(exc)

@@ -40,8 +40,9 @@ def plan_next_syncs(now: datetime, limit: int) -> list[int]:
     return [flow.pk for flow in flows]
 
 
-def tick(dispatch: Dispatch, now: datetime | None = None) -> int:
-    """1. Flip flows whose freshness or schedule deadline passed to late; alert on them.
+def tick(dispatch: Dispatch, deliver: alerts.Deliver, now: datetime | None = None) -> int:
+    """1. Flip flows whose freshness or schedule deadline passed to late; alert on them
+       (`deliver` queues the notifications).
     2. Unless AEP asked us to pause, take at most batch/pace due flows, plan their next sync
        (which doubles as a lease: a lost message is retried then, not at once) and dispatch
        them spread over the tick (stretched by the pace): concurrency stays bounded whatever
@@ -51,7 +52,7 @@ def tick(dispatch: Dispatch, now: datetime | None = None) -> int:
     now = now or timezone.now()
     late = health.flip_late_flows(now)
     if late:
-        alerts.evaluate_many(late)
+        alerts.evaluate_many(late, deliver)
     pace = poller.recover()
     if poller.is_paused(now.timestamp()):
         return 0

@@ -55,7 +55,7 @@ def fetch_rejected_records(job_id: str) -> None:
 @shared_task(name="monitoring.schedule_syncs", ignore_result=True)
 def schedule_syncs() -> int:
     """Beat, every tick: flag late flows and dispatch the syncs that are due."""
-    return scheduler.tick(_dispatch_sync)
+    return scheduler.tick(_dispatch_sync, deliver_later)
 
 
 def _dispatch_sync(dataflow_pk: int, countdown: float) -> None:
@@ -69,7 +69,7 @@ def sync_dataflow(dataflow_pk: int) -> str:
     result = outcome.result if outcome.status == "synced" else None
     if result is not None and (outcome.health_changed or result.changed):
         dataflow = Dataflow.objects.get(pk=dataflow_pk)
-        alerts.evaluate(dataflow)
+        alerts.evaluate(dataflow, deliver_later)
     return outcome.status
 
 
@@ -91,7 +91,7 @@ def discover_sandbox_flows(sandbox_pk: int) -> dict:
         return {"throttled": True}
     changed = result.updated + result.deleted
     if changed:
-        alerts.evaluate_many(changed)
+        alerts.evaluate_many(changed, deliver_later)
     return {"found": result.found, "created": len(result.created), "deleted": len(result.deleted)}
 
 
@@ -108,6 +108,12 @@ def deliver_alert(self, delivery_pk: int) -> None:
     retry_in = alerts.deliver(delivery_pk)
     if retry_in is not None:
         raise self.retry(countdown=retry_in)
+
+
+def deliver_later(delivery_pk: int) -> None:
+    """alerts.Deliver: send one alert delivery to the workers once the transaction commits."""
+    # Celery's Django fixup makes every task a DjangoTask; its stubs know a plain Task only.
+    deliver_alert.delay_on_commit(delivery_pk)  # type: ignore[attr-defined]
 
 
 @shared_task(name="monitoring.reconcile_dataflow")
@@ -131,9 +137,9 @@ def _dispatch_drift_check(dataflow_pk: int, countdown: float) -> None:
 # Idempotent (it overwrites the flow's latest result), so a redelivered message is harmless.
 @shared_task(name="monitoring.check_schema_drift", acks_late=True, ignore_result=True)
 def check_schema_drift(dataflow_pk: int) -> str:
-    return drift.check_in_background(dataflow_pk, pooled_client_for)
+    return drift.check_in_background(dataflow_pk, pooled_client_for, deliver_later)
 
 
 @shared_task(name="monitoring.check_schema_drift_now")
 def check_schema_drift_now(job_id: str) -> None:
-    perform(job_id, lambda job: drift.check_for_job(job, client_for))
+    perform(job_id, lambda job: drift.check_for_job(job, client_for, deliver_later))

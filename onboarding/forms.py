@@ -14,11 +14,11 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from aep.flowservice import STRIPE_RESOURCE_PATHS
+from core.stripe import READABLE, key_shape
 from monitoring.models import Account, Dataflow, Sandbox
 from onboarding import mapping
 from onboarding import schedule as schedules
 from onboarding.models import Draft
-from onboarding.stripe_probe import READABLE, key_shape
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

@@ -1,8 +1,8 @@
-"""Mapping rows: defaults, calculated-field recipes, checks, CSV, and what AEP receives.
+"""The wizard's mapping rows: defaults, calculated-field recipes, checks, CSV, the field group.
 
-A row is a dict `{"source", "destination", "identity", "kind", "type"}`: `kind` is Data Prep's
-`sourceType` (ATTRIBUTE for a source path, EXPRESSION for a calculated field) and `type` is the
-XDM type a calculated field's destination gets when the wizard creates the schema.
+A row is a core.mapping.Rule as a dict (`Rule.as_row`: `{"source", "destination", "identity",
+"kind", "type"}`), the shape the draft stores and the editor's formset posts; `rules` turns rows
+into the rules core.mapping.mapping_set_body sends to Data Prep.
 """
 
 from __future__ import annotations
@@ -19,11 +19,17 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from aep import payloads
-from onboarding import profiling
+from core import profiling
+from core.mapping import (
+    ATTRIBUTE,
+    EXPRESSION,
+    KINDS,
+    Rule,
+    container,
+    field_references,
+    rules_from_mappings,
+)
 
-ATTRIBUTE = "ATTRIBUTE"
-EXPRESSION = "EXPRESSION"
-KINDS = (ATTRIBUTE, EXPRESSION)
 EXPRESSION_MAX_CHARS = 4096  # the Data Prep editor's limit (research §1.2)
 MAX_ROWS = 150  # keeps the editor form under Django's 1000-field limit
 CSV_COLUMNS = ("source", "destination", "identity", "kind", "type")
@@ -44,7 +50,6 @@ DESTINATION_TYPE_LABELS = {
     "date-time": gettext_lazy("Date and time"),
 }
 _PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
-_FIELD_REFERENCE = re.compile(r"(?<![\w.\"'])data(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
 
 
 @dataclass(frozen=True)
@@ -95,11 +100,6 @@ RECIPES = {
 }
 
 
-def container(tenant_namespace: str, resource_path: str) -> str:
-    """`_{tenantId}.{resource}_data`, the object the wizard's field group adds."""
-    return f"{tenant_namespace}.{resource_path}_data"
-
-
 def default_rows(tenant_namespace: str, resource_path: str, fields: list[dict]) -> list[dict]:
     """One row per explored leaf field, the way the Stripe tutorial maps charges."""
     prefix = container(tenant_namespace, resource_path)
@@ -110,23 +110,16 @@ def default_rows(tenant_namespace: str, resource_path: str, fields: list[dict]) 
 
 
 def attribute_row(source: str, destination: str, identity: bool = False) -> dict[str, Any]:
-    return {
-        "source": source,
-        "destination": destination,
-        "identity": identity,
-        "kind": ATTRIBUTE,
-        "type": "",
-    }
+    return Rule(source, destination, identity).as_row()
 
 
 def recipe_row(recipe: Recipe, source: str, destination: str) -> dict[str, Any]:
-    return {
-        "source": recipe.template.format(source=source),
-        "destination": destination,
-        "identity": False,
-        "kind": EXPRESSION,
-        "type": recipe.type,
-    }
+    source = recipe.template.format(source=source)
+    return Rule(source, destination, kind=EXPRESSION, type=recipe.type).as_row()
+
+
+def rules(rows: Iterable[Mapping[str, Any]]) -> list[Rule]:
+    return [Rule.from_row(row) for row in rows]
 
 
 def recipe_destination(recipe: Recipe, source: str, tenant_namespace: str, resource: str) -> str:
@@ -185,16 +178,6 @@ def expression_error(expression: str, known_sources: set[str]) -> str:
     return ""
 
 
-def field_references(source: str) -> set[str]:
-    """The Stripe fields (`data.…` paths) a mapping source reads: the attribute itself, or every
-    field a calculation names outside its string literals."""
-    return set(_FIELD_REFERENCE.findall(_without_strings(source)))
-
-
-def _without_strings(expression: str) -> str:
-    return re.sub(r"\"[^\"]*\"|'[^']*'", '""', expression)
-
-
 def _object_paths(sources: Iterable[str]) -> set[str]:
     """Every ancestor of a known leaf (data.billing_details for data.billing_details.name)."""
     parents: set[str] = set()
@@ -231,22 +214,7 @@ def mapping_errors(rows: list[dict], tenant_namespace: str, known_sources: set[s
     return problems
 
 
-# -- what AEP receives -------------------------------------------------------------------------
-
-
-def mapping_set_body(schema_id: str | None, rows: list[dict], *, name: str = "") -> dict[str, Any]:
-    """Data Prep's documented mapping-set shape (notes §4.1), which carries `sourceType`; without
-    a schema (`None`), the body that validate and preview take before the schema exists."""
-    rules = [
-        payloads.mapping_rule(
-            row["source"],
-            row["destination"],
-            source_type=row.get("kind") or ATTRIBUTE,
-            identity=bool(row.get("identity")),
-        )
-        for row in rows
-    ]
-    return payloads.mapping_set(schema_id, rules, name=name)
+# -- the field group AEP receives ----------------------------------------------------------------
 
 
 def field_group_body(
@@ -341,15 +309,14 @@ def rows_from_csv(text: str) -> list[dict]:
                 _("Line %(line)s: kind must be ATTRIBUTE or EXPRESSION.")
                 % {"line": reader.line_num}
             )
-        rows.append(
-            {
-                "source": line.get("source", ""),
-                "destination": line.get("destination", ""),
-                "identity": line.get("identity", "").lower() in ("true", "1", "yes"),
-                "kind": kind,
-                "type": line.get("type", "") if kind == EXPRESSION else "",
-            }
+        rule = Rule(
+            line.get("source", ""),
+            line.get("destination", ""),
+            identity=line.get("identity", "").lower() in ("true", "1", "yes"),
+            kind=kind,
+            type=line.get("type", "") if kind == EXPRESSION else "",
         )
+        rows.append(rule.as_row())
         if len(rows) > MAX_ROWS:
             raise CSVImportError(_("A mapping can have at most %(n)s rows.") % {"n": MAX_ROWS})
     if not rows:
@@ -359,17 +326,4 @@ def rows_from_csv(text: str) -> list[dict]:
 
 def rows_from_mapping_set(mappings: Iterable[Any]) -> list[dict]:
     """Rows from another dataflow's mapping set (aep.types.FieldMapping objects)."""
-    rows = []
-    for mapping in mappings:
-        source_type = (mapping.source_type or "").lower()
-        kind = EXPRESSION if source_type in ("expression", "text/x.aep-xl") else ATTRIBUTE
-        rows.append(
-            {
-                "source": mapping.source,
-                "destination": mapping.destination,
-                "identity": bool(mapping.identity),
-                "kind": kind,
-                "type": "string" if kind == EXPRESSION else "",
-            }
-        )
-    return rows
+    return [rule.as_row() for rule in rules_from_mappings(mappings)]

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+import core.mapping
 from aep import AEPClient, AEPError, NotFoundError, payloads, redact
 from core.explain import explain_step_failure, unexpected_failure
 from core.metrics import record_aep_error
@@ -257,7 +258,8 @@ def target_connection_body(draft: Draft, path: str, ids: Ids) -> dict[str, Any]:
 def mapping_set_body(draft: Draft, path: str, ids: Ids) -> dict[str, Any]:
     _dataset_id, schema_id = target_ids(draft, path, ids)
     rows = draft.mappings.get(path) or []
-    return mapping.mapping_set_body(schema_id, rows, name=names_for(draft, path).mapping)
+    name = names_for(draft, path).mapping
+    return core.mapping.mapping_set_body(schema_id, mapping.rules(rows), name=name)
 
 
 def flow_schedule(draft: Draft):

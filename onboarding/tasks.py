@@ -13,20 +13,24 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import stripe
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aep import AEPClient, AEPError, payloads
-from core.explain import explain_aep_error
+from core import profiling
+from core.explain import describe_stripe_error, explain_aep_error
 from core.jobs import perform
+from core.mapping import mapping_set_body
 from core.models import Job
-from core.roles import perm
+from core.permissions import may_run_wizard
+from core.stripe import count_created_before, probe_key
 from monitoring.aep import client_for
 from monitoring.audit import record
 from monitoring.models import Dataflow, Sandbox
-from onboarding import mapping, profiling, provisioning, stripe_probe
+from onboarding import mapping, provisioning
 from onboarding.models import Draft
 
 logger = logging.getLogger(__name__)
@@ -44,10 +48,6 @@ PREVIEW_RECORDS = 5
 
 def target(draft: Draft | str) -> str:
     return f"draft:{draft.pk if isinstance(draft, Draft) else draft}"
-
-
-def may_run_wizard(user) -> bool:
-    return user is not None and user.is_active and user.has_perm(perm("run_wizard"))
 
 
 def run_job(job_id: str, work: Callable[[Job], dict]) -> None:
@@ -76,7 +76,7 @@ def probe_stripe_key(job_id: str) -> None:
 
 def _probe(job: Job) -> dict:
     draft = _draft(job)
-    result = stripe_probe.probe_key(draft.access_token.reveal(), settings.STRIPE_API_BASE)
+    result = probe_key(draft.access_token.reveal(), settings.STRIPE_API_BASE)
     Draft.objects.filter(pk=draft.pk).update(
         probe=result.as_dict(),
         probed_at=timezone.now(),
@@ -207,7 +207,8 @@ def _schema_for_checks(draft: Draft, path: str) -> str | None:
 
 
 def check_body(draft: Draft, path: str) -> dict:
-    return mapping.mapping_set_body(_schema_for_checks(draft, path), draft.mappings.get(path) or [])
+    rules = mapping.rules(draft.mappings.get(path) or [])
+    return mapping_set_body(_schema_for_checks(draft, path), rules)
 
 
 def _check_mapping(job: Job, path: str, action: str) -> dict:
@@ -280,11 +281,9 @@ def _estimate(job: Job) -> dict:
     estimates: dict[str, dict[str, Any]] = {}
     for path in draft.resource_paths:
         try:
-            count, more = stripe_probe.count_created_before(
-                token, settings.STRIPE_API_BASE, path, before
-            )
-        except stripe_probe.stripe.StripeError as exc:
-            estimates[path] = {"error": stripe_probe.describe(exc)}
+            count, more = count_created_before(token, settings.STRIPE_API_BASE, path, before)
+        except stripe.StripeError as exc:
+            estimates[path] = {"error": describe_stripe_error(exc)}
         else:
             estimates[path] = {"count": count, "more": more}
     Draft.objects.filter(pk=draft.pk).update(estimate=estimates)

@@ -7,8 +7,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.stripe import key_shape
 from monitoring.models import Dataflow
-from onboarding.stripe_probe import key_shape
 from operations.mapping import MappingSyntaxError, parse_rules
 from operations.resume import resume_time_problem
 

@@ -15,12 +15,13 @@ from django.utils.translation import gettext as _
 from aep import quirks
 from aep.errors import BadRequestError, NotFoundError, PreconditionFailedError
 from aep.types import Connection, Flow, Run
+from core.mapping import mapping_set_body
 from monitoring.models import Account, Dataflow
 from monitoring.models import Run as RunRow
 from operations.conflicts import changes_between, conflict_message, last_changed_by
 from operations.engine import Conflict, Context, Done, Handler, OperationStopped
 from operations.impact import discover_account_flows
-from operations.mapping import mapping_set_body, parse_rules
+from operations.mapping import parse_rules, rule_line
 from operations.models import Operation
 from operations.seen import seen_at
 
@@ -212,7 +213,7 @@ def update_mapping_set(ctx: Context, step: dict[str, Any]) -> Done:
     ctx.remember(mapping_version=version)
     return Done(
         before={"version": op.result.get("old_mapping_version")},
-        after={"version": version, "mappings": [rule.line() for rule in rules]},
+        after={"version": version, "mappings": [rule_line(rule) for rule in rules]},
     )
 
 

@@ -10,8 +10,8 @@ from django.conf import settings
 
 from aep.flowservice import STRIPE_RESOURCE_PATHS
 from core.crypto import last4
+from core.stripe import READABLE, KeyProbe, probe_key
 from monitoring.models import Dataflow
-from onboarding.stripe_probe import READABLE, KeyProbe, probe_key
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,10 @@ from django.utils import timezone
 
 from aep import AEPClient, payloads, redact
 from aep.types import Schedule
+from core.mapping import mapping_set_body
 from monitoring.audit import record
 from monitoring.models import Account, Dataflow, Sandbox
-from operations.mapping import mapping_set_body, rules_from_mappings
+from operations.mapping import text_rules
 
 FORMAT = "stripe-sources-plan/1"
 FLOWSERVICE = "/data/foundation/flowservice"
@@ -95,7 +96,7 @@ def export_plan(client: AEPClient, dataflow: Dataflow) -> dict[str, Any]:
             f"{DATAPREP}/mappingSets",
             mapping_set_body(
                 mapping_set.schema_id or target.schema_id or "",
-                rules_from_mappings(mapping_set.mappings),
+                text_rules(mapping_set.mappings),
             ),
         ),
         _step(

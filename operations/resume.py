@@ -53,8 +53,8 @@ def due(now: datetime | None = None):
     )
 
 
-def start_due(now: datetime | None = None) -> list[Operation]:
-    """Start the enable of every pause whose resume time has come.
+def start_due(tasks: service.OperationTasks, now: datetime | None = None) -> list[Operation]:
+    """Start the enable of every pause whose resume time has come, with the worker `tasks`.
 
     1. A flow enabled meanwhile (here or in AEP) or gone: forget its schedule.
     2. A flow with an operation still moving: leave it for the next tick.
@@ -75,11 +75,11 @@ def start_due(now: datetime | None = None) -> list[Operation]:
             )
             if claimed != 1:
                 continue  # another tick got there first
-            started.append(_enable(pause, dataflow))
+            started.append(_enable(pause, dataflow, tasks))
     return started
 
 
-def _enable(pause: Operation, dataflow: Dataflow) -> Operation:
+def _enable(pause: Operation, dataflow: Dataflow, tasks: service.OperationTasks) -> Operation:
     """The enable, worded in the pauser's language (its reason and step labels are stored)."""
     resume_at = pause.resume_at
     assert resume_at is not None  # due() selects pauses with a resume time
@@ -94,6 +94,7 @@ def _enable(pause: Operation, dataflow: Dataflow) -> Operation:
         }
         operation = service.start_enable(
             dataflow,
+            tasks,
             actor=pause.actor,
             reason=reason,
             ticket=pause.ticket,

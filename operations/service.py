@@ -1,12 +1,13 @@
 """Start, preview, confirm, resume and cancel operations: what views and commands call.
 
-Nothing here talks to AEP; it records what was asked and hands the work to a job.
+Nothing here talks to AEP; it records what was asked and hands the work to a job, running the
+worker tasks its caller passes in (operations.tasks.OPERATION_TASKS).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
@@ -14,7 +15,7 @@ from django.utils import timezone
 from core.jobs import start_job
 from core.models import Job
 from monitoring.models import Account, Dataflow, Sandbox
-from operations import planning
+from operations import impact, planning
 from operations.models import Operation
 
 Kind = Operation.Kind
@@ -23,6 +24,13 @@ STUCK_AFTER = timedelta(minutes=30)
 KEY_KEPT_FOR = timedelta(hours=1)
 # Kinds whose page shows AEP's answer before the user confirms.
 PREVIEWED = (Kind.ACCOUNT_ROTATE_KEY, Kind.ACCOUNT_DELETE, Kind.DATAFLOW_DELETE)
+
+
+class OperationTasks(NamedTuple):
+    """The worker tasks that run an operation's jobs, each called with (job id, operation id)."""
+
+    preview: Any  # reads what the operation would touch, for the user to confirm
+    execute: Any  # runs its steps
 
 
 def create(
@@ -75,16 +83,15 @@ def enqueue(operation: Operation, task) -> Job:
     return job
 
 
-def start(operation: Operation) -> Job:
-    from operations.tasks import execute_operation, preview_operation
-
+def start(operation: Operation, tasks: OperationTasks) -> Job:
     if operation.status == Status.PREVIEWING:
-        return enqueue(operation, preview_operation)
-    return enqueue(operation, execute_operation)
+        return enqueue(operation, tasks.preview)
+    return enqueue(operation, tasks.execute)
 
 
 def confirm(
     operation: Operation,
+    tasks: OperationTasks,
     *,
     reason: str,
     ticket: str = "",
@@ -100,7 +107,7 @@ def confirm(
             delete_datasets=delete_datasets,
             delete_schemas=delete_schemas,
         )
-        return start(planned)
+        return start(planned, tasks)
 
 
 def plan_confirmed(
@@ -142,7 +149,7 @@ def _steps_after_preview(op: Operation, delete_datasets: bool, delete_schemas: b
     )
 
 
-def resume(operation: Operation) -> Job:
+def resume(operation: Operation, tasks: OperationTasks) -> Job:
     """Start a new attempt; steps already done are skipped."""
     if not operation.steps:
         raise ValueError("an operation that never started has nothing to resume")
@@ -153,7 +160,7 @@ def resume(operation: Operation) -> Job:
         if not updated:
             raise ValueError("only a failed operation can be resumed")
         operation.refresh_from_db()
-        return start(operation)
+        return start(operation, tasks)
 
 
 def cancel(operation: Operation) -> None:
@@ -207,6 +214,7 @@ def cancel_resume(dataflow: Dataflow) -> int:
 
 def start_enable(
     dataflow: Dataflow,
+    tasks: OperationTasks,
     *,
     actor,
     reason: str = "",
@@ -218,8 +226,6 @@ def start_enable(
     The expected backfill goes into the step (and so into the audit trail); an automatic
     resume that this enable replaces is noted there too.
     """
-    from operations import impact
-
     pause = pending_resume(dataflow)
     extra = {"backfill_runs_expected": impact.backfill_estimate(dataflow)["count"], **(extra or {})}
     if pause is not None and pause.resume_at is not None:  # pending_resume: always set
@@ -234,5 +240,5 @@ def start_enable(
             params=extra,
             steps=planning.flow_action_steps(dataflow, "enable", extra),
         )
-        start(operation)
+        start(operation, tasks)
     return operation

@@ -15,21 +15,21 @@ from django.utils.translation import gettext as _
 from core.explain import explain_failure
 from core.jobs import perform
 from core.models import Job
-from monitoring.aep import client_for
-from monitoring.audit import record
-from monitoring.models import AuditEvent, Dataflow
-from operations import impact, resume
-from operations.engine import Context, OperationStopped, run_steps
-from operations.handlers import HANDLERS
-from operations.keys import check_key, dataflows_losing_access
-from operations.mapping import rules_from_mappings, rules_text
-from operations.models import Operation
-from operations.permissions import (
+from core.permissions import (
     NotAllowed,
     check_dataflow_update,
     check_operate,
     editable_dataflow_fields,
 )
+from monitoring.aep import client_for
+from monitoring.audit import record
+from monitoring.models import AuditEvent, Dataflow
+from operations import impact, resume, service
+from operations.engine import Context, OperationStopped, run_steps
+from operations.handlers import HANDLERS
+from operations.keys import check_key, dataflows_losing_access
+from operations.mapping import rules_text, text_rules
+from operations.models import Operation
 
 logger = logging.getLogger(__name__)
 Kind = Operation.Kind
@@ -43,6 +43,10 @@ def preview_operation(job_id: str, operation_id: str) -> None:
 @shared_task(name="operations.execute")
 def execute_operation(job_id: str, operation_id: str) -> None:
     perform(job_id, lambda job: execute(Operation.objects.get(pk=operation_id)))
+
+
+# What operations.service starts an operation's jobs with.
+OPERATION_TASKS = service.OperationTasks(preview=preview_operation, execute=execute_operation)
 
 
 def check_allowed(op: Operation) -> None:
@@ -141,7 +145,7 @@ def _key_preview(op: Operation) -> dict:
 @shared_task(name="operations.resume_due_dataflows")
 def resume_due_dataflows() -> int:
     """Beat: start the automatic resume of paused dataflows whose time has come."""
-    return len(resume.start_due())
+    return len(resume.start_due(OPERATION_TASKS))
 
 
 @shared_task(name="operations.load_mapping")
@@ -163,7 +167,7 @@ def _load_mapping(job: Job) -> dict:
         mapping.mapping_id, version=mapping.mapping_version
     )
     return {
-        "rules": rules_text(rules_from_mappings(mapping_set.mappings)),
+        "rules": rules_text(text_rules(mapping_set.mappings)),
         "version": mapping_set.version,
         "mapping_set_id": mapping.mapping_id,
         "etag": flow.etag or "",

@@ -19,12 +19,12 @@ from core.decorators import requires
 from core.http import AuthenticatedHttpRequest, positive_int
 from core.jobs import start_job
 from core.models import Job
+from core.permissions import OPERATE, VIEW, can_operate, editable_dataflow_fields
 from monitoring.models import Account, Dataflow, Run
 from operations import forms, impact, planning, service
 from operations.models import Operation
-from operations.permissions import OPERATE, VIEW, can_operate, editable_dataflow_fields
 from operations.seen import account_seen, flow_seen, seen_from, seen_token
-from operations.tasks import load_mapping
+from operations.tasks import OPERATION_TASKS, load_mapping
 from operations.timeline import timeline
 
 Kind = Operation.Kind
@@ -95,7 +95,7 @@ def _why(form: forms.ReasonFields) -> Why:
 
 def _launch(request: AuthenticatedHttpRequest, kind: str, **fields) -> Operation:
     operation = service.create(kind, actor=request.user, **fields)
-    service.start(operation)
+    service.start(operation, OPERATION_TASKS)
     return operation
 
 
@@ -341,7 +341,9 @@ def dataflow_enable(request: AuthenticatedHttpRequest, pk: int):
     dataflow = _dataflow(pk)
     form = forms.ReasonFields(_posted(request))
     if _accepted(request, form, dataflow=dataflow):
-        operation = service.start_enable(dataflow, actor=request.user, **_why(form))
+        operation = service.start_enable(
+            dataflow, OPERATION_TASKS, actor=request.user, **_why(form)
+        )
         return _to_operation(request, operation)
     context = {
         "dataflow": dataflow,
@@ -485,6 +487,7 @@ def operation_confirm(request: AuthenticatedHttpRequest, pk):
     data = form.cleaned_data
     service.confirm(
         operation,
+        OPERATION_TASKS,
         reason=data.get("reason") or operation.reason,
         ticket=data.get("ticket") or operation.ticket,
         delete_datasets=bool(data.get("delete_datasets")),
@@ -500,7 +503,7 @@ def operation_resume(request: AuthenticatedHttpRequest, pk):
     if not operation.can_resume:
         messages.error(request, _("Only a failed operation can be resumed."))
     else:
-        service.resume(operation)
+        service.resume(operation, OPERATION_TASKS)
     return _to_operation(request, operation)
 
 

@@ -11,10 +11,10 @@ from django.views.decorators.vary import vary_on_headers
 from aep.flowservice import STRIPE_RESOURCE_PATHS
 from core.demo import STRIPE_DEMO_KEYS
 from core.http import AuthenticatedHttpRequest
+from core.stripe import READABLE, key_shape
 from monitoring.models import Account
 from onboarding import forms, tasks
 from onboarding.models import STEPS, Draft
-from onboarding.stripe_probe import READABLE, key_shape
 from onboarding.views.helpers import (
     draft_for,
     draft_job,

@@ -9,8 +9,9 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from aep.flowservice import STRIPE_RESOURCE_PATHS
+from core import profiling
 from core.http import AuthenticatedHttpRequest
-from onboarding import forms, profiling, provisioning, tasks
+from onboarding import forms, provisioning, tasks
 from onboarding.models import Draft
 from onboarding.views.helpers import (
     draft_for,

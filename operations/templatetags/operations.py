@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django import template
 
+from core.permissions import can, can_operate, editable_dataflow_fields
 from monitoring.models import Dataflow
 from operations import impact
-from operations.permissions import can, can_operate, editable_dataflow_fields
 from operations.service import in_flight, pending_resume
 from operations.timeline import timeline
 

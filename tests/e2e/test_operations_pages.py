@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from core.roles import MARKETING_OPS, SUPPORT, ensure_roles
 from operations import planning, service
-from operations.cli import run_in_process
+from operations.management.cli import run_in_process
 from operations.models import Operation
 from tests.base import make_user
 from tests.e2e.test_operations_support import DONE, shoot

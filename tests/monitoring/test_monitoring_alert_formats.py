@@ -12,6 +12,7 @@ from monitoring import alerts
 from monitoring.forms import suggested_format
 from monitoring.health import refresh_health
 from monitoring.models import Alert, AlertDelivery, AlertRule, AuditEvent
+from monitoring.tasks import deliver_later
 from tests.base import BaseTestCase, make_sandbox
 from tests.monitoring.monitoring_factories import make_dataflow, make_run
 from tests.monitoring.test_monitoring_alerts import Receiver
@@ -160,11 +161,11 @@ class ChatDeliveryTestCase(BaseTestCase):
         """Open and resolve an alert through the rules; returns the bodies the receiver got."""
         make_run(self.flow, status="failed", output_records=0)
         refresh_health(self.flow)
-        alerts.evaluate(self.flow)
+        alerts.evaluate(self.flow, deliver_later)
         self.flow.runs.all().delete()
         make_run(self.flow)
         refresh_health(self.flow)
-        alerts.evaluate(self.flow)
+        alerts.evaluate(self.flow, deliver_later)
         for pk in self.enqueued:
             assert alerts.deliver(pk) is None
         assert AlertDelivery.objects.filter(status="sent").count() == 2
@@ -239,7 +240,7 @@ class ChatDeliveryTestCase(BaseTestCase):
         self.receiver.statuses = [503]
         make_run(self.flow, status="failed", output_records=0)
         refresh_health(self.flow)
-        alerts.evaluate(self.flow)
+        alerts.evaluate(self.flow, deliver_later)
         [pk] = self.enqueued
         assert alerts.deliver(pk) is not None  # to be retried
         AlertRule.objects.filter(pk=rule.pk).update(

@@ -11,6 +11,7 @@ from core.i18n import localize_stored
 from monitoring import alerts
 from monitoring.health import refresh_health
 from monitoring.models import Alert, AlertRule, IngestBucket
+from monitoring.tasks import deliver_later
 from tests.base import BaseTestCase, make_sandbox
 from tests.monitoring.monitoring_factories import make_dataflow, make_run
 
@@ -50,7 +51,7 @@ class VolumeDropTestCase(BaseTestCase):
 
     def evaluate(self):
         self.flow.refresh_from_db()
-        return alerts.evaluate(self.flow)
+        return alerts.evaluate(self.flow, deliver_later)
 
     def test_a_day_below_the_threshold_opens_an_alert_in_plain_words(self):
         self.history(3000, 3300, 3150, 3150, 3000, 3300, 3150)

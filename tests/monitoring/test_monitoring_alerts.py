@@ -15,7 +15,7 @@ from django.utils import timezone
 from monitoring import alerts
 from monitoring.health import refresh_health
 from monitoring.models import Alert, AlertDelivery, AlertRule, Dataflow, Subscription
-from monitoring.tasks import sync_dataflow
+from monitoring.tasks import deliver_later, sync_dataflow
 from tests.base import BaseTestCase, make_sandbox
 from tests.monitoring.fake_flowservice import FakeClient, FakeFlowService
 from tests.monitoring.monitoring_factories import make_dataflow, make_run, run_doc
@@ -104,7 +104,7 @@ class AlertRulesTestCase(BaseTestCase):
 
     def evaluate(self):
         self.flow.refresh_from_db()
-        return alerts.evaluate(self.flow)
+        return alerts.evaluate(self.flow, deliver_later)
 
     def assert_fires_once_then_resolves(self, rule: AlertRule, bad, good) -> None:
         bad()

@@ -8,9 +8,11 @@ from datetime import timedelta
 from django.test import SimpleTestCase
 from django.utils import timezone
 
+from core.mapping import EXPRESSION, Rule
 from monitoring import alerts, drift
 from monitoring.drift import NEW, REMOVED, Finding, compare, explored_fields
 from monitoring.models import Alert, AlertRule, SchemaDrift
+from monitoring.tasks import deliver_later
 from tests.base import BaseTestCase, make_sandbox
 from tests.monitoring.monitoring_factories import make_dataflow
 
@@ -40,10 +42,12 @@ CHARGE = schema(
     tags={"type": "array", "items": {}},  # empty in every sampled charge
 )
 RULES = [
-    ("data.id", "_acme.charges_data.id"),
-    ("data.amount / 100", "_acme.charges_data.amount_decimal"),
-    ('concat(data.currency, "-", data.outcome.type)', "_acme.charges_data.label"),
-    ("data.metadata.order_id", "_acme.charges_data.order_id"),
+    Rule("data.id", "_acme.charges_data.id"),
+    Rule("data.amount / 100", "_acme.charges_data.amount_decimal", kind=EXPRESSION),
+    Rule(
+        'concat(data.currency, "-", data.outcome.type)', "_acme.charges_data.label", kind=EXPRESSION
+    ),
+    Rule("data.metadata.order_id", "_acme.charges_data.order_id"),
 ]
 
 
@@ -93,8 +97,8 @@ class CompareTestCase(SimpleTestCase):
         )
         findings = compare(explored_fields(without), RULES, known=None)
         assert findings == [
-            Finding(REMOVED, "data.outcome.type", RULES[2][0], "_acme.charges_data.label"),
-            Finding(REMOVED, "data.metadata.order_id", RULES[3][0], RULES[3][1]),
+            Finding(REMOVED, "data.outcome.type", RULES[2].source, "_acme.charges_data.label"),
+            Finding(REMOVED, "data.metadata.order_id", RULES[3].source, RULES[3].destination),
         ]
 
     def test_a_new_unmapped_leaf_is_a_suggestion_but_not_on_the_first_check(self):
@@ -117,7 +121,11 @@ class CompareTestCase(SimpleTestCase):
 
     def test_a_new_field_the_mapping_already_reads_or_covers_is_not_reported(self):
         known = explored_fields(CHARGE).paths - {"data.outcome.risk_level", "data.refunds.data"}
-        rules = [*RULES, ("data.outcome.risk_level", "x.risk"), ("data.refunds", "x.refunds")]
+        rules = [
+            *RULES,
+            Rule("data.outcome.risk_level", "x.risk"),
+            Rule("data.refunds", "x.refunds"),
+        ]
         assert compare(explored_fields(CHARGE), rules, known) == []
 
     def test_keys_stay_the_same_when_only_the_suggestion_changes(self):
@@ -134,7 +142,7 @@ class SuggestedTargetTestCase(SimpleTestCase):
         assert target == "_acme.charges_data.outcome.risk_score"
 
     def test_it_falls_back_to_the_onboarding_container(self):
-        rules = [("upper(data.currency)", "_acme.x.currency")]
+        rules = [Rule("upper(data.currency)", "_acme.x.currency", kind=EXPRESSION)]
         assert drift.suggested_target("data.fee", rules, "_acme.charges_data") == (
             "_acme.charges_data.fee"
         )
@@ -187,7 +195,7 @@ class StoreResultTestCase(BaseTestCase):
         self.store(CHARGE)
         row = self.store(self.changed_schema(), days=1)
         breaking = next(f["key"] for f in row.findings if f["kind"] == REMOVED)
-        drift.dismiss(row, {breaking}, self.mina)
+        drift.dismiss(row, {breaking}, self.mina, deliver_later)
         assert not drift.has_open_breaking_drift(self.flow)
         row = self.store(self.changed_schema(), days=2)
         assert row.dismissed == [breaking] and not row.has_breaking
@@ -199,7 +207,7 @@ class StoreResultTestCase(BaseTestCase):
 
     def test_mapping_the_new_field_ends_the_suggestion(self):
         self.store(CHARGE)
-        rules = [*RULES[:3], ("data.fee", "_acme.charges_data.fee")]
+        rules = [*RULES[:3], Rule("data.fee", "_acme.charges_data.fee")]
         row = self.store(self.changed_schema(), rules=rules, days=1)
         assert row.findings == [] and row.fingerprint == ""
 
@@ -237,7 +245,7 @@ class FailedCheckTestCase(BaseTestCase):
             raise AEPError("Service unavailable", status_code=503)
 
         client = SimpleNamespace(flowservice=SimpleNamespace(explore_connection=explore))
-        assert drift.check_in_background(flow.pk, lambda sandbox: client) == "failed"
+        assert drift.check_in_background(flow.pk, lambda sandbox: client, deliver_later) == "failed"
         row = SchemaDrift.objects.get(dataflow=flow)
         assert row.error and row.findings == [{"key": "new:data.a"}]
         assert row.next_check_at <= timezone.now() + drift.RETRY_AFTER
@@ -261,7 +269,7 @@ class DriftAlertTestCase(BaseTestCase):
 
     def test_breaking_drift_opens_an_alert_naming_the_field(self):
         drift.store_result(self.row, self.changed, RULES, self.later)
-        opened, _resolved = alerts.evaluate(self.flow)
+        opened, _resolved = alerts.evaluate(self.flow, deliver_later)
         assert [a.summary for a in opened] == [
             "The mapping reads fields Stripe no longer sends: data.metadata.order_id."
         ]
@@ -270,12 +278,12 @@ class DriftAlertTestCase(BaseTestCase):
         properties = dict(CHARGE["properties"]["data"]["properties"])
         properties["fee"] = INTEGER
         drift.store_result(self.row, explored_fields(schema(**properties)), RULES, self.later)
-        assert alerts.evaluate(self.flow) == ([], [])
+        assert alerts.evaluate(self.flow, deliver_later) == ([], [])
 
     def test_dismissing_the_finding_resolves_the_alert_at_once(self):
         row = drift.store_result(self.row, self.changed, RULES, self.later)
-        alerts.evaluate(self.flow)
+        alerts.evaluate(self.flow, deliver_later)
         breaking = next(f["key"] for f in row.findings if f["kind"] == REMOVED)
-        drift.dismiss(row, {breaking}, self.alex)
+        drift.dismiss(row, {breaking}, self.alex, deliver_later)
         alert = Alert.objects.get(rule=self.rule)
         assert alert.resolved_at is not None

@@ -13,7 +13,7 @@ import requests
 from emulators.aep.testing import DEMO_TENANT_ID
 from monitoring import drift
 from monitoring.models import Dataflow, SchemaDrift
-from monitoring.tasks import check_schema_drift, check_schema_drift_now
+from monitoring.tasks import check_schema_drift, check_schema_drift_now, deliver_later
 from tests.base import BaseTestCase
 from tests.operations.aep_world import AEPWorld
 
@@ -69,7 +69,9 @@ class SchemaDriftEmulatorTestCase(BaseTestCase):
         return self.world.client
 
     def test_new_and_removed_fields_show_up_as_mapping_findings(self):
-        assert drift.check_in_background(self.flow.pk, self.client_factory) == "checked"
+        assert (
+            drift.check_in_background(self.flow.pk, self.client_factory, deliver_later) == "checked"
+        )
         row = SchemaDrift.objects.get(dataflow=self.flow)
         assert row.findings == [] and row.rule_count == len(RULES)
         assert "data.outcome.type" in row.known_fields
@@ -123,7 +125,9 @@ class SchemaDriftEmulatorTestCase(BaseTestCase):
 
     def test_a_flow_whose_stripe_connection_is_gone_shows_why(self):
         Dataflow.objects.filter(pk=self.flow.pk).update(account=None, source_connection_id="")
-        assert drift.check_in_background(self.flow.pk, self.client_factory) == "failed"
+        assert (
+            drift.check_in_background(self.flow.pk, self.client_factory, deliver_later) == "failed"
+        )
         row = SchemaDrift.objects.get(dataflow=self.flow)
         assert row.error == "This dataflow has no Stripe connection to explore."
         assert row.checked_at is None and row.next_check_at is not None

@@ -10,6 +10,7 @@ from django.utils import timezone
 from monitoring import poller, scheduler
 from monitoring.health import refresh_health
 from monitoring.models import Dataflow
+from monitoring.tasks import deliver_later
 from tests.base import BaseTestCase, make_sandbox
 from tests.monitoring.monitoring_factories import make_dataflow, make_run
 
@@ -27,7 +28,9 @@ class SchedulerTickTestCase(BaseTestCase):
         make_dataflow(self.sandbox, next_sync_at=past, deleted_at=timezone.now())
 
     def tick(self) -> int:
-        return scheduler.tick(lambda pk, countdown: self.dispatched.append((pk, countdown)))
+        return scheduler.tick(
+            lambda pk, countdown: self.dispatched.append((pk, countdown)), deliver_later
+        )
 
     def test_due_active_flows_are_dispatched_spread_over_the_tick(self):
         assert self.tick() == 3

@@ -14,6 +14,7 @@ from django.utils import timezone
 from monitoring import drift, overview
 from monitoring.health import refresh_health
 from monitoring.models import Dataflow, SchemaDrift
+from monitoring.tasks import deliver_later
 from tests.base import BaseTestCase, make_sandbox
 from tests.monitoring.monitoring_factories import make_account, make_dataflow, make_run
 
@@ -71,7 +72,12 @@ class SchemaDriftOverviewTestCase(BaseTestCase):
         for flow in (self.breaking, self.failing, self.dismissed, self.disabled, self.deleted):
             checked(flow, REMOVED, NEW)
         checked(self.only_new, NEW)
-        drift.dismiss(SchemaDrift.objects.get(dataflow=self.dismissed), [REMOVED["key"]], self.sam)
+        drift.dismiss(
+            SchemaDrift.objects.get(dataflow=self.dismissed),
+            [REMOVED["key"]],
+            self.sam,
+            deliver_later,
+        )
         for flow in Dataflow.objects.all():
             refresh_health(flow)
         self.login(self.mina)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from aep.flowservice import STRIPE_RESOURCE_PATHS
-from onboarding import mapping, profiling
+from core import profiling
+from onboarding import mapping
 from onboarding.models import STEP_NAMES, Draft
 from tests.onboarding.onboarding_fakes import SAMPLES, TENANT, explore_schema
 

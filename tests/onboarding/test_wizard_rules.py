@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from onboarding import mapping, profiling
+from core import profiling
+from core.mapping import mapping_set_body
+from onboarding import mapping
 from onboarding import schedule as schedules
 
 NS = "_acme"
@@ -100,7 +102,7 @@ def test_mapping_set_body_carries_source_types_and_identity():
         mapping.attribute_row("data.id", "_acme.c.id", identity=True),
         {"source": "upper(data.currency)", "destination": "_acme.c.cur", "kind": "EXPRESSION"},
     ]
-    body = mapping.mapping_set_body("https://ns/s", rows)
+    body = mapping_set_body("https://ns/s", mapping.rules(rows))
     assert body["outputSchema"]["schemaRef"]["id"] == "https://ns/s"
     assert body["mappings"][0] == {
         "sourceType": "ATTRIBUTE", "source": "data.id", "destination": "_acme.c.id",

@@ -10,6 +10,7 @@ from django.test import override_settings
 from monitoring.models import Account, AuditEvent
 from operations import service
 from operations.models import Operation
+from operations.tasks import OPERATION_TASKS
 from tests.base import BaseTestCase
 from tests.operations.aep_world import READONLY_KEY, AEPWorld
 from tests.operations.test_ops_emulator_flows import run_now
@@ -74,7 +75,9 @@ class EmulatorAccountOpsTestCase(BaseTestCase):
             self.run_now_in_aep(prices.flow_id)["metrics"]["statusSummary"]["status"] == "success"
         )  # nothing changed in AEP yet
 
-        service.confirm(operation, reason=operation.reason, ticket=operation.ticket)
+        service.confirm(
+            operation, OPERATION_TASKS, reason=operation.reason, ticket=operation.ticket
+        )
         operation = run_now(Operation.objects.get(pk=operation.pk))
 
         assert operation.status == Operation.Status.SUCCEEDED, operation.error
@@ -106,7 +109,7 @@ class EmulatorAccountOpsTestCase(BaseTestCase):
             [{"op": "replace", "path": "/name", "value": "Renamed in AEP"}],
         )
         operation = self.rotate(READONLY_KEY)
-        service.confirm(operation, reason="leak")
+        service.confirm(operation, OPERATION_TASKS, reason="leak")
         operation = run_now(Operation.objects.get(pk=operation.pk))
         assert operation.status == Operation.Status.CONFLICT
         assert "Renamed in AEP" in operation.error
@@ -119,7 +122,7 @@ class EmulatorAccountOpsTestCase(BaseTestCase):
             service.create(Operation.Kind.ACCOUNT_DELETE, actor=self.sam, account=self.account)
         )
         assert operation.status == Operation.Status.AWAITING_CONFIRMATION, operation.error
-        service.confirm(operation, reason="Customer left", **choices)
+        service.confirm(operation, OPERATION_TASKS, reason="Customer left", **choices)
         return run_now(Operation.objects.get(pk=operation.pk))
 
     def assert_gone(self, *dataflows) -> None:
@@ -150,7 +153,7 @@ class EmulatorAccountOpsTestCase(BaseTestCase):
             service.create(Operation.Kind.ACCOUNT_DELETE, actor=self.sam, account=self.account)
         )
         surprise = self.world.dataflow(self.account, "customers")
-        service.confirm(operation, reason="Customer left")
+        service.confirm(operation, OPERATION_TASKS, reason="Customer left")
         operation = run_now(Operation.objects.get(pk=operation.pk))
         assert operation.status == Operation.Status.FAILED
         assert surprise.name in operation.error
@@ -171,7 +174,7 @@ class EmulatorAccountOpsTestCase(BaseTestCase):
         assert self.world.exists("connections", self.account.connection_id)
         assert AuditEvent.objects.filter(result="failed", target_id=second.flow_id).exists()
 
-        service.resume(operation)
+        service.resume(operation, OPERATION_TASKS)
         operation = run_now(Operation.objects.get(pk=operation.pk))
         assert operation.status == Operation.Status.SUCCEEDED, operation.error
         self.assert_gone(first, second)
@@ -192,7 +195,7 @@ class EmulatorAccountOpsTestCase(BaseTestCase):
         assert not self.world.exists("flows", second.flow_id)
         assert self.world.exists("connections", self.account.connection_id)
 
-        service.resume(operation)
+        service.resume(operation, OPERATION_TASKS)
         operation = run_now(Operation.objects.get(pk=operation.pk))
         assert operation.status == Operation.Status.SUCCEEDED, operation.error
         self.assert_gone(first, second)

@@ -12,7 +12,7 @@ from core.models import Job
 from monitoring.models import AuditEvent, Dataflow
 from operations import impact, planning, service
 from operations.models import Operation
-from operations.tasks import execute_operation, preview_operation
+from operations.tasks import OPERATION_TASKS, execute_operation, preview_operation
 from tests.base import BaseTestCase
 from tests.operations.aep_world import READONLY_KEY, AEPWorld
 from tests.operations.ops_factories import queue
@@ -219,7 +219,7 @@ class EmulatorDataflowOpsTestCase(BaseTestCase):
         )
         assert operation.status == Operation.Status.AWAITING_CONFIRMATION, operation.error
         assert [f["id"] for f in operation.preview["flows"]] == [dataflow.flow_id]
-        service.confirm(operation, reason="Customer stopped using charges")
+        service.confirm(operation, OPERATION_TASKS, reason="Customer stopped using charges")
         operation = run_now(Operation.objects.get(pk=operation.pk))
         assert operation.status == Operation.Status.SUCCEEDED, operation.error
         assert not self.world.exists("flows", dataflow.flow_id)

@@ -15,7 +15,7 @@ from operations import planning, resume, service
 from operations.engine import Context, Done, run_steps
 from operations.forms import DisableForm
 from operations.models import Operation
-from operations.tasks import resume_due_dataflows
+from operations.tasks import OPERATION_TASKS, resume_due_dataflows
 from tests.base import BaseTestCase, make_sandbox
 from tests.operations.aep_world import AEPWorld
 from tests.operations.ops_factories import make_account, make_dataflow, make_run
@@ -160,7 +160,7 @@ class ResumeTestCase(BaseTestCase):
         stale = list(resume.due())  # what a second tick read before the first one cleared it
         self.tick()
         with patch("operations.resume.due", return_value=stale), patch(EXECUTE):
-            assert resume.start_due() == []
+            assert resume.start_due(OPERATION_TASKS) == []
         assert self.enables().count() == 1
         pause.refresh_from_db()
         assert pause.resume_at is None
@@ -263,11 +263,11 @@ class EmulatorResumeTestCase(BaseTestCase):
         )
         assert paused.status == Operation.Status.SUCCEEDED, paused.error
         assert world.client.flowservice.get_flow(dataflow.flow_id).state == "disabled"
-        assert resume.start_due() == []
+        assert resume.start_due(OPERATION_TASKS) == []
 
         later = timezone.now() + timedelta(hours=2)
         with patch(EXECUTE), self.captureOnCommitCallbacks(execute=True):
-            (enable,) = resume.start_due(later)
+            (enable,) = resume.start_due(OPERATION_TASKS, later)
         enable.refresh_from_db()
         enabled = run_now(enable)
         assert enabled.status == Operation.Status.SUCCEEDED, enabled.error

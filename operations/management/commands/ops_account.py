@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand
 
 from monitoring.aep import client_for
 from operations import impact, planning
-from operations.cli import (
+from operations.management.cli import (
     DRY_RUN_DONE,
     add_action_arguments,
     confirmed_delete,

@@ -1,8 +1,10 @@
-"""Ask Stripe what a key can read, before anything is created in AEP.
+"""Stripe access: what counts as a key, the one way to build a Stripe client, and the probes.
 
-One `list?limit=1` call per resource path (Stripe has no endpoint that describes a key's
-permissions), and a bounded count of objects created before a moment for backfill estimates.
-Only workers call these; pages show what they stored.
+The key probe asks Stripe what a key can read before anything is created in AEP: one
+`list?limit=1` call per resource path (Stripe has no endpoint that describes a key's
+permissions). The count gives backfill estimates: objects created before a moment, bounded.
+Only workers call Stripe; pages show what they stored. Stripe's refusals are put into words by
+core.explain.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import stripe
-from django.utils.translation import gettext as _
 
 from aep.flowservice import STRIPE_RESOURCE_PATHS
+from core.explain import describe_stripe_error
 
+# What a probe found for one resource path.
 READABLE = "readable"
 FORBIDDEN = "forbidden"
 ERROR = "error"
@@ -81,13 +84,15 @@ def key_shape(token: str) -> tuple[str, bool] | None:
     return None
 
 
-def _client(token: str, api_base: str) -> stripe.StripeClient:
-    # Retries would hide a 429 from the probe; one call per resource is the whole point.
+def stripe_client(
+    token: str, api_base: str, *, retries: int = 0, timeout: float = TIMEOUT_SECONDS
+) -> stripe.StripeClient:
+    """A client for the Stripe API at `api_base` (settings.STRIPE_API_BASE, or a stand-in)."""
     return stripe.StripeClient(
         token,
         base_addresses={"api": api_base},
-        max_network_retries=0,
-        http_client=stripe.RequestsClient(timeout=TIMEOUT_SECONDS),
+        max_network_retries=retries,
+        http_client=stripe.RequestsClient(timeout=timeout),
     )
 
 
@@ -98,14 +103,15 @@ def _service(client: stripe.StripeClient, resource_path: str):
 def probe_key(token: str, api_base: str) -> KeyProbe:
     """Call `GET /v1/{path}?limit=1` for each of the six resource paths and classify the answer."""
     kind, livemode = key_shape(token) or ("", False)
-    client = _client(token, api_base)
+    # No retries: they would hide a 429 from the probe; one call per resource is the point.
+    client = stripe_client(token, api_base)
     resources: dict[str, ResourceAccess] = {}
     for path in STRIPE_RESOURCE_PATHS:
         try:
             _service(client, path).list({"limit": 1})
         except stripe.AuthenticationError as exc:
             # The key itself is refused: every other path would answer the same.
-            message = describe(exc)
+            message = describe_stripe_error(exc)
             return KeyProbe(
                 kind,
                 livemode,
@@ -113,9 +119,9 @@ def probe_key(token: str, api_base: str) -> KeyProbe:
                 key_error=message,
             )
         except stripe.PermissionError as exc:
-            resources[path] = ResourceAccess(FORBIDDEN, describe(exc))
+            resources[path] = ResourceAccess(FORBIDDEN, describe_stripe_error(exc))
         except stripe.StripeError as exc:
-            resources[path] = ResourceAccess(ERROR, describe(exc))
+            resources[path] = ResourceAccess(ERROR, describe_stripe_error(exc))
         else:
             resources[path] = ResourceAccess(READABLE)
     return KeyProbe(kind, livemode, resources)
@@ -129,7 +135,7 @@ def count_created_before(
     Stripe has no count endpoint, so this pages through ids (100 per call) and stops after
     COUNT_MAX_PAGES calls; the caller shows "more than N" when the second value is True.
     """
-    service = _service(_client(token, api_base), resource_path)
+    service = _service(stripe_client(token, api_base), resource_path)
     params: dict = {"limit": COUNT_PAGE_SIZE, "created": {"lt": int(before.timestamp())}}
     total = 0
     for _page in range(COUNT_MAX_PAGES):
@@ -139,11 +145,3 @@ def count_created_before(
             return total, False
         params["starting_after"] = page.data[-1].id
     return total, True
-
-
-def describe(exc: stripe.StripeError) -> str:
-    if isinstance(exc, stripe.APIConnectionError):
-        # Its message quotes the request that could not be sent; a key with a line break in
-        # it is refused as a header value and quoted whole. The key must not be stored or shown.
-        return _("Could not reach Stripe. Try again in a minute.")
-    return (exc.user_message or str(exc) or type(exc).__name__).strip()

@@ -14,10 +14,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 
 from core.models import Job
+from core.permissions import can_operate
 from monitoring.models import Account, Dataflow
 from operations import service
 from operations.models import Operation
-from operations.permissions import can_operate
 from operations.tasks import execute_operation, preview_operation
 
 DRY_RUN_DONE = "Dry run: nothing was changed."

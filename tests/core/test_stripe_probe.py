@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from onboarding.stripe_probe import (
+from core.stripe import (
     ERROR,
     FORBIDDEN,
     READABLE,
@@ -73,8 +73,8 @@ def test_count_created_before_matches_the_stand_in(stripe_stand_in):
 
 
 def test_count_stops_at_the_page_cap(stripe_stand_in, monkeypatch):
-    monkeypatch.setattr("onboarding.stripe_probe.COUNT_PAGE_SIZE", 10)
-    monkeypatch.setattr("onboarding.stripe_probe.COUNT_MAX_PAGES", 2)
+    monkeypatch.setattr("core.stripe.COUNT_PAGE_SIZE", 10)
+    monkeypatch.setattr("core.stripe.COUNT_MAX_PAGES", 2)
     count, more = count_created_before(
         stripe_stand_in.secret_key, stripe_stand_in.url, "charges", datetime.now(UTC)
     )

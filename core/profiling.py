@@ -1,4 +1,5 @@
-"""From an explored Stripe schema and its sample records to what the wizard shows and creates.
+"""From an explored Stripe schema and its sample records to what the wizard shows and creates,
+and to the fields schema drift compares.
 
 The explore schema is rooted at `data` (each Stripe object is one `data` record; notes §2.4.2),
 so every source attribute starts with `data.`. Fields are profiled on the sample: fill rate,

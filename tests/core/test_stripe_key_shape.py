@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from onboarding.stripe_probe import key_shape
+from core.stripe import key_shape
 
 
 @pytest.mark.parametrize(
