@@ -161,7 +161,7 @@ def main() -> int:
     from django.test.utils import override_settings
 
     from emulators.aep.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_ORG_ID, fetch_token
-    from monitoring.aep import client_for
+    from monitoring.clients import client_for
     from monitoring.discovery import discover
     from monitoring.models import Dataflow, Run
     from tests.base import make_sandbox

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from core import health, metrics
+from core import healthz, metrics
 from core import views as core_views
 
 # 413 for an oversized post; 403, 404 and 500 use Django's handlers with our templates.
@@ -13,10 +13,10 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("jobs/<uuid:pk>/", core_views.job_status, name="job-status"),
-    path("healthz", health.ready, name="healthz"),
-    path("healthz/live", health.live, name="healthz-live"),
-    path("healthz/ready", health.ready, name="healthz-ready"),
-    path("healthz/background", health.background, name="healthz-background"),
+    path("healthz", healthz.ready, name="healthz"),
+    path("healthz/live", healthz.live, name="healthz-live"),
+    path("healthz/ready", healthz.ready, name="healthz-ready"),
+    path("healthz/background", healthz.background, name="healthz-background"),
     path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("i18n/setlang/", core_views.set_language, name="set_language"),

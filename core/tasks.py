@@ -14,7 +14,7 @@ import redis
 from celery import shared_task, signals
 
 from config import queues
-from core import health, metrics
+from core import healthz, metrics
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 def heartbeat(queue: str = queues.DEFAULT) -> None:
     """Sent by beat into each queue every HEARTBEAT_SECONDS: whichever worker runs it proves
     that `queue` has live workers that keep up with it."""
-    health.beat(health.worker_component(queue))
+    healthz.beat(healthz.worker_component(queue))
 
 
 # --- beat liveness -------------------------------------------------------------------------------
@@ -47,7 +47,7 @@ def _beat_published(**kwargs) -> None:
 
 def _record_beat_tick() -> None:
     try:
-        health.beat("beat")
+        healthz.beat("beat")
     except redis.RedisError as exc:
         logger.warning("beat tick not recorded: Redis error %s", type(exc).__name__)
 

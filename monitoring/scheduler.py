@@ -8,7 +8,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from monitoring import alerts, conf, health, poller, rollups
+from monitoring import alerts, conf, health, rollups, throttle
 from monitoring.models import Dataflow
 from monitoring.sync import next_sync_delay
 
@@ -53,8 +53,8 @@ def tick(dispatch: Dispatch, deliver: alerts.Deliver, now: datetime | None = Non
     late = health.flip_late_flows(now)
     if late:
         alerts.evaluate_many(late, deliver)
-    pace = poller.recover()
-    if poller.is_paused(now.timestamp()):
+    pace = throttle.recover()
+    if throttle.is_paused(now.timestamp()):
         return 0
     batch = max(1, int(conf.value("MONITORING_SYNC_BATCH") / pace))
     due = plan_next_syncs(now, batch)

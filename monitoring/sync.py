@@ -28,8 +28,8 @@ from aep.flowservice import FlowServiceClient
 from aep.types import Run as ApiRun
 from core import metrics
 from core.explain import explain_aep_error
-from monitoring import conf, health, poller, rollups
-from monitoring.aep import cached_sandbox, pooled_client_for
+from monitoring import conf, health, rollups, throttle
+from monitoring.clients import cached_sandbox, pooled_client_for
 from monitoring.models import OPEN_RUN_STATUSES, Dataflow, Run
 
 logger = logging.getLogger(__name__)
@@ -322,7 +322,7 @@ def run_sync(dataflow_pk: int, client_factory=pooled_client_for) -> Outcome:
     if dataflow is None:
         return Outcome("skipped")
     lease = conf.value("MONITORING_SYNC_LEASE_SECONDS")
-    with poller.sync_slot(dataflow.pk, lease) as (paused_until, acquired):
+    with throttle.sync_slot(dataflow.pk, lease) as (paused_until, acquired):
         if paused_until > time.time():
             _reschedule(dataflow, timezone.now() + _jitter(_pause_left()))
             return Outcome("throttled")
@@ -332,7 +332,7 @@ def run_sync(dataflow_pk: int, client_factory=pooled_client_for) -> Outcome:
 
 
 def _pause_left() -> timedelta:
-    return timedelta(seconds=max(1.0, poller.paused_until() - timezone.now().timestamp()))
+    return timedelta(seconds=max(1.0, throttle.paused_until() - timezone.now().timestamp()))
 
 
 def _sync_locked(dataflow: Dataflow, client_factory) -> Outcome:
@@ -341,7 +341,7 @@ def _sync_locked(dataflow: Dataflow, client_factory) -> Outcome:
     except RateLimitError as exc:
         # The platform wants the whole poller slower: pause everyone, fail no one.
         metrics.record_aep_error(exc.code)
-        until = poller.slow_down(exc.retry_after)
+        until = throttle.slow_down(exc.retry_after)
         _reschedule(dataflow, timezone.now() + _jitter(_pause_left()))
         logger.info("AEP rate-limited the poller; paused until %s", until)
         return Outcome("throttled")

@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 from aep import RateLimitError
 from core.jobs import perform
 from core.models import Job
-from monitoring import alerts, drift, poller, reconcile, rejected, scheduler, sync
-from monitoring.aep import client_for, pooled_client_for
+from monitoring import alerts, drift, reconcile, rejected_records, scheduler, sync, throttle
+from monitoring.clients import client_for, pooled_client_for
 from monitoring.discovery import discover
 from monitoring.models import Dataflow, Sandbox
 
@@ -46,7 +46,7 @@ def _check_sandbox_connection(job: Job) -> dict:
 @shared_task(name="monitoring.fetch_rejected_records")
 def fetch_rejected_records(job_id: str) -> None:
     """A sample of the records AEP rejected in a run, for the run page."""
-    perform(job_id, rejected.fetch)
+    perform(job_id, rejected_records.fetch)
 
 
 # -- polling --------------------------------------------------------------------------------
@@ -87,7 +87,7 @@ def discover_sandbox_flows(sandbox_pk: int) -> dict:
         result = discover(sandbox, pooled_client_for(sandbox))
     except RateLimitError as exc:
         # Same as the syncs: slow the whole poller down; the next discovery tick tries again.
-        poller.slow_down(exc.retry_after)
+        throttle.slow_down(exc.retry_after)
         return {"throttled": True}
     changed = result.updated + result.deleted
     if changed:

@@ -27,8 +27,8 @@ from core.mapping import mapping_set_body
 from core.models import Job
 from core.permissions import may_run_wizard
 from core.stripe import count_created_before, probe_key
-from monitoring.aep import client_for
 from monitoring.audit import record
+from monitoring.clients import client_for
 from monitoring.models import Dataflow, Sandbox
 from onboarding import mapping, provisioning
 from onboarding.models import Draft

@@ -80,7 +80,7 @@ class AccountEditForm(ReasonFields):
     description = forms.CharField(
         label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
-    # Signed snapshot of what the user saw (operations.seen).
+    # Signed snapshot of what the user saw (operations.concurrency).
     seen = forms.CharField(widget=forms.HiddenInput, required=False)
 
     field_order = ["name", "description", "reason", "ticket"]

@@ -18,12 +18,11 @@ from aep.types import Connection, Flow, Run
 from core.mapping import mapping_set_body
 from monitoring.models import Account, Dataflow
 from monitoring.models import Run as RunRow
-from operations.conflicts import changes_between, conflict_message, last_changed_by
-from operations.engine import Conflict, Context, Done, Handler, OperationStopped
+from operations.concurrency import changes_between, conflict_message, last_changed_by, seen_at
 from operations.impact import discover_account_flows
 from operations.mapping import parse_rules, rule_line
 from operations.models import Operation
-from operations.seen import seen_at
+from operations.runner import Conflict, Context, Done, Handler, OperationStopped
 
 ACCOUNT_FIELDS = {"name": _("Name"), "description": _("Description")}
 FLOW_FIELDS = {

@@ -15,7 +15,7 @@ from django.utils import timezone
 from core.jobs import start_job
 from core.models import Job
 from monitoring.models import Account, Dataflow, Sandbox
-from operations import impact, planning
+from operations import impact, steps
 from operations.models import Operation
 
 Kind = Operation.Kind
@@ -139,9 +139,9 @@ def plan_confirmed(
 
 def _steps_after_preview(op: Operation, delete_datasets: bool, delete_schemas: bool) -> list:
     if op.kind == Kind.ACCOUNT_ROTATE_KEY:
-        return planning.rotate_key_steps(op.target_account())
+        return steps.rotate_key_steps(op.target_account())
     connection_id = op.target_account().connection_id if op.kind == Kind.ACCOUNT_DELETE else ""
-    return planning.delete_steps(
+    return steps.delete_steps(
         op.preview,
         connection_id=connection_id,
         delete_datasets=delete_datasets,
@@ -238,7 +238,7 @@ def start_enable(
             reason=reason,
             ticket=ticket,
             params=extra,
-            steps=planning.flow_action_steps(dataflow, "enable", extra),
+            steps=steps.flow_action_steps(dataflow, "enable", extra),
         )
         start(operation, tasks)
     return operation

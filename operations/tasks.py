@@ -21,15 +21,15 @@ from core.permissions import (
     check_operate,
     editable_dataflow_fields,
 )
-from monitoring.aep import client_for
 from monitoring.audit import record
+from monitoring.clients import client_for
 from monitoring.models import AuditEvent, Dataflow
 from operations import impact, resume, service
-from operations.engine import Context, OperationStopped, run_steps
 from operations.handlers import HANDLERS
 from operations.keys import check_key, dataflows_losing_access
 from operations.mapping import rules_text, text_rules
 from operations.models import Operation
+from operations.runner import Context, OperationStopped, run_steps
 
 logger = logging.getLogger(__name__)
 Kind = Operation.Kind

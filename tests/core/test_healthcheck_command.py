@@ -9,7 +9,7 @@ from unittest import mock
 import pytest
 from django.core.management import CommandError, call_command
 
-from core import health
+from core import healthz
 from core.management.commands.healthcheck import probe_host
 from emulators.process import free_port
 from tests.core.ops_testkit import delete_prefixed, unique_prefixes
@@ -34,14 +34,14 @@ def own_heartbeats(settings):
 
 
 def test_beat_passes_while_beat_ticks(own_heartbeats):
-    health.beat("beat", at=time.time() - 10)
+    healthz.beat("beat", at=time.time() - 10)
     assert healthcheck("beat").startswith("beat: ticked 10")
 
 
 @pytest.mark.parametrize("tick_age", [None, 61], ids=["never", "too-old"])
 def test_beat_fails_without_a_recent_tick(own_heartbeats, tick_age):
     if tick_age is not None:
-        health.beat("beat", at=time.time() - tick_age)
+        healthz.beat("beat", at=time.time() - tick_age)
     with pytest.raises(CommandError, match="beat failing"):
         healthcheck("beat")
 
@@ -51,8 +51,8 @@ def test_web_passes_when_the_server_is_ready(live_server):
 
 
 def test_web_fails_when_the_server_answers_503_and_names_the_failing_check(live_server):
-    down = health.Check(health.FAILING, detail="unreachable")
-    redis_down = mock.patch.object(health, "check_redis", return_value=down)
+    down = healthz.Check(healthz.FAILING, detail="unreachable")
+    redis_down = mock.patch.object(healthz, "check_redis", return_value=down)
     with redis_down, pytest.raises(CommandError, match=r"HTTP 503 .*: redis failing$"):
         healthcheck("web", url=f"{live_server.url}/healthz/ready")
 

@@ -13,7 +13,7 @@ from core.explain import ExplainedError, explain_failure
 from core.jobs import perform
 from core.models import Job
 from monitoring import reconcile
-from operations.engine import Conflict, OperationStopped
+from operations.runner import Conflict, OperationStopped
 from tests.base import BaseTestCase
 
 UNEXPECTED = "Something went wrong on our side. Try again; if it keeps failing, tell support."

@@ -13,20 +13,20 @@ from django.db import OperationalError
 from django.test import TestCase, override_settings
 
 from config import queues
-from core import health, tasks
+from core import healthz, tasks
 from emulators.process import free_port
 from tests.core.ops_testkit import delete_prefixed, unique_prefixes
 
 
 def all_alive(worker_age: float = 0.0) -> None:
-    health.beat("beat")
+    healthz.beat("beat")
     for queue in queues.QUEUES:
-        health.beat(health.worker_component(queue), at=time.time() - worker_age)
+        healthz.beat(healthz.worker_component(queue), at=time.time() - worker_age)
 
 
 def database_down():
     return mock.patch.object(
-        health.connection, "cursor", side_effect=OperationalError("db host 10.0.0.5 down")
+        healthz.connection, "cursor", side_effect=OperationalError("db host 10.0.0.5 down")
     )
 
 
@@ -74,7 +74,7 @@ class ReadyTestCase(HealthzTestCase):
 
     def test_healthz_is_ready(self):
         assert self.get("/healthz")[1] == self.get("/healthz/ready")[1]
-        with database_down(), self.assertLogs("core.health", "ERROR"):
+        with database_down(), self.assertLogs("core.healthz", "ERROR"):
             assert self.client.get("/healthz").status_code == 503
 
     def test_beat_and_workers_stopped_leave_ready_at_200_and_background_at_503(self):
@@ -87,7 +87,7 @@ class ReadyTestCase(HealthzTestCase):
         assert body["checks"]["worker:interactive"]["status"] == "failing"
 
     def test_database_down_is_503_and_reveals_no_address(self):
-        with database_down(), self.assertLogs("core.health", "ERROR"):
+        with database_down(), self.assertLogs("core.healthz", "ERROR"):
             r, body = self.get("/healthz/ready")
         assert r.status_code == 503
         assert body["status"] == "failing"
@@ -100,7 +100,7 @@ class ReadyTestCase(HealthzTestCase):
         assert "10.0.0.5" not in r.content.decode()
 
     def test_redis_down_is_503_and_reveals_no_address(self):
-        with redis_down(), self.assertLogs("core.health", "ERROR"):
+        with redis_down(), self.assertLogs("core.healthz", "ERROR"):
             r, body = self.get("/healthz/ready")
         assert r.status_code == 503
         assert body["checks"]["redis"] == {
@@ -113,7 +113,7 @@ class ReadyTestCase(HealthzTestCase):
         assert "127.0.0.1" not in r.content.decode()
 
     def test_a_connection_closed_under_us_is_retried_before_calling_the_database_down(self):
-        real_cursor = health.connection.cursor
+        real_cursor = healthz.connection.cursor
         calls = iter([OperationalError("the connection is closed")])
 
         def cursor_once_broken(*args, **kwargs):
@@ -121,7 +121,7 @@ class ReadyTestCase(HealthzTestCase):
                 raise error
             return real_cursor(*args, **kwargs)
 
-        with mock.patch.object(health.connection, "cursor", side_effect=cursor_once_broken):
+        with mock.patch.object(healthz.connection, "cursor", side_effect=cursor_once_broken):
             r, body = self.get("/healthz/ready")
         assert r.status_code == 200, body
         assert body["checks"]["database"]["status"] == "ok"
@@ -148,7 +148,7 @@ class BackgroundTestCase(HealthzTestCase):
 
     def test_a_queue_without_a_heartbeat_for_two_periods_is_503(self):
         all_alive()
-        health.beat(health.worker_component("sync"), at=time.time() - 61)
+        healthz.beat(healthz.worker_component("sync"), at=time.time() - 61)
         r, body = self.get("/healthz/background")
         assert r.status_code == 503
         assert body["checks"]["worker:sync"]["status"] == "failing"
@@ -159,7 +159,7 @@ class BackgroundTestCase(HealthzTestCase):
 
     def test_no_beat_tick_yet_is_503(self):
         all_alive()
-        health._redis().delete(health.heartbeat_key("beat"))
+        healthz._redis().delete(healthz.heartbeat_key("beat"))
         r, body = self.get("/healthz/background")
         assert r.status_code == 503
         assert body["checks"]["beat"] == {
@@ -183,7 +183,7 @@ class BackgroundTestCase(HealthzTestCase):
 
     def test_redis_down_is_503_and_reveals_no_address(self):
         all_alive()
-        with redis_down(), self.assertLogs("core.health", "ERROR"):
+        with redis_down(), self.assertLogs("core.healthz", "ERROR"):
             r, body = self.get("/healthz/background")
         assert r.status_code == 503
         assert body["checks"]["beat"] == {
@@ -196,24 +196,24 @@ class BackgroundTestCase(HealthzTestCase):
 
     def test_the_heartbeat_task_records_its_queue(self):
         tasks.heartbeat("sync")
-        assert health.last_beat("worker:sync") is not None
-        assert health.last_beat("worker:interactive") is None
+        assert healthz.last_beat("worker:sync") is not None
+        assert healthz.last_beat("worker:interactive") is None
         tasks.heartbeat()  # a beat from before the queues sends no argument
-        assert health.last_beat("worker:default") is not None
+        assert healthz.last_beat("worker:default") is not None
 
     def test_only_beat_records_beat_ticks(self):
         def publish():
             signals.before_task_publish.send(sender="core.heartbeat", headers={}, body=())
 
         publish()
-        assert health.last_beat("beat") is None
+        assert healthz.last_beat("beat") is None
         signals.beat_init.send(sender=None)
         try:
-            first = health.last_beat("beat")
+            first = healthz.last_beat("beat")
             assert first is not None
             time.sleep(0.01)
             publish()
-            assert health.last_beat("beat") > first
+            assert healthz.last_beat("beat") > first
         finally:
             tasks.leave_beat_mode()
 

@@ -24,7 +24,7 @@ from monitoring.models import Account, AuditEvent, Dataflow, Run, Sandbox
 from onboarding import provisioning
 from onboarding.models import Draft
 from onboarding.provisioning import create_steps
-from operations import planning, service
+from operations import service, steps
 from operations.models import Operation
 from tests.base import make_sandbox, make_user
 from tests.monitoring.monitoring_demo import build_demo
@@ -178,7 +178,7 @@ def _finished_disable(user, dataflow: Dataflow) -> Operation:
         actor=user,
         dataflow=dataflow,
         reason="Customer asked for a pause",
-        steps=planning.flow_action_steps(dataflow, "disable"),
+        steps=steps.flow_action_steps(dataflow, "disable"),
     )
     op.steps = [{**s, "status": "done"} for s in op.steps]
     op.status = Operation.Status.SUCCEEDED

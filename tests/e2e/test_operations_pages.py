@@ -11,7 +11,7 @@ from django.test import override_settings
 from playwright.sync_api import expect
 
 from core.roles import MARKETING_OPS, SUPPORT, ensure_roles
-from operations import planning, service
+from operations import service, steps
 from operations.management.cli import run_in_process
 from operations.models import Operation
 from tests.base import make_user
@@ -66,7 +66,7 @@ def test_marketing_ops_edits_a_mapping_and_a_late_edit_is_a_conflict(page, login
         actor=mina,
         dataflow=flow,
         params={"changes": changes, "seen": {"etag": flow.etag, "interval": 15}},
-        steps=planning.dataflow_update_steps(flow, changes),
+        steps=steps.dataflow_update_steps(flow, changes),
     )
     run_in_process(mina_op, lambda line: None)
     page.get_by_role("button", name="Save in AEP").click()

@@ -81,7 +81,7 @@ class SchemaDriftEmulatorTestCase(BaseTestCase):
         # "Check now" from the page: a Job the worker runs.
         self.login(self.mina)
         with (
-            patch("monitoring.dashboard.check_schema_drift_now.delay_on_commit") as enqueue,
+            patch("monitoring.views.dataflows.check_schema_drift_now.delay_on_commit") as enqueue,
             self.captureOnCommitCallbacks(execute=True),
         ):
             response = self.client.post(f"/dataflows/{self.flow.pk}/schema/check/")

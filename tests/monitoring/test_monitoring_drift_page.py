@@ -117,7 +117,7 @@ class CheckNowTestCase(DriftPageTestCase):
     def test_it_starts_one_job_at_a_time_and_polls_until_done(self):
         self.login(self.mark)
         with (
-            patch("monitoring.dashboard.check_schema_drift_now.delay_on_commit") as enqueue,
+            patch("monitoring.views.dataflows.check_schema_drift_now.delay_on_commit") as enqueue,
             self.captureOnCommitCallbacks(execute=True),
         ):
             response = self.client.post(f"{self.url}schema/check/")

@@ -16,8 +16,8 @@ import requests
 from django.test import override_settings
 
 from aep import AEPClient, BadRequestError, NotFoundError
-from monitoring import poller
-from monitoring.aep import client_for
+from monitoring import throttle
+from monitoring.clients import client_for
 from monitoring.discovery import discover
 from monitoring.models import Dataflow, Run
 from monitoring.sync import run_sync
@@ -192,11 +192,11 @@ class EmulatorTestCase(BaseTestCase):
         while time.monotonic() < deadline:
             for dataflow in flows:
                 outcomes.append(self.sync(dataflow))
-            if poller.is_paused():
+            if throttle.is_paused():
                 time.sleep(0.3)
         assert {"throttled", "failed", "synced"} <= set(outcomes), outcomes
         requests.delete(f"{self.aep.url}/__emulator__/faults", timeout=10).raise_for_status()
-        poller._redis().delete(poller.key("paused-until"))
+        throttle._redis().delete(throttle.key("paused-until"))
         self.settle(flows)
         for dataflow in flows:
             stored = stored_runs(dataflow)

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from monitoring import overview
+from monitoring import queries
 from monitoring.health import refresh_health
 from monitoring.models import Dataflow
 from tests.base import BaseTestCase, make_sandbox
@@ -70,12 +70,12 @@ class OverviewPageTestCase(BaseTestCase):
         assert names_in(self.get("?status=bogus&page=x").content.decode())[0] == "Z failing"
 
     def test_it_pages(self):
-        for n in range(overview.PAGE_SIZE):
+        for n in range(queries.PAGE_SIZE):
             make_dataflow(self.sandbox, name=f"Bulk {n:03}")
         self.login(self.mina)
         first = names_in(self.get().content.decode())
         second = names_in(self.get("?page=2").content.decode())
-        assert len(first) == overview.PAGE_SIZE
+        assert len(first) == queries.PAGE_SIZE
         assert len(second) == 4
         assert not set(first) & set(second)
 

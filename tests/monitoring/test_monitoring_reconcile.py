@@ -12,7 +12,7 @@ from django.db import connection
 
 from core.models import Job
 from monitoring import reconcile
-from monitoring.aep import client_for
+from monitoring.clients import client_for
 from monitoring.discovery import discover
 from monitoring.models import Dataflow, Reconciliation
 from monitoring.sync import run_sync
@@ -75,7 +75,7 @@ class ReconcilePagesTestCase(BaseTestCase):
     def post(self, flow: Dataflow, **extra):
         url = f"/dataflows/{flow.pk}/reconcile/"
         with (
-            patch("monitoring.dashboard.reconcile_dataflow.delay_on_commit") as enqueue,
+            patch("monitoring.views.dataflows.reconcile_dataflow.delay_on_commit") as enqueue,
             self.captureOnCommitCallbacks(execute=True),
         ):
             response = self.client.post(url, {**self.form, **extra})

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from aep.types import FailedRecord, FailedRecordError, FailedRecordSample
 from core.models import Job
-from monitoring import rejected
+from monitoring import rejected_records
 from tests.base import BaseTestCase, make_sandbox
 from tests.monitoring.monitoring_factories import make_dataflow, make_run
 
@@ -56,7 +56,10 @@ class RejectedRecordsPageTestCase(BaseTestCase):
 
     def job(self, **fields) -> Job:
         return Job.objects.create(
-            kind=rejected.KIND, target=rejected.target_for(self.run), created_by=self.sam, **fields
+            kind=rejected_records.KIND,
+            target=rejected_records.target_for(self.run),
+            created_by=self.sam,
+            **fields,
         )
 
     def section(self, user=None) -> str:
@@ -84,7 +87,7 @@ class RejectedRecordsPageTestCase(BaseTestCase):
         for user in (self.mina, self.sam, self.alex):
             self.login(user)
             assert self.client.get(self.status_url).status_code == 200
-        with patch("monitoring.failed_records.start_job") as start:
+        with patch("monitoring.views.rejected_records.start_job") as start:
             self.login(self.mina)
             response = self.client.post(self.start_url)
         assert response.status_code == 302 and response["Location"] == self.status_url
@@ -127,7 +130,7 @@ class RejectedRecordsPageTestCase(BaseTestCase):
         assert "Reading the rejected records from AEP" in response.content.decode()
         job = Job.objects.get()
         assert (job.kind, job.target, job.created_by) == (
-            rejected.KIND,
+            rejected_records.KIND,
             f"run:{self.run.pk}",
             self.mina,
         )
@@ -240,7 +243,7 @@ class RejectedRowsTestCase(BaseTestCase):
             FailedRecordError("MAPPER-3700-400", "bad amount", source_field="data.amount"),
             FailedRecordError("INGEST-1104-400", "bad date", path="_t.stripe.day"),
         )
-        assert rejected.rows_of(record) == [
+        assert rejected_records.rows_of(record) == [
             {
                 "record_id": "ch_1",
                 "field": "data.amount",
@@ -269,7 +272,7 @@ class RejectedRowsTestCase(BaseTestCase):
             FailedRecordError("X-1", "bad", source_field="data.client_secret"),
             FailedRecordError("X-2", "saw sk_test_123abc here", source_field="data.metadata"),
         )
-        rows = rejected.rows_of(record)
+        rows = rejected_records.rows_of(record)
         text = repr(rows)
         for secret in ("pi_1_secret_abc", "sk_live_abcdef123", "t0k", "sk_test_123abc"):
             assert secret not in text
@@ -280,11 +283,13 @@ class RejectedRowsTestCase(BaseTestCase):
             {"id": "ch_1", "description": "x" * 500},
             FailedRecordError("X-1", "m", source_field="data.description"),
         )
-        assert len(rejected.rows_of(record)[0]["value"]) == rejected.VALUE_CHARS
+        assert len(rejected_records.rows_of(record)[0]["value"]) == rejected_records.VALUE_CHARS
 
     def test_fetch_reads_the_runs_batch_and_keeps_rows_only(self):
         run = make_run(self.flow, status="partialSuccess", failed_records=1, activities=ACTIVITIES)
-        job = Job.objects.create(kind=rejected.KIND, target=rejected.target_for(run))
+        job = Job.objects.create(
+            kind=rejected_records.KIND, target=rejected_records.target_for(run)
+        )
         sample = FailedRecordSample(
             batch_id=BATCH,
             available=True,
@@ -296,11 +301,11 @@ class RejectedRowsTestCase(BaseTestCase):
             ),
             files=1,
         )
-        with patch("monitoring.rejected.client_for") as factory:
+        with patch("monitoring.rejected_records.client_for") as factory:
             factory.return_value.dataaccess.failed_records.return_value = sample
-            result = rejected.fetch(job)
+            result = rejected_records.fetch(job)
         factory.return_value.dataaccess.failed_records.assert_called_once_with(
-            BATCH, limit=rejected.SAMPLE_SIZE
+            BATCH, limit=rejected_records.SAMPLE_SIZE
         )
         assert result["available"] and result["records"] == 1
         assert result["rows"][0]["record_id"] == "ch_1"
@@ -308,9 +313,11 @@ class RejectedRowsTestCase(BaseTestCase):
 
     def test_a_run_without_a_batch_asks_aep_nothing(self):
         run = make_run(self.flow, status="failed", failed_records=0, activities=[{"id": "c"}])
-        job = Job.objects.create(kind=rejected.KIND, target=rejected.target_for(run))
-        with patch("monitoring.rejected.client_for") as factory:
-            assert rejected.fetch(job)["reason"] == "no_batch"
+        job = Job.objects.create(
+            kind=rejected_records.KIND, target=rejected_records.target_for(run)
+        )
+        with patch("monitoring.rejected_records.client_for") as factory:
+            assert rejected_records.fetch(job)["reason"] == "no_batch"
         factory.assert_not_called()
 
 
@@ -325,7 +332,7 @@ class RejectedRecordsEmulatorTestCase(BaseTestCase):
         self.stripe = stripe_stand_in
 
     def setUp(self) -> None:
-        from monitoring.aep import client_for
+        from monitoring.clients import client_for
         from tests.monitoring.aep_factory import emulator_sandbox
 
         super().setUp()
@@ -346,7 +353,7 @@ class RejectedRecordsEmulatorTestCase(BaseTestCase):
         )
         discover(self.sandbox, self.client_aep)
         dataflow = Dataflow.objects.get(sandbox=self.sandbox, flow_id=flow_id)
-        from monitoring.aep import client_for
+        from monitoring.clients import client_for
 
         assert run_sync(dataflow.pk, client_for).status == "synced"
         return Run.objects.get(run_id=document["id"])
@@ -360,7 +367,7 @@ class RejectedRecordsEmulatorTestCase(BaseTestCase):
             patch("monitoring.tasks.fetch_rejected_records.delay"),
         ):
             self.client.post(f"/runs/{run.pk}/rejected/read/", HTTP_HX_REQUEST="true")
-        job = Job.objects.get(target=rejected.target_for(run))
+        job = Job.objects.get(target=rejected_records.target_for(run))
         fetch_rejected_records(str(job.pk))  # what the worker runs
         response = self.client.get(f"/runs/{run.pk}/rejected/", HTTP_HX_REQUEST="true")
         assert response.status_code == 286
@@ -392,7 +399,7 @@ class RejectedRecordsEmulatorTestCase(BaseTestCase):
         self.sandbox.platform_url = "http://127.0.0.1:9"  # nothing listens there
         self.sandbox.save()
         body = self.read(run)
-        job = Job.objects.get(target=rejected.target_for(run))
+        job = Job.objects.get(target=rejected_records.target_for(run))
         assert job.status == Job.Status.FAILED
         assert "Could not read the rejected records." in body
         assert "Cannot reach AEP" in body

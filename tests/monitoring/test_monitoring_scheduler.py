@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.test import override_settings
 from django.utils import timezone
 
-from monitoring import poller, scheduler
+from monitoring import scheduler, throttle
 from monitoring.health import refresh_health
 from monitoring.models import Dataflow
 from monitoring.tasks import deliver_later
@@ -50,9 +50,9 @@ class SchedulerTickTestCase(BaseTestCase):
         assert self.tick() == 4
 
     def test_a_throttled_poller_dispatches_nothing_then_less_and_slower(self):
-        poller.slow_down(retry_after=30)
+        throttle.slow_down(retry_after=30)
         assert self.tick() == 0
-        poller._redis().delete(poller.key("paused-until"))
+        throttle._redis().delete(throttle.key("paused-until"))
         assert self.tick() == 2  # pace 2: half the batch...
         assert max(c for _, c in self.dispatched) == 30  # ...spread over twice the tick
 

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from monitoring import drift, overview
+from monitoring import drift, queries
 from monitoring.health import refresh_health
 from monitoring.models import Dataflow, SchemaDrift
 from monitoring.tasks import deliver_later
@@ -88,12 +88,12 @@ class SchemaDriftOverviewTestCase(BaseTestCase):
         return response
 
     def test_the_banner_counts_active_flows_with_breaking_drift(self):
-        summary = overview.attention_summary()
+        summary = queries.attention_summary()
         assert summary == {"failing": 1, "late": 0, "stale": 0, "drift": 2}
 
     def test_the_banner_is_one_query(self):
         with CaptureQueriesContext(connection) as queries:
-            overview.attention_summary()
+            queries.attention_summary()
         assert len(queries) == 1
 
     def test_the_banner_shows_drift_alone_and_links_to_the_filter(self):
@@ -109,7 +109,7 @@ class SchemaDriftOverviewTestCase(BaseTestCase):
     def test_no_banner_without_anything_to_attend(self):
         SchemaDrift.objects.update(has_breaking=False)
         Dataflow.objects.filter(pk=self.failing.pk).update(health=Dataflow.Health.HEALTHY)
-        assert overview.attention_summary() == {"failing": 0, "late": 0, "stale": 0, "drift": 0}
+        assert queries.attention_summary() == {"failing": 0, "late": 0, "stale": 0, "drift": 0}
         assert 'class="attention"' not in self.get().content.decode()
 
     def test_the_filter_lists_active_flows_with_breaking_drift(self):
@@ -130,7 +130,7 @@ class SchemaDriftOverviewTestCase(BaseTestCase):
         assert 'href="?drift=breaking&amp;range=7d"' in body
 
     def test_an_unknown_drift_value_is_ignored(self):
-        assert overview.Filters.from_query({"drift": "bogus"}).drift == ""
+        assert queries.Filters.from_query({"drift": "bogus"}).drift == ""
         assert len(names_in(self.get("?drift=bogus").content.decode())) == 6
 
     def test_an_empty_filter_says_nothing_matches(self):

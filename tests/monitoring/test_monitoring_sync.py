@@ -10,7 +10,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from aep import errors
-from monitoring import poller
+from monitoring import throttle
 from monitoring.models import Dataflow, IngestBucket, Run
 from monitoring.sync import run_sync
 from tests.base import BaseTestCase, make_sandbox
@@ -195,8 +195,8 @@ class SyncDataflowTestCase(BaseTestCase):
         self.flow.refresh_from_db()
         assert self.flow.sync_failures == 0
         assert self.flow.next_sync_at > timezone.now() + timedelta(seconds=30)
-        assert poller.is_paused()
-        assert poller.pace() == 2
+        assert throttle.is_paused()
+        assert throttle.pace() == 2
         # While paused, a sync makes no request at all.
         self.aep.calls.clear()
         assert self.sync().status == "throttled"
@@ -224,7 +224,7 @@ class SyncDataflowTestCase(BaseTestCase):
         assert self.flow.next_sync_at > timezone.now()
 
     def test_a_second_sync_of_the_same_flow_at_once_is_skipped(self):
-        with poller.flow_lock(self.flow.pk, 60) as acquired:
+        with throttle.flow_lock(self.flow.pk, 60) as acquired:
             assert acquired
             assert self.sync().status == "skipped"
         assert self.aep.calls == []

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import responses
 from django.test import override_settings
 
-from monitoring.aep import client_for
+from monitoring.clients import client_for
 from monitoring.models import Run
 from monitoring.sync import run_sync
 from tests.base import BaseTestCase, make_sandbox

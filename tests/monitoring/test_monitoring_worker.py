@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitoring.aep import client_for
+from monitoring.clients import client_for
 from monitoring.models import Dataflow, Run
 from monitoring.tasks import discover_flows, schedule_syncs
 from tests.monitoring.aep_factory import add_flow, create_shared_parts, emulator_sandbox

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import responses
 
 from aep import AEPClient, MemoryTokenCache, redact
-from monitoring.aep import config_for
+from monitoring.clients import config_for
 from onboarding import mapping, tasks
 from onboarding.models import Draft
 from onboarding.provisioning import Ids

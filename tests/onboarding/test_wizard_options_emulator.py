@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client, override_settings
 
-from monitoring.aep import client_for
+from monitoring.clients import client_for
 from monitoring.models import Dataflow, Subscription
 from onboarding.models import Draft
 from tests.base import PASSWORD, make_user

@@ -17,7 +17,7 @@ from aep import AEPClient, MemoryTokenCache, payloads
 from aep.types import Run as ApiRun
 from aep.types import Schedule
 from emulators.aep.testing import DEMO_TENANT_ID, PlatformSession, create_charge_schema
-from monitoring.aep import config_for
+from monitoring.clients import config_for
 from monitoring.models import Account, Dataflow, Run, Sandbox
 from tests.base import make_sandbox
 

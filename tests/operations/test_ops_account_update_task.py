@@ -9,7 +9,7 @@ import responses
 
 from core.models import Job
 from monitoring.models import AuditEvent
-from operations import planning, service
+from operations import service, steps
 from operations.models import Operation
 from operations.tasks import execute_operation
 from tests.base import BaseTestCase, make_sandbox
@@ -36,7 +36,7 @@ class AccountUpdateTaskTestCase(BaseTestCase):
                     "etag": '"etag-conn-1"',
                 },
             },
-            steps=planning.account_update_steps(self.account),
+            steps=steps.account_update_steps(self.account),
         )
         self.job_id = queue(self.op, execute_operation)
         responses.start()
@@ -125,7 +125,7 @@ class AccountUpdateTaskTestCase(BaseTestCase):
             actor=self.sam,
             account=self.account,
             reason="leak",
-            steps=planning.rotate_key_steps(self.account),
+            steps=steps.rotate_key_steps(self.account),
         )
         Operation.objects.filter(pk=rotation.pk).update(status=Operation.Status.QUEUED)
         execute_operation(queue(rotation, execute_operation), str(rotation.pk))

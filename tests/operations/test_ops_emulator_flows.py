@@ -10,7 +10,7 @@ from django.test import override_settings
 
 from core.models import Job
 from monitoring.models import AuditEvent, Dataflow
-from operations import impact, planning, service
+from operations import impact, service, steps
 from operations.models import Operation
 from operations.tasks import OPERATION_TASKS, execute_operation, preview_operation
 from tests.base import BaseTestCase
@@ -52,7 +52,7 @@ class EmulatorDataflowOpsTestCase(BaseTestCase):
                 actor=self.sam,
                 dataflow=dataflow,
                 reason="Noisy failures",
-                steps=planning.flow_action_steps(dataflow, "disable"),
+                steps=steps.flow_action_steps(dataflow, "disable"),
             )
         )
         assert disabled.status == Operation.Status.SUCCEEDED, disabled.error
@@ -71,7 +71,7 @@ class EmulatorDataflowOpsTestCase(BaseTestCase):
                 Operation.Kind.DATAFLOW_ENABLE,
                 actor=self.sam,
                 dataflow=dataflow,
-                steps=planning.flow_action_steps(dataflow, "enable"),
+                steps=steps.flow_action_steps(dataflow, "enable"),
             )
         )
         assert enabled.status == Operation.Status.SUCCEEDED, enabled.error
@@ -104,7 +104,7 @@ class EmulatorDataflowOpsTestCase(BaseTestCase):
                 Operation.Kind.RUNS_RETRY,
                 actor=self.sam,
                 dataflow=dataflow,
-                steps=planning.retry_steps([runs[first_failure.id]]),
+                steps=steps.retry_steps([runs[first_failure.id]]),
             )
         )
         assert operation.status == Operation.Status.SUCCEEDED, operation.error
@@ -134,14 +134,14 @@ class EmulatorDataflowOpsTestCase(BaseTestCase):
             actor=self.mina,
             dataflow=dataflow,
             params={"changes": mina_changes, "seen": seen},
-            steps=planning.dataflow_update_steps(dataflow, mina_changes),
+            steps=steps.dataflow_update_steps(dataflow, mina_changes),
         )
         sam_op = service.create(
             Operation.Kind.DATAFLOW_UPDATE,
             actor=self.sam,
             dataflow=dataflow,
             params={"changes": sam_changes, "seen": seen},
-            steps=planning.dataflow_update_steps(dataflow, sam_changes),
+            steps=steps.dataflow_update_steps(dataflow, sam_changes),
         )
 
         assert run_now(mina_op).status == Operation.Status.SUCCEEDED, mina_op.error
@@ -170,7 +170,7 @@ class EmulatorDataflowOpsTestCase(BaseTestCase):
                     actor=self.sam,
                     dataflow=dataflow,
                     params={"changes": changes, "seen": seen},
-                    steps=planning.dataflow_update_steps(dataflow, changes),
+                    steps=steps.dataflow_update_steps(dataflow, changes),
                 )
             )
         finally:
@@ -195,7 +195,7 @@ class EmulatorDataflowOpsTestCase(BaseTestCase):
                 actor=self.mina,
                 dataflow=dataflow,
                 params={"changes": changes, "seen": {"etag": dataflow.etag}},
-                steps=planning.dataflow_update_steps(dataflow, changes),
+                steps=steps.dataflow_update_steps(dataflow, changes),
             )
         )
         assert operation.status == Operation.Status.SUCCEEDED, operation.error

@@ -9,9 +9,9 @@ import responses
 
 from aep.errors import ServerError
 from monitoring.models import AuditEvent
-from operations import planning, service
-from operations.engine import Context, Done, run_steps, step
+from operations import service, steps
 from operations.models import Operation
+from operations.runner import Context, Done, run_steps, step
 from operations.tasks import execute_operation
 from tests.base import BaseTestCase, make_sandbox
 from tests.operations.ops_factories import (
@@ -121,7 +121,7 @@ class IdempotentHandlersTestCase(BaseTestCase):
             Operation.Kind.DATAFLOW_ENABLE,
             actor=self.sam,
             dataflow=self.flow,
-            steps=planning.flow_action_steps(self.flow, "enable"),
+            steps=steps.flow_action_steps(self.flow, "enable"),
         )
         execute_operation(queue(op, execute_operation), str(op.pk))
         op.refresh_from_db()
@@ -135,11 +135,11 @@ class IdempotentHandlersTestCase(BaseTestCase):
             status=404,
             json={"type": "https://ns.adobe.com/aep/errors/FLOW-1439-404", "status": 404},
         )
-        steps = planning.delete_steps(
+        planned = steps.delete_steps(
             {"flows": [{"id": self.flow.flow_id, "name": self.flow.name, "state": "enabled"}]}
         )
         op = service.create(
-            Operation.Kind.DATAFLOW_DELETE, actor=self.sam, dataflow=self.flow, steps=steps
+            Operation.Kind.DATAFLOW_DELETE, actor=self.sam, dataflow=self.flow, steps=planned
         )
         op.status = Operation.Status.QUEUED
         op.save()

@@ -10,7 +10,7 @@ import responses
 
 from aep import AEPClient, MemoryTokenCache, payloads, redact
 from aep.types import Schedule
-from monitoring.aep import config_for
+from monitoring.clients import config_for
 from operations.plans import ApplyOptions, apply_plan, export_plan, resolved_steps
 from tests.base import BaseTestCase, make_sandbox
 from tests.operations.ops_factories import make_account, make_dataflow

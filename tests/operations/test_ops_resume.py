@@ -11,10 +11,10 @@ from django.utils import timezone, translation
 
 from core.models import Preference
 from monitoring.models import AuditEvent
-from operations import planning, resume, service
-from operations.engine import Context, Done, run_steps
+from operations import resume, service, steps
 from operations.forms import DisableForm
 from operations.models import Operation
+from operations.runner import Context, Done, run_steps
 from operations.tasks import OPERATION_TASKS, resume_due_dataflows
 from tests.base import BaseTestCase, make_sandbox
 from tests.operations.aep_world import AEPWorld
@@ -80,7 +80,7 @@ class ResumeTestCase(BaseTestCase):
             target_label=self.flow.name,
             actor=self.sam,
             reason="Stripe maintenance",
-            steps=planning.flow_action_steps(self.flow, "disable"),
+            steps=steps.flow_action_steps(self.flow, "disable"),
             resume_at=resume_at,
             created=datetime(2026, 11, 30, 23, 30, tzinfo=UTC),  # 1 Dec in Seoul
             **fields,
@@ -257,7 +257,7 @@ class EmulatorResumeTestCase(BaseTestCase):
                 actor=self.sam,
                 dataflow=dataflow,
                 reason="Stripe maintenance",
-                steps=planning.flow_action_steps(dataflow, "disable"),
+                steps=steps.flow_action_steps(dataflow, "disable"),
                 resume_at=timezone.now() + timedelta(hours=1),
             )
         )

@@ -125,7 +125,7 @@ class RoleMatrixTestCase(BaseTestCase):
             for name, (url, data) in self.posts().items():
                 with (
                     patch("operations.service.enqueue") as enqueue,
-                    patch("operations.views.start_job") as start_job,
+                    patch("operations.views.dataflows.start_job") as start_job,
                 ):
                     status = self.client.post(url, data).status_code
                 assert status in (403, 404), f"{name} as {user.username}: {status}"

@@ -30,7 +30,7 @@ from monitoring.models import (
     Subscription,
 )
 from onboarding.models import STEP_NAMES, Draft
-from operations import planning, service
+from operations import service, steps
 from operations.models import Operation
 from tests.base import make_sandbox, make_user
 from tests.onboarding.onboarding_builders import READABLE_ALL, ready_draft
@@ -190,7 +190,7 @@ def _awaiting_rotation(actor: User, account: Account) -> Operation:
         reason="Key rolled in Stripe",
         ticket="SUP-1",
         secret=ROTATED_KEY,
-        steps=planning.rotate_key_steps(account),
+        steps=steps.rotate_key_steps(account),
     )
     preview = {
         "check": {

@@ -17,7 +17,7 @@ import urllib.request
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from core import health
+from core import healthz
 
 READY_URL = "http://127.0.0.1:8000/healthz/ready"
 TIMEOUT_SECONDS = 5
@@ -66,8 +66,8 @@ def probe_host() -> str:
 
 
 def check_beat() -> str:
-    redis_ok = health.check_redis().status == health.OK
-    check = health.check_heartbeat("beat", redis_ok)
-    if check.status != health.OK:
+    redis_ok = healthz.check_redis().status == healthz.OK
+    check = healthz.check_heartbeat("beat", redis_ok)
+    if check.status != healthz.OK:
         raise CommandError(f"beat {check.status}: {check.detail}")
     return f"ticked {check.age_seconds}s ago"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from monitoring.aep import client_for
-from operations import impact, planning
+from monitoring.clients import client_for
+from operations import impact, steps
 from operations.management.cli import (
     DRY_RUN_DONE,
     add_action_arguments,
@@ -39,48 +39,48 @@ class Command(BaseCommand):
             self._delete(user, account, options)
             return
         planned = [
-            (dataflow, kind, steps)
+            (dataflow, kind, flow_steps)
             for dataflow in account.dataflows.filter(deleted_at=None)
-            for kind, steps in [self._plan(action, dataflow)]
-            if steps
+            for kind, flow_steps in [self._plan(action, dataflow)]
+            if flow_steps
         ]
         if not planned:
             self.stdout.write("Nothing to do.")
             return
-        for dataflow, _kind, steps in planned:
+        for dataflow, _kind, flow_steps in planned:
             self.stdout.write(f"{dataflow.name}:")
-            describe_steps(steps, self.stdout.write)
+            describe_steps(flow_steps, self.stdout.write)
         if options["dry_run"]:
             self.stdout.write(DRY_RUN_DONE)
             return
-        for dataflow, kind, steps in planned:
+        for dataflow, kind, flow_steps in planned:
             run_flow_action(
-                kind, dataflow, steps, user=user, options=options, write=self.stdout.write
+                kind, dataflow, flow_steps, user=user, options=options, write=self.stdout.write
             )
         self.stdout.write(self.style.SUCCESS("Done."))
 
     @staticmethod
     def _plan(action: str, dataflow) -> tuple[str, list[dict]]:
         if action == "retry":
-            return Operation.Kind.RUNS_RETRY, planning.retry_steps(impact.failed_runs([dataflow]))
+            return Operation.Kind.RUNS_RETRY, steps.retry_steps(impact.failed_runs([dataflow]))
         if action == "enable":
             if dataflow.enabled:
                 return Operation.Kind.DATAFLOW_ENABLE, []
             extra = {"backfill_runs_expected": impact.backfill_estimate(dataflow)["count"]}
-            return Operation.Kind.DATAFLOW_ENABLE, planning.flow_action_steps(
+            return Operation.Kind.DATAFLOW_ENABLE, steps.flow_action_steps(
                 dataflow, "enable", extra
             )
         if not dataflow.enabled:
             return Operation.Kind.DATAFLOW_DISABLE, []
-        return Operation.Kind.DATAFLOW_DISABLE, planning.flow_action_steps(dataflow, "disable")
+        return Operation.Kind.DATAFLOW_DISABLE, steps.flow_action_steps(dataflow, "disable")
 
     def _delete(self, user, account, options) -> None:
         if options["dry_run"]:
             found = impact.account_impact(client_for(account.sandbox), account)
-            steps = planning.delete_steps(
+            planned = steps.delete_steps(
                 found, connection_id=account.connection_id, **delete_choices(options)
             )
-            describe_steps(steps, self.stdout.write)
+            describe_steps(planned, self.stdout.write)
             self.stdout.write(DRY_RUN_DONE)
             return
         confirmed_delete(

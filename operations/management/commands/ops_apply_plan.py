@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from aep.errors import AEPError
 from core.explain import explain_aep_error
-from monitoring.aep import client_for
+from monitoring.clients import client_for
 from monitoring.models import Sandbox
 from operations.management.cli import operator
 from operations.plans import ApplyOptions, PlanError, apply_plan, mirror_applied, resolved_steps

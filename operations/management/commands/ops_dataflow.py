@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
-from monitoring.aep import client_for
-from operations import impact, planning
+from monitoring.clients import client_for
+from operations import impact, steps
 from operations.management.cli import (
     DRY_RUN_DONE,
     add_action_arguments,
@@ -71,27 +71,25 @@ class Command(BaseCommand):
     def _plan(self, action: str, dataflow, resume_at=None) -> tuple[str, list[dict]]:
         if action == "retry":
             runs = impact.failed_runs([dataflow])
-            return Operation.Kind.RUNS_RETRY, planning.retry_steps(runs)
+            return Operation.Kind.RUNS_RETRY, steps.retry_steps(runs)
         if action == "enable":
             estimate = impact.backfill_estimate(dataflow)
             self.stdout.write(f"AEP will create about {estimate['count']} backfill run(s).")
             extra = {"backfill_runs_expected": estimate["count"]}
-            return Operation.Kind.DATAFLOW_ENABLE, planning.flow_action_steps(
+            return Operation.Kind.DATAFLOW_ENABLE, steps.flow_action_steps(
                 dataflow, "enable", extra
             )
         extra = {}
         if resume_at is not None:
             self.stdout.write(f"It will be enabled again at {resume_at.isoformat()} (UTC).")
             extra = {"resume_at": resume_at.isoformat()}
-        return Operation.Kind.DATAFLOW_DISABLE, planning.flow_action_steps(
-            dataflow, "disable", extra
-        )
+        return Operation.Kind.DATAFLOW_DISABLE, steps.flow_action_steps(dataflow, "disable", extra)
 
     def _delete(self, user, dataflow, options) -> None:
         if options["dry_run"]:
             found = impact.dataflow_impact(client_for(dataflow.sandbox), dataflow)
-            steps = planning.delete_steps(found, **delete_choices(options))
-            describe_steps(steps, self.stdout.write)
+            planned = steps.delete_steps(found, **delete_choices(options))
+            describe_steps(planned, self.stdout.write)
             self.stdout.write(DRY_RUN_DONE)
             return
         confirmed_delete(

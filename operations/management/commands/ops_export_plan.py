@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from monitoring.aep import client_for
+from monitoring.clients import client_for
 from operations.management.cli import find_dataflow
 from operations.plans import PlanError, export_plan
 

@@ -12,7 +12,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from monitoring.models import Account, Dataflow, Run
-from operations.engine import step
+from operations.runner import step
 
 
 def account_update_steps(account: Account) -> list[dict[str, Any]]:

@@ -1,3 +1,5 @@
+"""Sandbox pages (Admins): the list, adding one, editing it, and Test connection."""
+
 from __future__ import annotations
 
 from django.contrib import messages

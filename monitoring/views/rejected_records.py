@@ -20,7 +20,7 @@ from core.http import AuthenticatedHttpRequest
 from core.jobs import latest_job, start_job
 from core.models import Job
 from core.permissions import can_fix_mapping
-from monitoring import rejected
+from monitoring import rejected_records
 from monitoring.models import Run
 from monitoring.playbooks import playbook_for
 from monitoring.tasks import fetch_rejected_records
@@ -41,9 +41,14 @@ def _status_url(run: Run) -> str:
 def run_rejected_start(request: AuthenticatedHttpRequest, pk: int):
     run = _run(pk)
     if run.failed_records and not run.is_open:
-        job = latest_job(rejected.KIND, rejected.target_for(run))
+        job = latest_job(rejected_records.KIND, rejected_records.target_for(run))
         if job is None or job.is_done:
-            start_job(rejected.KIND, rejected.target_for(run), request.user, fetch_rejected_records)
+            start_job(
+                rejected_records.KIND,
+                rejected_records.target_for(run),
+                request.user,
+                fetch_rejected_records,
+            )
     elif not request.htmx:
         messages.info(request, _("This run has no rejected records to show."))
     if request.htmx:
@@ -61,7 +66,7 @@ def run_rejected_status(request: AuthenticatedHttpRequest, pk: int):
 
 
 def _section(request: AuthenticatedHttpRequest, run: Run):
-    job = latest_job(rejected.KIND, rejected.target_for(run))
+    job = latest_job(rejected_records.KIND, rejected_records.target_for(run))
     context = section_context(request.user, run, job)
     if request.htmx:
         response = render(request, SECTION, context)
@@ -85,7 +90,7 @@ def section_context(user, run: Run, job: Job | None) -> dict:
         "rows": _rows(result.get("rows")) if succeeded else [],
         "record_count": _int(result.get("records")),
         "truncated": bool(result.get("truncated")),
-        "sample_size": rejected.SAMPLE_SIZE,
+        "sample_size": rejected_records.SAMPLE_SIZE,
         "can_fix_mapping": can_fix_mapping(user, dataflow),
     }
 

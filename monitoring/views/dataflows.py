@@ -1,7 +1,8 @@
-"""Monitoring pages: overview, dataflow, run and account. They read the database only.
+"""The dataflow page and its sections: runs, freshness target, alerts, reconciliation, schema drift.
 
 Each page wraps the parts that change in template partials; htmx polls the page URL and the
-view answers with just that partial (`?part=` names it), so nothing reloads in full.
+view answers with just that partial (`?part=` names it), so nothing reloads in full. Pages read
+the database only.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib import messages
-from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
@@ -26,88 +26,36 @@ from core.http import AuthenticatedHttpRequest, positive_int
 from core.models import Job
 from core.permissions import can_edit_alerts, may_edit_mapping
 from core.roles import perm
-from monitoring import drift, overview
+from monitoring import drift, queries
 from monitoring.audit import record
 from monitoring.forms import FreshnessSLAForm, ReconcileForm
 from monitoring.health import refresh_health
 from monitoring.models import (
-    Account,
     Alert,
     AlertRule,
     Dataflow,
     Reconciliation,
     Run,
-    Sandbox,
     Subscription,
 )
-from monitoring.playbooks import explain_errors
 from monitoring.tasks import check_schema_drift_now, deliver_later, reconcile_dataflow
+from monitoring.views.pages import refresh_part
 
 RUNS_PAGE_SIZE = 25
+
+
 # Far beyond any flow's runs; keeps the query's offset a valid database integer.
 RUNS_MAX_PAGE = 10**9
+
+
 CHART_RUNS = 30
-ACCOUNT_FLOWS_LIMIT = 200
-ACCOUNT_CHOICES_LIMIT = 300
+
+
 RECONCILE = "dataflow.reconcile"
 
 
 def has_stored_key(dataflow: Dataflow) -> bool:
     return bool(dataflow.account and dataflow.account.access_token)
-
-
-def _part(request: AuthenticatedHttpRequest, template: str, allowed: tuple[str, ...]) -> str:
-    """`template#part` when htmx asks to refresh one of the page's partials (by its id)."""
-    target = request.htmx.target if request.htmx else None
-    if target in allowed:
-        return f"{template}#{target}"
-    return template
-
-
-# -- overview -------------------------------------------------------------------------------
-
-
-@requires("view_monitoring")
-@vary_on_headers("HX-Request")
-def overview_page(request: AuthenticatedHttpRequest):
-    filters = overview.Filters.from_query(request.GET)
-    flows = overview.flows_matching(filters, request.user)
-    counts = overview.health_counts(flows)
-    context = {
-        "filters": filters,
-        "counts": counts,
-        "page": overview.flow_page(filters, flows, counts),
-        "chart": overview.ingest_chart(filters, flows),
-        "attention": overview.attention_summary(),
-        "range_labels": overview.RANGE_LABELS,
-    }
-    template = _part(request, "monitoring/overview.html", ("live",))
-    if template.endswith("#live"):
-        return render(request, template, context)
-    context.update(_filter_choices(filters))
-    return render(request, template, context)
-
-
-def _filter_choices(filters: overview.Filters) -> dict:
-    accounts = Account.objects.filter(deleted_at=None)
-    if filters.sandbox:
-        accounts = accounts.filter(sandbox_id=filters.sandbox)
-    account_choices = list(accounts.values_list("pk", "name")[:ACCOUNT_CHOICES_LIMIT])
-    return {
-        "sandboxes": list(Sandbox.objects.values_list("pk", "display_name")),
-        "accounts": account_choices,
-        "owners": list(
-            User.objects.filter(is_active=True)
-            .exclude(groups=None)
-            .order_by("username")
-            .values_list("pk", "username")[:200]
-        ),
-        "resources": overview.STRIPE_RESOURCE_PATHS,
-        "statuses": overview.STATUS_CHOICES,
-    }
-
-
-# -- dataflow -------------------------------------------------------------------------------
 
 
 def _dataflow(pk: int) -> Dataflow:
@@ -144,7 +92,7 @@ def _live_context(dataflow: Dataflow, page: int) -> dict:
         "runs": runs,
         "runs_page": page,
         "runs_has_more": has_more,
-        "run_chart": overview.run_chart(chart_runs) if chart_runs else None,
+        "run_chart": queries.run_chart(chart_runs) if chart_runs else None,
         "open_alerts": list(
             Alert.objects.filter(dataflow=dataflow, resolved_at=None).select_related("rule")
         ),
@@ -157,7 +105,7 @@ def dataflow_detail(request: AuthenticatedHttpRequest, pk: int):
     dataflow = _dataflow(pk)
     page = min(positive_int(request.GET.get("page")) or 1, RUNS_MAX_PAGE)
     context = _live_context(dataflow, page)
-    template = _part(request, "monitoring/dataflow_detail.html", ("live", "runs"))
+    template = refresh_part(request, "monitoring/dataflow_detail.html", ("live", "runs"))
     if "#" in template:
         return render(request, template, context)
     context.update(_detail_extras(request, dataflow))
@@ -170,7 +118,7 @@ def _detail_extras(request: AuthenticatedHttpRequest, dataflow: Dataflow) -> dic
     key_stored = has_stored_key(dataflow)
     today = timezone.now().date()
     return {
-        "attention": overview.attention_summary(),
+        "attention": queries.attention_summary(),
         "subscribed": Subscription.objects.filter(user=user, dataflow=dataflow).exists(),
         "rules": list(
             AlertRule.objects.filter(Q(dataflow=None) | Q(dataflow=dataflow)).order_by(
@@ -284,9 +232,6 @@ def reconcile_status(request: AuthenticatedHttpRequest, pk: int):
     return response
 
 
-# -- Stripe schema drift --------------------------------------------------------------------
-
-
 def _drift_context(dataflow: Dataflow) -> dict:
     result = drift.latest(dataflow)
     job = result.job if result else None
@@ -352,64 +297,3 @@ def dataflow_drift_dismiss(request: AuthenticatedHttpRequest, pk: int):
         % {"n": len(keys)},
     )
     return redirect(f"{dataflow_url(dataflow)}#schema-drift")
-
-
-# -- run ------------------------------------------------------------------------------------
-
-
-@requires("view_monitoring")
-@vary_on_headers("HX-Request")
-def run_detail(request: AuthenticatedHttpRequest, pk: int):
-    run = get_object_or_404(
-        Run.objects.select_related("dataflow__account", "dataflow__sandbox"), pk=pk
-    )
-    context = {
-        "run": run,
-        "dataflow": run.dataflow,
-        "errors": explain_errors(run.errors),
-        "activities": [_activity(a) for a in run.activities],
-    }
-    template = _part(request, "monitoring/run_detail.html", ("live",))
-    status = HTMX_STOP_POLLING if request.htmx and not run.is_open else 200
-    if "#" not in template:
-        context["attention"] = overview.attention_summary()
-        status = 200
-    return render(request, template, context, status=status)
-
-
-def _activity(activity: dict) -> dict:
-    """The few facts of a run activity worth showing (AEP's shapes vary a little)."""
-    status = activity.get("statusSummary") or {}
-    records = activity.get("recordSummary") or {}
-    manifest = (status.get("extensions") or {}).get("manifest") or {}
-    return {
-        "id": activity.get("id", ""),
-        "status": status.get("status", ""),
-        "input": records.get("inputRecordCount"),
-        "output": records.get("outputRecordCount"),
-        "failed": records.get("failedRecordCount"),
-        "failed_records_url": manifest.get("failedRecords"),
-        "sample_errors_url": manifest.get("sampleErrors"),
-    }
-
-
-# -- account --------------------------------------------------------------------------------
-
-
-@requires("view_monitoring")
-@vary_on_headers("HX-Request")
-def account_detail(request: AuthenticatedHttpRequest, pk: int):
-    account = get_object_or_404(Account.objects.select_related("sandbox"), pk=pk)
-    flows = Dataflow.objects.filter(account=account)
-    context = {
-        "account": account,
-        "counts": overview.health_counts(flows),
-        "flows": list(
-            overview.severity_ordered(flows).select_related("owner")[:ACCOUNT_FLOWS_LIMIT]
-        ),
-        "totals": overview.totals_for(flows.exclude(health=Dataflow.Health.DELETED)),
-    }
-    template = _part(request, "monitoring/account_detail.html", ("live",))
-    if "#" not in template:
-        context["attention"] = overview.attention_summary()
-    return render(request, template, context)

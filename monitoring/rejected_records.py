@@ -15,7 +15,7 @@ from aep.dataaccess import batch_id_of
 from aep.redaction import MASK, is_secret_key, redact
 from aep.types import FailedRecord
 from core.models import Job
-from monitoring.aep import client_for
+from monitoring.clients import client_for
 from monitoring.models import Run
 
 KIND = "monitoring.rejected_records"

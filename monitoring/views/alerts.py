@@ -16,7 +16,7 @@ from core.decorators import requires
 from core.http import AuthenticatedHttpRequest, positive_int
 from core.permissions import can_edit_alerts
 from core.roles import perm
-from monitoring import overview
+from monitoring import queries
 from monitoring.audit import record
 from monitoring.forms import AlertRuleForm
 from monitoring.models import Alert, AlertDelivery, AlertRule, Dataflow
@@ -45,7 +45,7 @@ def alert_list(request: AuthenticatedHttpRequest):
         "state": state,
         "dataflow_pk": dataflow_pk,
         "open_count": Alert.objects.filter(resolved_at=None).count(),
-        "attention": overview.attention_summary(),
+        "attention": queries.attention_summary(),
     }
     return render(request, "monitoring/alert_list.html", context)
 
@@ -96,7 +96,7 @@ def rule_list(request: AuthenticatedHttpRequest):
     context = {
         "rows": rows,
         "can_create": manage_all or bool(editable),
-        "attention": overview.attention_summary(),
+        "attention": queries.attention_summary(),
     }
     return render(request, "monitoring/alert_rules.html", context)
 

@@ -15,7 +15,7 @@ import uuid
 from contextlib import contextmanager
 
 from monitoring import conf
-from monitoring.aep import redis_client as _redis
+from monitoring.clients import redis_client as _redis
 
 MAX_PACE = 16
 

@@ -1,0 +1,96 @@
+"""Support's account pages: the list, edit, key rotation and delete."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q
+from django.shortcuts import redirect, render
+
+from core.decorators import requires
+from core.http import AuthenticatedHttpRequest
+from core.permissions import OPERATE, VIEW
+from monitoring.models import Account
+from operations import forms, steps
+from operations.concurrency import account_seen, seen_from, seen_token
+from operations.views.access import (
+    Kind,
+    accepted,
+    account_or_404,
+    changed_fields,
+    launch,
+    posted,
+    reason_fields,
+    running_operation,
+    to_operation_page,
+)
+
+
+@requires(VIEW)
+def index(request: AuthenticatedHttpRequest):
+    return redirect("operations:account-list")
+
+
+@requires(VIEW)
+def account_list(request: AuthenticatedHttpRequest):
+    accounts = (
+        Account.objects.filter(deleted_at=None)
+        .select_related("sandbox")
+        .annotate(flow_count=Count("dataflows", filter=Q(dataflows__deleted_at=None)))
+    )
+    return render(request, "operations/account_list.html", {"accounts": accounts})
+
+
+@requires(VIEW)
+def account_detail(request: AuthenticatedHttpRequest, pk: int):
+    account = account_or_404(pk)
+    context = {
+        "account": account,
+        "dataflows": account.dataflows.filter(deleted_at=None),
+        "operations": account.operations.select_related("actor")[:10],
+    }
+    return render(request, "operations/account_detail.html", context)
+
+
+@requires(OPERATE)
+def account_edit(request: AuthenticatedHttpRequest, pk: int):
+    account = account_or_404(pk)
+    now = account_seen(account)
+    form = forms.AccountEditForm(posted(request), initial={**now, "seen": seen_token(now)})
+    if accepted(request, form, account=account):
+        changes, seen = changed_fields(form, now)
+        if changes:
+            operation = launch(
+                request,
+                Kind.ACCOUNT_UPDATE,
+                account=account,
+                **reason_fields(form),
+                params={"changes": changes, "seen": seen},
+                steps=steps.account_update_steps(account),
+            )
+            return to_operation_page(request, operation)
+    return render(request, "operations/account_edit.html", {"account": account, "form": form})
+
+
+@requires(OPERATE)
+def account_rotate(request: AuthenticatedHttpRequest, pk: int):
+    account = account_or_404(pk)
+    form = forms.RotateKeyForm(posted(request))
+    if accepted(request, form, account=account):
+        operation = launch(
+            request,
+            Kind.ACCOUNT_ROTATE_KEY,
+            account=account,
+            **reason_fields(form),
+            params={"seen": seen_from("", account_seen(account))},
+            secret=form.cleaned_data["new_key"],
+        )
+        return to_operation_page(request, operation)
+    return render(request, "operations/account_rotate.html", {"account": account, "form": form})
+
+
+@requires(OPERATE)
+def account_delete(request: AuthenticatedHttpRequest, pk: int):
+    account = account_or_404(pk)
+    if request.method == "POST" and not running_operation(request, account=account):
+        return to_operation_page(request, launch(request, Kind.ACCOUNT_DELETE, account=account))
+    context = {"account": account, "dataflows": account.dataflows.filter(deleted_at=None)}
+    return render(request, "operations/account_delete.html", context)
