@@ -9,6 +9,7 @@ from __future__ import annotations
 import stripe
 
 from aep.errors import AEPTimeout, ServerError
+from core import explain
 from core.explain import ExplainedError, explain_failure
 from core.jobs import perform
 from core.models import Job
@@ -87,7 +88,7 @@ class PerformTestCase(BaseTestCase):
         with self.assertNoLogs("core.jobs", "WARNING"):
             job = self.run_job(failing(refused), explain=reconcile.explain_failure)
         assert job.status == Job.Status.FAILED
-        assert job.error == reconcile.explain_stripe_error(refused)
+        assert job.error == explain.explain_stripe_error(refused)
         assert "did not accept the key" in job.error
         assert job.error_code == "401"
 

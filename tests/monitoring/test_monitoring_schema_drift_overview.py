@@ -92,9 +92,9 @@ class SchemaDriftOverviewTestCase(BaseTestCase):
         assert summary == {"failing": 1, "late": 0, "stale": 0, "drift": 2}
 
     def test_the_banner_is_one_query(self):
-        with CaptureQueriesContext(connection) as queries:
+        with CaptureQueriesContext(connection) as captured:
             queries.attention_summary()
-        assert len(queries) == 1
+        assert len(captured) == 1
 
     def test_the_banner_shows_drift_alone_and_links_to_the_filter(self):
         Dataflow.objects.filter(pk=self.failing.pk).update(enabled=False)
