@@ -6,11 +6,11 @@ import json
 
 import pytest
 import responses
-from aep_testkit import PLATFORM, platform_calls, query
 
 from aep import AEPClient, MemoryTokenCache, ServerError
 from aep.dataaccess import batch_id_of
 from aep.types import FailedRecord, FailedRecordError
+from tests.aep.aep_testkit import PLATFORM, platform_calls, query
 
 EXPORT = f"{PLATFORM}/data/foundation/export"
 BATCH = "01EFZ7W203PEKSAMVJC3X99VHQ"

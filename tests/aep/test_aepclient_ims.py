@@ -12,7 +12,6 @@ import pytest
 import redis
 import requests
 import responses
-from aep_testkit import FLOW, SECRET, TOKEN, TOKEN_URL, add_token, make_config
 
 from aep import (
     AEPClient,
@@ -23,6 +22,7 @@ from aep import (
     RedisTokenCache,
 )
 from aep.ims import AccessToken, cache_key
+from tests.aep.aep_testkit import FLOW, SECRET, TOKEN, TOKEN_URL, add_token, make_config
 
 
 class FakeClock:

@@ -16,12 +16,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 import responses
-from aep_testkit import FLOW, make_config
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ReadTimeoutError
 
 from aep import AEPClient, AEPConnectionError, AEPTimeout, MemoryTokenCache
 from aep.http import build_session, transport_error
 from emulators.process import free_port
+from tests.aep.aep_testkit import FLOW, make_config
 
 FLOW_ID = "84c64142-1741-4b0b-95a9-65644eba0cf6"
 READ_TIMEOUT = 0.3

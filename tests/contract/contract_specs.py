@@ -12,9 +12,10 @@ from urllib.parse import urlsplit
 
 import requests
 import yaml
-from contract_deviations import apply_deviations
 from openapi_core import Config, OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest
+
+from tests.contract.contract_deviations import apply_deviations
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = REPO_ROOT / "contracts" / "adobe"

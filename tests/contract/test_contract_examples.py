@@ -10,8 +10,6 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from contract_docs import inline_json, json_blocks
-from contract_platform import make_client, sent_to_platform
 
 from aep import payloads, quirks
 from aep.dataprep import mapping_set_shape
@@ -31,6 +29,8 @@ from aep.types import (
     Schema,
     SchemaClass,
 )
+from tests.contract.contract_docs import inline_json, json_blocks
+from tests.contract.contract_platform import make_client, sent_to_platform
 
 
 def utc(*args: int) -> datetime:

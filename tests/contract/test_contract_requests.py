@@ -13,14 +13,20 @@ from typing import Any
 
 import pytest
 import responses
-from contract_deviations import DEVIATIONS
-from contract_platform import ETAG, make_client, sent_to_platform
-from contract_specs import openapi_errors, raw_spec, request_errors, spec_for, swagger2_errors
 
 from aep import AEPClient, payloads
 from aep.flowservice import patch_op
 from aep.payloads import legacy_mapping_set, modern_mapping_set
 from aep.types import Schedule
+from tests.contract.contract_deviations import DEVIATIONS
+from tests.contract.contract_platform import ETAG, make_client, sent_to_platform
+from tests.contract.contract_specs import (
+    openapi_errors,
+    raw_spec,
+    request_errors,
+    spec_for,
+    swagger2_errors,
+)
 
 SCHEMA_ID = "https://ns.adobe.com/acme/schemas/5f76be8c4e4b847fdac13ca42aa6b596a89a5b91dea48b16"
 CLASS_ID = "https://ns.adobe.com/acme/classes/19e1d8b5098a7a76e2c10a81cbc99a8d"
