@@ -174,7 +174,7 @@ def test_the_batch_of_a_run_comes_from_its_promotion_activity():
 @pytest.mark.integration
 def test_failed_records_of_a_real_run(aep_emulator, stripe_stand_in):
     from emulators.aep.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_ORG_ID
-    from tests.monitoring.rejecting_flow import FAILING_SOURCE, failing_field, run_rejecting_flow
+    from tests.emulator_world import FAILING_SOURCE, failing_field, run_rejecting_flow
 
     config = make_emulator_config(aep_emulator.url, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_ORG_ID)
     with AEPClient(config, token_cache=MemoryTokenCache()) as client:

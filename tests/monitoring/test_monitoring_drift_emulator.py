@@ -15,7 +15,7 @@ from monitoring import drift
 from monitoring.models import Dataflow, SchemaDrift
 from monitoring.tasks import check_schema_drift, check_schema_drift_now
 from tests.base import BaseTestCase
-from tests.operations.aep_world import AEPWorld
+from tests.emulator_world import AEPWorld
 
 pytestmark = pytest.mark.integration
 PREFIX = f"_{DEMO_TENANT_ID}.charges_data"

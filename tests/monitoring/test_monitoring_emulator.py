@@ -1,6 +1,6 @@
 """Monitoring against the real AEP emulator and Stripe stand-in: real, time-scaled runs.
 
-Flows are made with the product's own AEP client (tests/monitoring/aep_factory.py) in the demo
+Flows are made with the product's own AEP client (tests/emulator_world.py) in the demo
 org's `dev` sandbox, discovered, synced, and then looked at through the pages.
 """
 
@@ -22,7 +22,7 @@ from monitoring.discovery import discover
 from monitoring.models import Dataflow, Run
 from monitoring.sync import run_sync
 from tests.base import BaseTestCase
-from tests.monitoring.aep_factory import add_flow, create_shared_parts, emulator_sandbox
+from tests.emulator_world import add_flow, create_shared_parts, emulator_sandbox
 
 pytestmark = pytest.mark.integration
 REVOKED_KEY = "sk_test_revoked_key_0000000000000000"
@@ -65,7 +65,7 @@ class EmulatorTestCase(BaseTestCase):
 
     def setUp(self) -> None:
         super().setUp()
-        self.sandbox = emulator_sandbox(self.aep.url, display_name="Emulator dev")
+        self.sandbox = emulator_sandbox(self.aep.url, sandbox_name="dev")
         self.client_aep = client_for(self.sandbox)
 
     def tearDown(self) -> None:

@@ -16,7 +16,7 @@ from monitoring.discovery import discover
 from monitoring.models import Dataflow, Reconciliation
 from monitoring.sync import run_sync
 from tests.base import BaseTestCase, make_sandbox
-from tests.monitoring.aep_factory import add_flow, create_shared_parts, emulator_sandbox
+from tests.emulator_world import add_flow, create_shared_parts, emulator_sandbox
 from tests.monitoring.monitoring_factories import make_account, make_dataflow, make_run
 from tests.monitoring.test_monitoring_emulator import aep_runs, stored_runs, wait_for
 
@@ -159,7 +159,7 @@ class ReconcileAgainstStripeTestCase(BaseTestCase):
         settings.STRIPE_API_BASE = stripe_stand_in.url
 
     def test_a_healthy_flow_has_no_gap_and_a_failing_one_misses_what_stripe_created(self):
-        sandbox = emulator_sandbox(self.aep.url)
+        sandbox = emulator_sandbox(self.aep.url, sandbox_name="dev")
         client = client_for(sandbox)
         good_id = add_flow(client, create_shared_parts(client, self.stripe.secret_key), "charges")
         bad_id = add_flow(

@@ -326,7 +326,7 @@ class RejectedRecordsEmulatorTestCase(BaseTestCase):
 
     def setUp(self) -> None:
         from monitoring.aep import client_for
-        from tests.monitoring.aep_factory import emulator_sandbox
+        from tests.emulator_world import emulator_sandbox
 
         super().setUp()
         self.sandbox = emulator_sandbox(
@@ -339,7 +339,7 @@ class RejectedRecordsEmulatorTestCase(BaseTestCase):
         from monitoring.discovery import discover
         from monitoring.models import Dataflow, Run
         from monitoring.sync import run_sync
-        from tests.monitoring.rejecting_flow import run_rejecting_flow
+        from tests.emulator_world import run_rejecting_flow
 
         flow_id, document = run_rejecting_flow(
             self.client_aep, self.aep.url, self.stripe.secret_key, diagnostics=diagnostics

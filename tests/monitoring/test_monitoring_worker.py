@@ -7,7 +7,7 @@ import pytest
 from monitoring.aep import client_for
 from monitoring.models import Dataflow, Run
 from monitoring.tasks import discover_flows, schedule_syncs
-from tests.monitoring.aep_factory import add_flow, create_shared_parts, emulator_sandbox
+from tests.emulator_world import add_flow, create_shared_parts, emulator_sandbox
 from tests.monitoring.test_monitoring_emulator import aep_runs, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -20,7 +20,7 @@ def test_beat_ticks_bring_aep_runs_into_the_database(
     settings.MONITORING_TICK_SECONDS = 1
     settings.MONITORING_SYNC_MIN_SECONDS = settings.MONITORING_OPEN_RUN_SECONDS = 0.5
     settings.MONITORING_SYNC_MAX_SECONDS = 1
-    sandbox = emulator_sandbox(aep_emulator.url)
+    sandbox = emulator_sandbox(aep_emulator.url, sandbox_name="dev")
     client = client_for(sandbox)
     parts = create_shared_parts(client, stripe_stand_in.secret_key)
     flow_ids = [add_flow(client, parts, path) for path in ("charges", "customers")]

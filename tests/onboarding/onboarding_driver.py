@@ -10,30 +10,14 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-import requests
 from django.db import OperationalError, connection
 from django.test import Client
 
 from core.models import Job
-from emulators.aep.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_ORG_ID
 from monitoring.models import Sandbox
 from onboarding.models import Draft
 
 WAIT_SECONDS = 60
-
-
-def emulator_sandbox(aep_url: str, **overrides) -> Sandbox:
-    fields = {
-        "display_name": "Emulator prod",
-        "org_id": DEMO_ORG_ID,
-        "client_id": DEMO_CLIENT_ID,
-        "client_secret": DEMO_CLIENT_SECRET,
-        "sandbox_name": "prod",
-        "platform_url": aep_url,
-        "ims_url": aep_url,
-        **overrides,
-    }
-    return Sandbox.objects.create(**fields)
 
 
 def relax_sqlite_locks() -> None:
@@ -154,24 +138,3 @@ def run_until_review(
     ok(client.post(f"/wizard/{draft.pk}/schedule/", schedule), "schedule")
     draft.refresh_from_db()
     return draft
-
-
-def emulator_state(aep_url: str) -> dict:
-    return requests.get(f"{aep_url}/__emulator__/state", timeout=10).json()
-
-
-def inject(aep_url: str, **fault) -> None:
-    requests.post(f"{aep_url}/__emulator__/faults", json=fault, timeout=10).raise_for_status()
-
-
-def clear_faults(aep_url: str) -> None:
-    requests.delete(f"{aep_url}/__emulator__/faults", timeout=10).raise_for_status()
-
-
-def dataset_records(aep_url: str, dataset_id: str) -> list[dict]:
-    response = requests.get(
-        f"{aep_url}/__emulator__/datasets/{dataset_id}/records", params={"limit": 500}, timeout=10
-    )
-    response.raise_for_status()
-    body = response.json()
-    return body.get("records") or body.get("items") or body.get("data") or []

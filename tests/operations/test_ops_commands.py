@@ -17,7 +17,7 @@ from emulators.aep.testing import PlatformSession, create_charge_schema
 from monitoring.models import AuditEvent, Dataflow
 from operations.models import Operation
 from tests.base import BaseTestCase, make_sandbox
-from tests.operations.aep_world import DEMO_KEY, AEPWorld
+from tests.emulator_world import DEMO_KEY, AEPWorld
 
 
 def command(*args) -> str:

@@ -11,7 +11,7 @@ from monitoring.models import Account, AuditEvent
 from operations import service
 from operations.models import Operation
 from tests.base import BaseTestCase
-from tests.operations.aep_world import READONLY_KEY, AEPWorld
+from tests.emulator_world import READONLY_KEY, AEPWorld
 from tests.operations.test_ops_emulator_flows import run_now
 
 

@@ -14,7 +14,7 @@ from operations import impact, planning, service
 from operations.models import Operation
 from operations.tasks import execute_operation, preview_operation
 from tests.base import BaseTestCase
-from tests.operations.aep_world import READONLY_KEY, AEPWorld
+from tests.emulator_world import READONLY_KEY, AEPWorld
 from tests.operations.ops_factories import queue
 
 
