@@ -6,7 +6,7 @@ import pytest
 import responses
 
 from aep import AEPClient, AEPConfig, MemoryTokenCache
-from tests.aep.aep_testkit import add_token, make_config
+from tests.aep.fakes import add_token, make_config
 
 
 @pytest.fixture

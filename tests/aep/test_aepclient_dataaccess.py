@@ -10,7 +10,7 @@ import responses
 from aep import AEPClient, MemoryTokenCache, ServerError
 from aep.dataaccess import batch_id_of
 from aep.types import FailedRecord, FailedRecordError
-from tests.aep.aep_testkit import PLATFORM, platform_calls, query
+from tests.aep.fakes import PLATFORM, platform_calls, query
 
 EXPORT = f"{PLATFORM}/data/foundation/export"
 BATCH = "01EFZ7W203PEKSAMVJC3X99VHQ"

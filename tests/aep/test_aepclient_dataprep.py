@@ -7,7 +7,7 @@ import responses
 
 from aep.dataprep import mapping_set_shape
 from aep.payloads import legacy_mapping_set, modern_mapping_set
-from tests.aep.aep_testkit import CONVERSION, body, last_request, platform_calls, query
+from tests.aep.fakes import CONVERSION, body, last_request, platform_calls, query
 
 SCHEMA_ID = "https://ns.adobe.com/acme/schemas/5f76be8c4e4b847fdac13ca42aa6b596a89a5b91dea48b16"
 CREATE_ANSWER = {

@@ -13,7 +13,7 @@ from aep.payloads import (
     STRIPE_FLOW_SPEC_ID,
 )
 from aep.types import Created, Schedule
-from tests.aep.aep_testkit import FLOW, body, last_request, path, platform_calls, query
+from tests.aep.fakes import FLOW, body, last_request, path, platform_calls, query
 
 CONN_ID = "a9950001-a386-4642-a0cd-5eaac6db5556"
 SOURCE_ID = "abbfac4e-202c-4e04-902d-6f73e9041068"

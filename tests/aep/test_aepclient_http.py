@@ -27,7 +27,7 @@ from aep import (
 )
 from aep.http import build_session, error_for, retry_after_seconds
 from emulators.process import free_port
-from tests.aep.aep_testkit import FLOW, TOKEN, TOKEN_URL, last_request, make_config
+from tests.aep.fakes import FLOW, TOKEN, TOKEN_URL, last_request, make_config
 
 FLOW_ID = "84c64142-1741-4b0b-95a9-65644eba0cf6"
 FLOW_URL = f"{FLOW}/flows/{FLOW_ID}"

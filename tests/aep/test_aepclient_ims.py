@@ -22,7 +22,7 @@ from aep import (
     RedisTokenCache,
 )
 from aep.ims import AccessToken, cache_key
-from tests.aep.aep_testkit import FLOW, SECRET, TOKEN, TOKEN_URL, add_token, make_config
+from tests.aep.fakes import FLOW, SECRET, TOKEN, TOKEN_URL, add_token, make_config
 
 
 class FakeClock:

@@ -7,7 +7,7 @@ import pytest
 import responses
 
 from aep import BadRequestError, NotFoundError, payloads
-from tests.aep.aep_testkit import CATALOG, REGISTRY, body, last_request, path, platform_calls, query
+from tests.aep.fakes import CATALOG, REGISTRY, body, last_request, path, platform_calls, query
 
 SCHEMA_ID = "https://ns.adobe.com/acme/schemas/719c4e19184402c27595e65b931a142b"
 CLASS_ID = "https://ns.adobe.com/acme/classes/19e1d8b5098a7a76e2c10a81cbc99a8d"

@@ -21,7 +21,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError, ReadTimeoutErr
 from aep import AEPClient, AEPConnectionError, AEPTimeout, MemoryTokenCache
 from aep.http import build_session, transport_error
 from emulators.process import free_port
-from tests.aep.aep_testkit import FLOW, make_config
+from tests.aep.fakes import FLOW, make_config
 
 FLOW_ID = "84c64142-1741-4b0b-95a9-65644eba0cf6"
 READ_TIMEOUT = 0.3

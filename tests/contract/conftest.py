@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import pytest
 import responses
 
-from tests.contract.contract_platform import install
+from tests.contract.fakes import install
 
 
 @pytest.fixture

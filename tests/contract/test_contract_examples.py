@@ -29,8 +29,8 @@ from aep.types import (
     Schema,
     SchemaClass,
 )
-from tests.contract.contract_docs import inline_json, json_blocks
-from tests.contract.contract_platform import make_client, sent_to_platform
+from tests.contract.api_notes import inline_json, json_blocks
+from tests.contract.fakes import make_client, sent_to_platform
 
 
 def utc(*args: int) -> datetime:

@@ -18,9 +18,9 @@ from aep import AEPClient, payloads
 from aep.flowservice import patch_op
 from aep.payloads import legacy_mapping_set, modern_mapping_set
 from aep.types import Schedule
-from tests.contract.contract_deviations import DEVIATIONS
-from tests.contract.contract_platform import ETAG, make_client, sent_to_platform
-from tests.contract.contract_specs import (
+from tests.contract.deviations import DEVIATIONS
+from tests.contract.fakes import ETAG, make_client, sent_to_platform
+from tests.contract.specs import (
     openapi_errors,
     raw_spec,
     request_errors,

@@ -15,7 +15,7 @@ from django.test import TestCase, override_settings
 from config import queues
 from core import health, tasks
 from emulators.process import free_port
-from tests.core.ops_testkit import delete_prefixed, unique_prefixes
+from tests.core.redis_keys import delete_prefixed, unique_prefixes
 
 
 def all_alive(worker_age: float = 0.0) -> None:

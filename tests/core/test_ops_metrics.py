@@ -15,7 +15,7 @@ from core.jobs import perform
 from core.models import Job
 from monitoring.models import Dataflow
 from tests.base import BaseTestCase, make_sandbox
-from tests.core.ops_testkit import delete_prefixed, unique_prefixes
+from tests.core.redis_keys import delete_prefixed, unique_prefixes
 
 SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (-?[0-9.e+]+|\+Inf|NaN)$")
 

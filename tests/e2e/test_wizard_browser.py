@@ -14,7 +14,7 @@ from core.roles import MARKETING_OPS, ensure_roles
 from monitoring.models import Dataflow
 from tests.base import make_user
 from tests.emulator_world import emulator_sandbox
-from tests.onboarding.onboarding_driver import relax_sqlite_locks
+from tests.onboarding.driver import relax_sqlite_locks
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 SLOW = 60_000  # ms: steps that wait for the worker and AEP
@@ -123,7 +123,7 @@ def test_a_failed_step_is_explained_and_retry_finishes(
 
     from tests.base import PASSWORD
     from tests.emulator_world import clear_faults, inject
-    from tests.onboarding.onboarding_driver import run_until_review
+    from tests.onboarding.driver import run_until_review
 
     ensure_roles()
     relax_sqlite_locks()

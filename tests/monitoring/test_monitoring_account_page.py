@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from monitoring.health import refresh_health
 from tests.base import BaseTestCase, make_sandbox
-from tests.monitoring.monitoring_factories import make_account, make_dataflow, make_run
+from tests.monitoring.factories import make_account, make_dataflow, make_run
 
 
 class AccountPageTestCase(BaseTestCase):

@@ -13,7 +13,7 @@ from monitoring.forms import suggested_format
 from monitoring.health import refresh_health
 from monitoring.models import Alert, AlertDelivery, AlertRule, AuditEvent
 from tests.base import BaseTestCase, make_sandbox
-from tests.monitoring.monitoring_factories import make_dataflow, make_run
+from tests.monitoring.factories import make_dataflow, make_run
 from tests.monitoring.test_monitoring_alerts import Receiver
 from tests.monitoring.webhook_dns import PUBLIC_ADDRESS, fake_dns
 

@@ -12,7 +12,7 @@ from monitoring import alerts
 from monitoring.health import refresh_health
 from monitoring.models import Alert, AlertRule, IngestBucket
 from tests.base import BaseTestCase, make_sandbox
-from tests.monitoring.monitoring_factories import make_dataflow, make_run
+from tests.monitoring.factories import make_dataflow, make_run
 
 Kind = AlertRule.Kind
 DAY = IngestBucket.Granularity.DAY

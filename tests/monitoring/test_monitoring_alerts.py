@@ -17,8 +17,8 @@ from monitoring.health import refresh_health
 from monitoring.models import Alert, AlertDelivery, AlertRule, Dataflow, Subscription
 from monitoring.tasks import sync_dataflow
 from tests.base import BaseTestCase, make_sandbox
-from tests.monitoring.fake_flowservice import FakeClient, FakeFlowService
-from tests.monitoring.monitoring_factories import make_dataflow, make_run, run_doc
+from tests.monitoring.factories import make_dataflow, make_run, run_doc
+from tests.monitoring.fakes import FakeClient, FakeFlowService
 from tests.monitoring.webhook_dns import PUBLIC_ADDRESS, fake_dns
 
 SECRET = "whsec_test_0123456789abcdef"

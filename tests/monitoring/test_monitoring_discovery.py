@@ -8,8 +8,8 @@ from aep.payloads import STRIPE_CONNECTION_SPEC_ID
 from monitoring.discovery import STRIPE_FLOWS_FILTER, discover
 from monitoring.models import Account, Dataflow, Run
 from tests.base import BaseTestCase, make_sandbox
-from tests.monitoring.fake_flowservice import FakeClient, FakeFlowService
-from tests.monitoring.monitoring_factories import make_dataflow, make_run
+from tests.monitoring.factories import make_dataflow, make_run
+from tests.monitoring.fakes import FakeClient, FakeFlowService
 
 
 def flow_doc(flow_id: str, source_id: str, target_id: str, *, state="enabled", name="Charges"):

@@ -12,7 +12,7 @@ from monitoring import alerts, drift
 from monitoring.drift import NEW, REMOVED, Finding, compare, explored_fields
 from monitoring.models import Alert, AlertRule, SchemaDrift
 from tests.base import BaseTestCase, make_sandbox
-from tests.monitoring.monitoring_factories import make_dataflow
+from tests.monitoring.factories import make_dataflow
 
 INTEGER = {"type": "integer", "minimum": -9007199254740992, "maximum": 9007199254740991}
 
@@ -227,7 +227,7 @@ class FailedCheckTestCase(BaseTestCase):
         from types import SimpleNamespace
 
         from aep.errors import AEPError
-        from tests.monitoring.monitoring_factories import make_account
+        from tests.monitoring.factories import make_account
 
         sandbox = make_sandbox()
         flow = make_dataflow(sandbox, account=make_account(sandbox, connection_id="conn-1"))

@@ -13,7 +13,7 @@ from core.roles import MARKETING_OPS
 from monitoring import drift
 from monitoring.models import SchemaDrift
 from tests.base import BaseTestCase, make_sandbox, make_user
-from tests.monitoring.monitoring_factories import make_account, make_dataflow
+from tests.monitoring.factories import make_account, make_dataflow
 
 PREFIX = "_acme.charges_data"
 REMOVED_KEY = f"removed:data.metadata.order_id>{PREFIX}.order_id"

@@ -9,7 +9,7 @@ from django.utils import timezone
 from monitoring.health import flip_late_flows, refresh_health
 from monitoring.models import Dataflow
 from tests.base import BaseTestCase, make_sandbox
-from tests.monitoring.monitoring_factories import make_dataflow, make_run
+from tests.monitoring.factories import make_dataflow, make_run
 
 Health = Dataflow.Health
 

@@ -11,7 +11,7 @@ from monitoring import rollups
 from monitoring.health import refresh_health
 from monitoring.models import Dataflow, Run, SchemaDrift
 from tests.base import BaseTestCase, make_sandbox
-from tests.monitoring.monitoring_factories import make_account, make_dataflow, make_run
+from tests.monitoring.factories import make_account, make_dataflow, make_run
 
 
 class QueryCountTestCase(BaseTestCase):

@@ -17,7 +17,7 @@ from monitoring.models import Dataflow, Reconciliation
 from monitoring.sync import run_sync
 from tests.base import BaseTestCase, make_sandbox
 from tests.emulator_world import add_flow, create_shared_parts, emulator_sandbox
-from tests.monitoring.monitoring_factories import make_account, make_dataflow, make_run
+from tests.monitoring.factories import make_account, make_dataflow, make_run
 from tests.monitoring.test_monitoring_emulator import aep_runs, stored_runs, wait_for
 
 DAY = date(2026, 11, 20)

@@ -12,7 +12,7 @@ from aep.types import FailedRecord, FailedRecordError, FailedRecordSample
 from core.models import Job
 from monitoring import rejected
 from tests.base import BaseTestCase, make_sandbox
-from tests.monitoring.monitoring_factories import make_dataflow, make_run
+from tests.monitoring.factories import make_dataflow, make_run
 
 BATCH = "01BATCH0000000000000000000"
 ACTIVITIES = [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.base import BaseTestCase, make_sandbox
-from tests.monitoring.monitoring_factories import make_dataflow, make_run
+from tests.monitoring.factories import make_dataflow, make_run
 
 
 class RunPageTestCase(BaseTestCase):

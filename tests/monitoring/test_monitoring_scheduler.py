@@ -11,7 +11,7 @@ from monitoring import poller, scheduler
 from monitoring.health import refresh_health
 from monitoring.models import Dataflow
 from tests.base import BaseTestCase, make_sandbox
-from tests.monitoring.monitoring_factories import make_dataflow, make_run
+from tests.monitoring.factories import make_dataflow, make_run
 
 
 @override_settings(MONITORING_TICK_SECONDS=30, MONITORING_SYNC_BATCH=4)

@@ -15,7 +15,7 @@ from monitoring import drift, overview
 from monitoring.health import refresh_health
 from monitoring.models import Dataflow, SchemaDrift
 from tests.base import BaseTestCase, make_sandbox
-from tests.monitoring.monitoring_factories import make_account, make_dataflow, make_run
+from tests.monitoring.factories import make_account, make_dataflow, make_run
 
 REMOVED = {
     "key": "removed:data.metadata.order_id>_acme.charges_data.order_id",

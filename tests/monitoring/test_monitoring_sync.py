@@ -14,8 +14,8 @@ from monitoring import poller
 from monitoring.models import Dataflow, IngestBucket, Run
 from monitoring.sync import run_sync
 from tests.base import BaseTestCase, make_sandbox
-from tests.monitoring.fake_flowservice import FakeClient, FakeFlowService
-from tests.monitoring.monitoring_factories import make_dataflow, ms, run_doc
+from tests.monitoring.factories import make_dataflow, ms, run_doc
+from tests.monitoring.fakes import FakeClient, FakeFlowService
 
 ERROR = {"code": "CONNECTOR-2001-500", "message": "Stripe failed with HTTP 503"}
 

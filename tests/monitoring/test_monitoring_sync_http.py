@@ -13,7 +13,7 @@ from monitoring.aep import client_for
 from monitoring.models import Run
 from monitoring.sync import run_sync
 from tests.base import BaseTestCase, make_sandbox
-from tests.monitoring.monitoring_factories import make_dataflow, run_doc
+from tests.monitoring.factories import make_dataflow, run_doc
 
 PLATFORM = "http://aep.invalid"
 RUNS_URL = f"{PLATFORM}/data/foundation/flowservice/runs"

@@ -11,7 +11,7 @@ from monitoring.models import Account, AuditEvent, Dataflow
 from onboarding.models import Draft
 from tests.base import PASSWORD, make_user
 from tests.emulator_world import emulator_sandbox, emulator_state
-from tests.onboarding.onboarding_driver import (
+from tests.onboarding.driver import (
     relax_sqlite_locks,
     run_until_review,
     wait_draft,

@@ -13,7 +13,7 @@ from operations import planning, service
 from operations.models import Operation
 from operations.tasks import execute_operation
 from tests.base import BaseTestCase, make_sandbox
-from tests.operations.ops_factories import FLOWSERVICE, TOKEN_URL, make_account, queue
+from tests.operations.factories import FLOWSERVICE, TOKEN_URL, make_account, queue
 
 
 class AccountUpdateTaskTestCase(BaseTestCase):

@@ -12,7 +12,7 @@ from monitoring.models import Account
 from operations import service
 from operations.models import Operation
 from tests.base import BaseTestCase, make_sandbox
-from tests.operations.ops_factories import make_account, make_dataflow
+from tests.operations.factories import make_account, make_dataflow
 
 NEW_KEY = "sk_live_brand_new_secret_4242"
 

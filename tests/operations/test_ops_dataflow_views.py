@@ -11,7 +11,7 @@ from core.models import Job
 from monitoring.models import AuditEvent, Dataflow
 from operations.models import Operation
 from tests.base import BaseTestCase, make_sandbox
-from tests.operations.ops_factories import make_account, make_dataflow, make_run
+from tests.operations.factories import make_account, make_dataflow, make_run
 
 
 class DataflowViewsTestCase(BaseTestCase):

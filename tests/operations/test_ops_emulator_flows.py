@@ -15,7 +15,7 @@ from operations.models import Operation
 from operations.tasks import execute_operation, preview_operation
 from tests.base import BaseTestCase
 from tests.emulator_world import READONLY_KEY, AEPWorld
-from tests.operations.ops_factories import queue
+from tests.operations.factories import queue
 
 
 def run_now(operation: Operation) -> Operation:

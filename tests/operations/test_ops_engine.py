@@ -14,7 +14,7 @@ from operations.engine import Context, Done, run_steps, step
 from operations.models import Operation
 from operations.tasks import execute_operation
 from tests.base import BaseTestCase, make_sandbox
-from tests.operations.ops_factories import (
+from tests.operations.factories import (
     FLOWSERVICE,
     TOKEN_URL,
     make_account,

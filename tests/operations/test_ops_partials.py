@@ -11,7 +11,7 @@ from operations import service
 from operations.models import Operation
 from operations.timeline import timeline
 from tests.base import BaseTestCase, make_sandbox
-from tests.operations.ops_factories import make_account, make_dataflow, make_run
+from tests.operations.factories import make_account, make_dataflow, make_run
 
 
 class PartialsTestCase(BaseTestCase):

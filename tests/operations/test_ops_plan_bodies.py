@@ -13,7 +13,7 @@ from aep.types import Schedule
 from monitoring.aep import config_for
 from operations.plans import ApplyOptions, apply_plan, export_plan, resolved_steps
 from tests.base import BaseTestCase, make_sandbox
-from tests.operations.ops_factories import make_account, make_dataflow
+from tests.operations.factories import make_account, make_dataflow
 from tests.recording_platform import PLATFORM, RecordingPlatform
 
 FLOW = "/data/foundation/flowservice"

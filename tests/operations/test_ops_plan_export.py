@@ -10,7 +10,7 @@ import responses
 from django.core.management import CommandError, call_command
 
 from tests.base import BaseTestCase, make_sandbox
-from tests.operations.ops_factories import (
+from tests.operations.factories import (
     CATALOG,
     FLOWSERVICE,
     TOKEN_URL,

@@ -8,7 +8,7 @@ from monitoring.models import AuditEvent
 from operations import service
 from operations.models import Operation
 from tests.base import BaseTestCase, make_sandbox
-from tests.operations.ops_factories import make_account, make_dataflow, make_run
+from tests.operations.factories import make_account, make_dataflow, make_run
 
 OK = (200, 302)
 

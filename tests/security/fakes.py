@@ -21,7 +21,7 @@ from django.conf import settings
 from emulators.stripe.accounts import redact as stripe_redact
 from emulators.stripe.errors import invalid_key, missing_permission
 from monitoring.tasks import STRIPE_CONNECTION_SPEC_ID
-from tests.monitoring.monitoring_factories import run_doc
+from tests.monitoring.factories import run_doc
 
 AEP_URL = "http://aep.invalid"
 WEBHOOK_URL = "https://hooks.example.invalid/stripe-sources"

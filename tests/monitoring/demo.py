@@ -16,7 +16,7 @@ from core.models import Job
 from monitoring import alerts, rollups
 from monitoring.health import refresh_health
 from monitoring.models import AlertRule, Dataflow, Reconciliation, Run, Sandbox
-from tests.monitoring.monitoring_factories import make_account, make_dataflow, make_run
+from tests.monitoring.factories import make_account, make_dataflow, make_run
 
 MAPPER_ERRORS = [
     {

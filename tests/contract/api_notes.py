@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-from tests.contract.contract_specs import API_NOTES
+from tests.contract.specs import API_NOTES
 
 _HEADING = re.compile(r"^(#{2,4}) (\S+)", re.MULTILINE)
 _FENCED_JSON = re.compile(r"```json\n(.*?)```", re.DOTALL)

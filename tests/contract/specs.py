@@ -15,7 +15,7 @@ import yaml
 from openapi_core import Config, OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest
 
-from tests.contract.contract_deviations import apply_deviations
+from tests.contract.deviations import apply_deviations
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = REPO_ROOT / "contracts" / "adobe"

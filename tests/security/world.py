@@ -33,9 +33,9 @@ from onboarding.models import STEP_NAMES, Draft
 from operations import planning, service
 from operations.models import Operation
 from tests.base import make_sandbox, make_user
-from tests.onboarding.onboarding_builders import READABLE_ALL, ready_draft
-from tests.operations.ops_factories import make_account, make_dataflow, make_run
-from tests.security.security_canaries import (
+from tests.onboarding.factories import READABLE_ALL, ready_draft
+from tests.operations.factories import make_account, make_dataflow, make_run
+from tests.security.canaries import (
     ACCOUNT_TOKEN,
     PASTED_KEY,
     ROTATED_KEY,
@@ -43,7 +43,7 @@ from tests.security.security_canaries import (
     WEBHOOK_SECRET,
     WIZARD_KEY,
 )
-from tests.security.security_fakes import AEP_URL, WEBHOOK_URL
+from tests.security.fakes import AEP_URL, WEBHOOK_URL
 
 ROLES = ("mina", "alex", "sam", "nora")
 

@@ -22,7 +22,7 @@ from django.test import RequestFactory
 from core import crypto
 from core.crypto import EncryptedSecretField
 from core.logging import JSONFormatter, RequestContextFilter, SecretMaskingFilter
-from tests.security.security_canaries import leak_report
+from tests.security.canaries import leak_report
 
 # Attributes every LogRecord has; everything else came in through `extra=`.
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__)

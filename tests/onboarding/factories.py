@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from aep.flowservice import STRIPE_RESOURCE_PATHS
 from onboarding import mapping, profiling
 from onboarding.models import STEP_NAMES, Draft
-from tests.onboarding.onboarding_fakes import SAMPLES, TENANT, explore_schema
+from tests.onboarding.fakes import SAMPLES, TENANT, explore_schema
 
 KEY = "sk_test_demo_stripe_sources_0001"
 READABLE_ALL = {p: {"status": "readable", "message": ""} for p in STRIPE_RESOURCE_PATHS}
