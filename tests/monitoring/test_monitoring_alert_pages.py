@@ -5,7 +5,7 @@ from __future__ import annotations
 from monitoring.models import Alert, AlertDelivery, AlertRule, AuditEvent
 from tests.base import BaseTestCase, make_sandbox
 from tests.monitoring.factories import make_dataflow
-from tests.monitoring.webhook_dns import PUBLIC_ADDRESS, fake_dns
+from tests.monitoring.fakes import PUBLIC_ADDRESS, fake_dns
 
 SECRET = "whsec_page_test_0123456789"
 

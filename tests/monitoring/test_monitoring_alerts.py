@@ -18,8 +18,7 @@ from monitoring.models import Alert, AlertDelivery, AlertRule, Dataflow, Subscri
 from monitoring.tasks import sync_dataflow
 from tests.base import BaseTestCase, make_sandbox
 from tests.monitoring.factories import make_dataflow, make_run, run_doc
-from tests.monitoring.fakes import FakeClient, FakeFlowService
-from tests.monitoring.webhook_dns import PUBLIC_ADDRESS, fake_dns
+from tests.monitoring.fakes import PUBLIC_ADDRESS, FakeClient, FakeFlowService, fake_dns
 
 SECRET = "whsec_test_0123456789abcdef"
 Kind = AlertRule.Kind

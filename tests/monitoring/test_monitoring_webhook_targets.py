@@ -9,7 +9,7 @@ from django.utils import translation
 
 from monitoring.forms import AlertRuleForm
 from monitoring.webhook_targets import WebhookTargetRefused, vet_url
-from tests.monitoring.webhook_dns import PUBLIC_ADDRESS, fake_dns
+from tests.monitoring.fakes import PUBLIC_ADDRESS, fake_dns
 
 INTERNAL_ADDRESSES = [
     "127.0.0.1",  # loopback

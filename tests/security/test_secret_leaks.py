@@ -36,7 +36,7 @@ from monitoring.models import Account, AlertDelivery, Dataflow, Reconciliation, 
 from monitoring.tasks import deliver_alert, sync_dataflow
 from onboarding.models import Draft
 from operations.models import Operation
-from tests.monitoring.webhook_dns import PUBLIC_ADDRESS, fake_dns
+from tests.monitoring.fakes import PUBLIC_ADDRESS, fake_dns
 from tests.onboarding.driver import formset_post
 from tests.onboarding.fakes import FakeAEP
 from tests.security.canaries import (
