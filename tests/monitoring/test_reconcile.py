@@ -18,7 +18,7 @@ from monitoring.sync import run_sync
 from tests.base import BaseTestCase, make_sandbox
 from tests.emulator_world import add_flow, create_shared_parts, emulator_sandbox
 from tests.monitoring.factories import make_account, make_dataflow, make_run
-from tests.monitoring.test_monitoring_emulator import aep_runs, stored_runs, wait_for
+from tests.monitoring.test_emulator import aep_runs, stored_runs, wait_for
 
 DAY = date(2026, 11, 20)
 

@@ -8,7 +8,7 @@ from monitoring.aep import client_for
 from monitoring.models import Dataflow, Run
 from monitoring.tasks import discover_flows, schedule_syncs
 from tests.emulator_world import add_flow, create_shared_parts, emulator_sandbox
-from tests.monitoring.test_monitoring_emulator import aep_runs, wait_for
+from tests.monitoring.test_emulator import aep_runs, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
