@@ -19,7 +19,7 @@ from operations.tasks import resume_due_dataflows
 from tests.base import BaseTestCase, make_sandbox
 from tests.emulator_world import AEPWorld
 from tests.operations.factories import make_account, make_dataflow, make_run
-from tests.operations.test_ops_emulator_flows import run_now
+from tests.operations.test_emulator_flows import run_now
 
 EXECUTE = "operations.tasks.execute_operation.delay_on_commit"
 

@@ -12,7 +12,7 @@ from operations import service
 from operations.models import Operation
 from tests.base import BaseTestCase
 from tests.emulator_world import READONLY_KEY, AEPWorld
-from tests.operations.test_ops_emulator_flows import run_now
+from tests.operations.test_emulator_flows import run_now
 
 
 @pytest.mark.integration
