@@ -232,7 +232,7 @@ WITHOUT_PUBLISHED_SPEC: dict[str, str] = {
     # Data Access API (/data/foundation/export): error diagnostics of a batch. Shapes from
     # help/ingestion/batch-ingestion/partial.md and
     # help/ingestion/quality/retrieve-failed-batches.md (notes §3.2); covered by
-    # tests/aep/test_aepclient_dataaccess.py and the emulator tests.
+    # tests/aep/test_dataaccess.py and the emulator tests.
     "dataaccess.failed_records": "no Data Access spec in contracts/adobe",
 }
 
