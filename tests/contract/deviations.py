@@ -2,7 +2,7 @@
 
 Each entry patches an in-memory copy of a spec so that it also accepts what the service really
 takes (as documented in docs/aep-api-notes.md, cited per entry). Nothing else is relaxed: a
-request that breaks the spec anywhere else fails the contract tests. `test_contract_requests`
+request that breaks the spec anywhere else fails the contract tests. `test_requests`
 also checks that every entry still changes its spec, so an entry Adobe has fixed upstream
 shows up as a failure instead of lingering here.
 """
