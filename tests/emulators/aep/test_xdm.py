@@ -17,7 +17,7 @@ from emulators.aep.xdm import (
 )
 
 FIXTURES = json.loads(
-    (Path(__file__).resolve().parents[2] / "emulators" / "stripe" / "fixtures.json").read_text()
+    (Path(__file__).resolve().parents[3] / "emulators" / "stripe" / "fixtures.json").read_text()
 )
 RESOURCE_PATHS = {
     "charge": "charges",

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-SPEC_FILE = Path(__file__).resolve().parents[2] / "contracts" / "adobe" / "flow-service.yaml"
+SPEC_FILE = Path(__file__).resolve().parents[3] / "contracts" / "adobe" / "flow-service.yaml"
 Spec = dict[str, Any]
 
 

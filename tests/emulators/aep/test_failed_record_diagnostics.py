@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from emulators.aep.runner import FAILED_RECORD_LIMIT
-from tests.emulators.test_aep_runner import MAPPINGS, charge, fake_stripe, run
+from tests.emulators.aep.test_runner import MAPPINGS, charge, fake_stripe, run
 
 __all__ = ["fake_stripe"]  # the fixture, shared with the runner's own tests
 

@@ -1,6 +1,6 @@
 """Generated requests (schemathesis) against the Flow Service operations the emulator serves.
 
-Adobe's spec, with the documented deviations of tests/emulators/aep_flow_spec.py applied and no
+Adobe's spec, with the documented deviations of tests/emulators/aep/flow_spec.py applied and no
 others, drives a derandomized, bounded run: every implemented operation gets valid requests
 (positive mode) and, where the spec leaves something to break, invalid ones (negative mode).
 Path parameters name real entities of a Stripe pipeline, so GET/PATCH/action calls reach the
@@ -43,7 +43,7 @@ from emulators.aep.testing import (
     create_flow,
     expect,
 )
-from tests.emulators.aep_flow_spec import patched_spec
+from tests.emulators.aep.flow_spec import patched_spec
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ import pytest
 from emulators.aep.inference import explore_response, infer_hierarchical_schema, merge_schemas
 
 FIXTURES = json.loads(
-    (Path(__file__).resolve().parents[2] / "emulators" / "stripe" / "fixtures.json").read_text()
+    (Path(__file__).resolve().parents[3] / "emulators" / "stripe" / "fixtures.json").read_text()
 )
 INTEGER = {"type": "integer", "minimum": -9007199254740992, "maximum": 9007199254740991}
 

@@ -1,6 +1,6 @@
 """The emulator's Flow Service responses against Adobe's OpenAPI spec (openapi-core).
 
-Every documented deviation is one entry of ALLOWED_DEVIATIONS (tests/emulators/aep_flow_spec.py),
+Every documented deviation is one entry of ALLOWED_DEVIATIONS (tests/emulators/aep/flow_spec.py),
 which patches an in-memory copy of the spec and cites where the real behaviour is documented
 (docs/aep-api-notes.md). Nothing else is relaxed. Error responses are not declared by the
 spec at all (notes §9 "Error bodies"), so they are also checked against the documented problem
@@ -31,7 +31,7 @@ from emulators.aep.testing import (
     create_flow,
     expect,
 )
-from tests.emulators.aep_flow_spec import ALLOWED_DEVIATIONS, patched_spec, raw_spec
+from tests.emulators.aep.flow_spec import ALLOWED_DEVIATIONS, patched_spec, raw_spec
 
 
 def _spec_for(base_url: str) -> OpenAPI:

@@ -16,7 +16,7 @@ from emulators.aep.mapping import (
     validate_mappings,
 )
 
-FIXTURES = Path(__file__).resolve().parents[2] / "emulators" / "stripe" / "fixtures.json"
+FIXTURES = Path(__file__).resolve().parents[3] / "emulators" / "stripe" / "fixtures.json"
 
 
 @pytest.fixture(scope="module")
