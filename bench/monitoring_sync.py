@@ -55,7 +55,7 @@ def start_servers(tmp: Path):
 
 
 def create_flows(client, stripe_key: str, count: int, concurrency: int) -> list[str]:
-    from tests.monitoring.aep_factory import add_flow, create_shared_parts, every_minutes
+    from tests.emulator_world import add_flow, create_shared_parts, every_minutes
 
     parts = create_shared_parts(client, stripe_key)
     with ThreadPoolExecutor(concurrency) as pool:

@@ -6,7 +6,7 @@ Adobe's OpenAPI specs come from AdobeDocs/experience-platform-apis (static/swagg
 Stripe sample objects from stripe/openapi (openapi/fixtures3.json, six resources kept). Files are
 written unchanged; the script prints each file's sha256 so contracts/*/SOURCES.md can be updated
 with the commit used. Run the contract tests afterwards: a changed spec may need a new entry in
-tests/contract/contract_deviations.py, never a silent edit of the file.
+tests/contract/deviations.py, never a silent edit of the file.
 """
 
 from __future__ import annotations

@@ -4,9 +4,9 @@ from collections.abc import Iterator
 
 import pytest
 import responses
-from aep_testkit import add_token, make_config
 
 from aep import AEPClient, AEPConfig, MemoryTokenCache
+from tests.aep.fakes import add_token, make_config
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ from collections.abc import Iterator
 
 import pytest
 import responses
-from contract_platform import install
+
+from tests.contract.fakes import install
 
 
 @pytest.fixture

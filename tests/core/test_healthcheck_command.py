@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from core import healthz
 from core.management.commands.healthcheck import probe_host
 from emulators.process import free_port
-from tests.core.ops_testkit import delete_prefixed, unique_prefixes
+from tests.core.redis_keys import delete_prefixed, unique_prefixes
 
 pytestmark = pytest.mark.integration  # Redis, and a live server for `web`
 

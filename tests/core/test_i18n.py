@@ -32,7 +32,7 @@ from core.templatetags.localized import status_label, target_type_label, type_la
 from monitoring import alerts, charts
 from monitoring.models import Alert, AlertDelivery, AlertRule
 from tests.base import PASSWORD, BaseTestCase, make_sandbox
-from tests.monitoring.monitoring_factories import make_dataflow
+from tests.monitoring.factories import make_dataflow
 
 ROOT = Path(settings.BASE_DIR)
 CATALOG = ROOT / "locale" / "ko" / "LC_MESSAGES"

@@ -9,7 +9,7 @@ from django.conf import settings
 from core.models import Preference
 from core.preferences import TIME_ZONE_COOKIE, valid_time_zone
 from tests.base import BaseTestCase, make_sandbox
-from tests.monitoring.monitoring_factories import make_dataflow, make_run
+from tests.monitoring.factories import make_dataflow, make_run
 
 # 00:30 UTC is 09:30 in Seoul and 19:30 the day before in New York (EST in January).
 STARTED = datetime(2031, 1, 15, 0, 30, tzinfo=UTC)

@@ -27,8 +27,8 @@ from onboarding.provisioning import create_steps
 from operations import service, steps
 from operations.models import Operation
 from tests.base import make_sandbox, make_user
-from tests.monitoring.monitoring_demo import build_demo
-from tests.onboarding.onboarding_builders import ready_draft
+from tests.monitoring.demo import build_demo
+from tests.onboarding.factories import ready_draft
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

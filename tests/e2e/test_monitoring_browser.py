@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from core.roles import MARKETING_OPS, ensure_roles
 from monitoring.models import Run
 from tests.base import make_sandbox, make_user
-from tests.monitoring.monitoring_demo import build_demo
+from tests.monitoring.demo import build_demo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

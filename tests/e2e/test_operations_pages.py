@@ -16,7 +16,7 @@ from operations.management.cli import run_in_process
 from operations.models import Operation
 from tests.base import make_user
 from tests.e2e.test_operations_support import DONE, shoot
-from tests.operations.aep_world import READONLY_KEY, AEPWorld
+from tests.emulator_world import READONLY_KEY, AEPWorld
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 

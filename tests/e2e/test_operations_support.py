@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from core.roles import SUPPORT, ensure_roles
 from tests.base import make_user
-from tests.operations.aep_world import READONLY_KEY, AEPWorld
+from tests.emulator_world import READONLY_KEY, AEPWorld
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 DONE = "Done. Every step is recorded in the audit trail."

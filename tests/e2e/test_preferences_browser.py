@@ -10,7 +10,7 @@ import pytest
 from core.models import Preference
 from core.roles import ADMIN, ensure_roles
 from tests.base import make_sandbox, make_user
-from tests.monitoring.monitoring_factories import make_dataflow, make_run
+from tests.monitoring.factories import make_dataflow, make_run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

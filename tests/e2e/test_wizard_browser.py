@@ -13,7 +13,8 @@ from playwright.sync_api import expect
 from core.roles import MARKETING_OPS, ensure_roles
 from monitoring.models import Dataflow
 from tests.base import make_user
-from tests.onboarding.onboarding_driver import emulator_sandbox, relax_sqlite_locks
+from tests.emulator_world import emulator_sandbox
+from tests.onboarding.driver import relax_sqlite_locks
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 SLOW = 60_000  # ms: steps that wait for the worker and AEP
@@ -121,7 +122,8 @@ def test_a_failed_step_is_explained_and_retry_finishes(
     from django.test import Client
 
     from tests.base import PASSWORD
-    from tests.onboarding.onboarding_driver import clear_faults, inject, run_until_review
+    from tests.emulator_world import clear_faults, inject
+    from tests.onboarding.driver import run_until_review
 
     ensure_roles()
     relax_sqlite_locks()

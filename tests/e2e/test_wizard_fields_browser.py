@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from core.roles import MARKETING_OPS, ensure_roles
 from onboarding.models import Draft
 from tests.base import make_sandbox, make_user
-from tests.onboarding.onboarding_builders import connected_draft
+from tests.onboarding.factories import connected_draft
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

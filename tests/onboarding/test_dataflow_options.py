@@ -12,8 +12,8 @@ from onboarding import tasks
 from onboarding.models import STEP_NAMES, Draft
 from onboarding.provisioning import create_steps
 from tests.base import BaseTestCase, make_sandbox
-from tests.onboarding.onboarding_builders import ready_draft
-from tests.onboarding.onboarding_fakes import FakeAEP
+from tests.onboarding.factories import ready_draft
+from tests.onboarding.fakes import FakeAEP
 
 PROFILE_TAGS = {"unifiedProfile": ["enabled: true"], "unifiedIdentity": ["enabled: true"]}
 

@@ -9,7 +9,7 @@ from django.test import Client
 
 from onboarding.models import STEP_NAMES
 from tests.base import BaseTestCase, make_sandbox, make_user
-from tests.onboarding.onboarding_builders import connected_draft, explored_draft
+from tests.onboarding.factories import connected_draft, explored_draft
 
 
 class DraftsTestCase(BaseTestCase):

@@ -22,8 +22,8 @@ from onboarding import tasks
 from onboarding.models import Draft, ProvisioningStep
 from onboarding.provisioning import create_steps
 from tests.base import BaseTestCase, make_sandbox
-from tests.onboarding.onboarding_builders import ready_draft
-from tests.onboarding.onboarding_fakes import FakeAEP
+from tests.onboarding.factories import ready_draft
+from tests.onboarding.fakes import FakeAEP
 
 KINDS_PER_PATH = {"source", "fieldgroup", "schema", "dataset", "target", "mapping", "flow"}
 

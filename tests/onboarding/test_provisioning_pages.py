@@ -11,7 +11,7 @@ from monitoring.models import Dataflow
 from onboarding.models import Draft, ProvisioningStep
 from onboarding.provisioning import create_steps
 from tests.base import BaseTestCase, make_sandbox
-from tests.onboarding.onboarding_builders import ready_draft
+from tests.onboarding.factories import ready_draft
 
 
 class ProvisioningPagesTestCase(BaseTestCase):

@@ -23,7 +23,7 @@ from onboarding import mapping, tasks
 from onboarding.models import Draft
 from onboarding.provisioning import Ids
 from tests.base import BaseTestCase, make_sandbox
-from tests.onboarding.onboarding_builders import ready_draft
+from tests.onboarding.factories import ready_draft
 from tests.recording_platform import PLATFORM, RecordingPlatform
 
 ITEM = re.compile(

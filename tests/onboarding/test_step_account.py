@@ -9,7 +9,7 @@ from monitoring.models import Account, Sandbox
 from onboarding import tasks
 from onboarding.models import Draft
 from tests.base import BaseTestCase, make_sandbox
-from tests.onboarding.onboarding_builders import READABLE_ALL, connected_draft
+from tests.onboarding.factories import READABLE_ALL, connected_draft
 
 KEY = "rk_test_demo_readonly_0001"
 

@@ -7,7 +7,7 @@ from unittest.mock import patch
 from core.models import Job
 from onboarding import tasks
 from tests.base import BaseTestCase, make_sandbox
-from tests.onboarding.onboarding_builders import explored_draft
+from tests.onboarding.factories import explored_draft
 
 EXISTING = {"id": "ds-1", "name": "Orders", "schema_id": "https://ns/s1", "schema_title": "Order"}
 

@@ -7,7 +7,7 @@ from unittest.mock import patch
 from core.models import Job
 from onboarding import tasks
 from tests.base import BaseTestCase, make_sandbox
-from tests.onboarding.onboarding_builders import explored_draft
+from tests.onboarding.factories import explored_draft
 
 
 class StepExploreTestCase(BaseTestCase):

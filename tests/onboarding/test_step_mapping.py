@@ -11,7 +11,7 @@ from monitoring.models import Dataflow
 from onboarding import tasks
 from onboarding.models import STEP_NAMES
 from tests.base import BaseTestCase, make_sandbox
-from tests.onboarding.onboarding_builders import ready_draft
+from tests.onboarding.factories import ready_draft
 
 
 def formset_data(rows, action="save"):

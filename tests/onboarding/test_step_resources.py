@@ -8,7 +8,7 @@ from core.models import Job
 from monitoring.models import Dataflow
 from onboarding import tasks
 from tests.base import BaseTestCase, make_sandbox
-from tests.onboarding.onboarding_builders import READABLE_ALL, connected_draft
+from tests.onboarding.factories import READABLE_ALL, connected_draft
 
 
 class StepResourcesTestCase(BaseTestCase):

@@ -7,7 +7,7 @@ from unittest.mock import patch
 from monitoring.models import Dataflow
 from onboarding.models import Draft, ProvisioningStep
 from tests.base import BaseTestCase, make_sandbox
-from tests.onboarding.onboarding_builders import ready_draft
+from tests.onboarding.factories import ready_draft
 
 
 class StepReviewTestCase(BaseTestCase):

@@ -13,7 +13,7 @@ from core.preferences import TIME_ZONE_COOKIE
 from onboarding import tasks
 from onboarding.models import STEP_NAMES
 from tests.base import BaseTestCase, make_sandbox
-from tests.onboarding.onboarding_builders import ready_draft
+from tests.onboarding.factories import ready_draft
 
 
 class StepScheduleTestCase(BaseTestCase):

@@ -11,15 +11,8 @@ from django.test import Client, override_settings
 from onboarding.models import Draft, ProvisioningStep
 from onboarding.provisioning import CLASS_TITLE
 from tests.base import PASSWORD, make_user
-from tests.onboarding.onboarding_driver import (
-    clear_faults,
-    emulator_sandbox,
-    emulator_state,
-    inject,
-    relax_sqlite_locks,
-    run_until_review,
-    wait_draft,
-)
+from tests.emulator_world import clear_faults, emulator_sandbox, emulator_state, inject
+from tests.onboarding.driver import relax_sqlite_locks, run_until_review, wait_draft
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -6,13 +6,12 @@ from __future__ import annotations
 import pytest
 from django.test import Client, override_settings
 
+from emulators.aep.testing import dataset_records
 from monitoring.models import Account, AuditEvent, Dataflow
 from onboarding.models import Draft
 from tests.base import PASSWORD, make_user
-from tests.onboarding.onboarding_driver import (
-    dataset_records,
-    emulator_sandbox,
-    emulator_state,
+from tests.emulator_world import emulator_sandbox, emulator_state
+from tests.onboarding.driver import (
     relax_sqlite_locks,
     run_until_review,
     wait_draft,

@@ -9,12 +9,8 @@ from monitoring.clients import client_for
 from monitoring.models import Dataflow, Subscription
 from onboarding.models import Draft
 from tests.base import PASSWORD, make_user
-from tests.onboarding.onboarding_driver import (
-    emulator_sandbox,
-    relax_sqlite_locks,
-    run_until_review,
-    wait_draft,
-)
+from tests.emulator_world import emulator_sandbox
+from tests.onboarding.driver import relax_sqlite_locks, run_until_review, wait_draft
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -13,8 +13,8 @@ from monitoring.models import AuditEvent, Dataflow
 from onboarding import tasks
 from onboarding.models import Draft
 from tests.base import BaseTestCase, make_sandbox
-from tests.onboarding.onboarding_builders import connected_draft, explored_draft, ready_draft
-from tests.onboarding.onboarding_fakes import FakeAEP
+from tests.onboarding.factories import connected_draft, explored_draft, ready_draft
+from tests.onboarding.fakes import FakeAEP
 
 
 class WizardTasksTestCase(BaseTestCase):

@@ -6,7 +6,7 @@ error messages are on the page, a 4xx page has text, a page is never blank).
 
 The endpoints are found, not listed: every URL pattern of the project is resolved, filled with
 seeded ids and tried with a POST; whatever does not answer 405 is fuzzed. Field names and the
-values a browser would send come from the forms on the rendered pages (security_forms.py).
+values a browser would send come from the forms on the rendered pages (forms.py).
 Tasks are never run: the test database is never committed, so no on-commit callback fires, and
 Celery's apply_async is replaced for good measure. The budget is fixed (derandomized examples).
 """
@@ -33,10 +33,10 @@ from hypothesis.extra.django import TestCase
 
 from onboarding.models import STEP_NAMES, Draft
 from operations.models import Operation
-from tests.onboarding.onboarding_builders import READABLE_ALL
-from tests.security.security_forms import FormCatalog, any_text, as_is, field_entry, payload
-from tests.security.security_urls import Route, project_paths, server_failed
-from tests.security.security_world import ROLES, World, seed_world
+from tests.onboarding.factories import READABLE_ALL
+from tests.security.forms import FormCatalog, any_text, as_is, field_entry, payload
+from tests.security.routes import Route, project_paths, server_failed
+from tests.security.world import ROLES, World, seed_world
 
 pytestmark = pytest.mark.integration  # /healthz/* and /metrics read Redis
 

@@ -1,13 +1,13 @@
 """Known secrets seeded everywhere a secret is kept; every page and task run; the secrets are
 found in no response, log line, audit record, job, operation, draft or error message.
 
-The secrets ("canaries", security_canaries.py) are a sandbox's client secret, an account's
+The secrets ("canaries", canaries.py) are a sandbox's client secret, an account's
 stored Stripe key, a reconciliation's pasted key, a rotation's new key, a wizard draft's key,
 an alert rule's webhook secret, and a key pasted with a line break in it. Their last four
 characters may be shown; the rest may not, as is, URL-encoded or base64-encoded. Encrypted
 columns must hold ciphertext.
 
-AEP and Stripe are faked at the HTTP layer (security_fakes.py) for the monitoring and support
+AEP and Stripe are faked at the HTTP layer (fakes.py) for the monitoring and support
 tasks, so the real clients run; the wizard's tasks get the wizard's in-memory fake AEP. Tasks
 run in the test process, in order, as a worker would run what the requests enqueued.
 """
@@ -36,10 +36,10 @@ from monitoring.models import Account, AlertDelivery, Dataflow, Reconciliation, 
 from monitoring.tasks import deliver_alert, sync_dataflow
 from onboarding.models import Draft
 from operations.models import Operation
-from tests.monitoring.webhook_dns import PUBLIC_ADDRESS, fake_dns
-from tests.onboarding.onboarding_driver import formset_post
-from tests.onboarding.onboarding_fakes import FakeAEP
-from tests.security.security_canaries import (
+from tests.monitoring.fakes import PUBLIC_ADDRESS, fake_dns
+from tests.onboarding.driver import formset_post
+from tests.onboarding.fakes import FakeAEP
+from tests.security.canaries import (
     ACCOUNT_TOKEN,
     CANARIES,
     MALFORMED_KEY,
@@ -51,21 +51,21 @@ from tests.security.security_canaries import (
     leak_report,
     leaks_in,
 )
-from tests.security.security_capture import (
+from tests.security.capture import (
     capture_logs,
     database_leaks,
     plaintext_secret_columns,
     response_body,
     response_leaks,
 )
-from tests.security.security_fakes import WEBHOOK_URL, FakeAEPHttp, FakeStripe
-from tests.security.security_urls import (
+from tests.security.fakes import WEBHOOK_URL, FakeAEPHttp, FakeStripe
+from tests.security.routes import (
     project_paths,
     project_routes,
     secret_admin_change_paths,
     server_failed,
 )
-from tests.security.security_world import ROLES, World, seed_world
+from tests.security.world import ROLES, World, seed_world
 
 pytestmark = pytest.mark.integration  # the AEP token cache and metrics are in Redis
 

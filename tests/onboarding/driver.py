@@ -1,0 +1,140 @@
+"""Drive the wizard through its pages with Django's test client, waiting for the real worker.
+
+Used by the integration and fault tests, which run against the AEP emulator and the Stripe
+stand-in over HTTP with a real Celery worker.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import OperationalError, connection
+from django.test import Client
+
+from core.models import Job
+from monitoring.models import Sandbox
+from onboarding.models import Draft
+
+WAIT_SECONDS = 60
+
+
+def relax_sqlite_locks() -> None:
+    """Let this thread's polling reads not lock tables the worker's threads write.
+
+    The SQLite test database is in memory with a shared cache, where a reader's table lock
+    makes a concurrent writer fail at once instead of waiting (PostgreSQL has no such issue).
+    """
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA read_uncommitted = 1")
+
+
+def wait_for(condition, what: str, timeout: float = WAIT_SECONDS) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+        except OperationalError:  # a locked table on SQLite: look again shortly
+            value = None
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def wait_job(kind: str, draft: Draft, suffix: str = "") -> Job:
+    def finished():
+        job = Job.objects.filter(kind=kind, target=f"draft:{draft.pk}{suffix}").first()
+        return job if job and job.is_done else None
+
+    job = wait_for(finished, kind)
+    assert job.status == Job.Status.SUCCEEDED, (kind, job.error)
+    return job
+
+
+def wait_draft(draft: Draft, *statuses: str) -> Draft:
+    def reached():
+        draft.refresh_from_db()
+        return draft.status in statuses
+
+    wait_for(reached, f"draft status in {statuses}")
+    return draft
+
+
+def formset_post(rows: list[dict], action: str) -> dict[str, str]:
+    data = {
+        "rows-TOTAL_FORMS": str(len(rows)),
+        "rows-INITIAL_FORMS": str(len(rows)),
+        "rows-MIN_NUM_FORMS": "0",
+        "rows-MAX_NUM_FORMS": "150",
+        "action": action,
+    }
+    for i, row in enumerate(rows):
+        data[f"rows-{i}-source"] = row["source"]
+        data[f"rows-{i}-destination"] = row["destination"]
+        data[f"rows-{i}-kind"] = row.get("kind") or "ATTRIBUTE"
+        data[f"rows-{i}-type"] = row.get("type") or ""
+        if row.get("identity"):
+            data[f"rows-{i}-identity"] = "on"
+    return data
+
+
+def ok(response, where: str) -> None:
+    assert response.status_code in (200, 302), (where, response.status_code)
+
+
+def run_until_review(
+    client: Client, sandbox: Sandbox, key: str, paths: list[str], *, check_mapping: bool = True
+) -> Draft:
+    """Steps 1-6 as a user would, returning the draft ready for Create."""
+    ok(
+        client.post(
+            "/wizard/new/",
+            {
+                "sandbox": sandbox.pk,
+                "account_mode": "new",
+                "account_name": "Acme EU",
+                "access_token": key,
+            },
+        ),
+        "account",
+    )
+    draft = Draft.objects.latest("created")
+    wait_job("wizard.probe", draft)
+    ok(client.post(f"/wizard/{draft.pk}/account/connect/"), "connect")
+    wait_job("wizard.connect", draft)
+    names = {f"name_{p}": f"Stripe {p} {draft.pk.hex[:6]}" for p in paths}
+    ok(client.post(f"/wizard/{draft.pk}/resources/", {"resource_paths": paths, **names}), "res")
+    wait_job("wizard.explore", draft)
+    ok(client.post(f"/wizard/{draft.pk}/explore/", {"action": "continue"}), "explore")
+    datasets = {}
+    for path in paths:
+        datasets[f"mode_{path}"] = "new"
+        datasets[f"name_{path}"] = f"Stripe {path} {draft.pk.hex[:6]}"
+    ok(client.post(f"/wizard/{draft.pk}/dataset/", datasets), "dataset")
+    draft.refresh_from_db()
+    for path in paths:
+        url = f"/wizard/{draft.pk}/mapping/{path}/"
+        rows = draft.mappings[path]
+        if check_mapping:
+            ok(client.post(url, formset_post(rows, "validate")), "validate")
+            job = wait_job("wizard.check_mapping", draft, f":{path}")
+            draft.refresh_from_db()
+            failed = [r for r in draft.mapping_checks[path]["rows"] if not r["ok"]]
+            assert not failed, failed
+            job.delete()
+        ok(client.post(url, formset_post(rows, "next")), "mapping next")
+    start = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M")
+    schedule = {
+        "frequency": "minute",
+        "interval": "15",
+        "start_time": start,
+        "time_zone": "UTC",
+        "backfill": "on",
+        "action": "next",
+    }
+    ok(client.post(f"/wizard/{draft.pk}/schedule/", schedule), "schedule")
+    draft.refresh_from_db()
+    return draft

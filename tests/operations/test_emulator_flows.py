@@ -1,0 +1,232 @@
+"""Dataflow operations against the real AEP emulator: disable → enable with backfill, retry,
+edit with a conflict, and delete."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.test import override_settings
+
+from core.models import Job
+from monitoring.models import AuditEvent, Dataflow
+from operations import impact, service, steps
+from operations.models import Operation
+from operations.tasks import OPERATION_TASKS, execute_operation, preview_operation
+from tests.base import BaseTestCase
+from tests.emulator_world import READONLY_KEY, AEPWorld
+from tests.operations.factories import queue
+
+
+def run_now(operation: Operation) -> Operation:
+    """Run the operation's next job in this process, as the worker would."""
+    task = (
+        preview_operation if operation.status == Operation.Status.PREVIEWING else execute_operation
+    )
+    job_id = queue(operation, task)
+    task(job_id, str(operation.pk))
+    operation.refresh_from_db()
+    return operation
+
+
+@pytest.mark.integration
+class EmulatorDataflowOpsTestCase(BaseTestCase):
+    @pytest.fixture(autouse=True)
+    def _emulator(self, aep_emulator, stripe_stand_in):
+        self.emulator_url = aep_emulator.url
+        with override_settings(STRIPE_API_BASE=stripe_stand_in.url):
+            yield
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.world = AEPWorld(self.emulator_url)
+        self.account = self.world.account()
+
+    def test_disable_then_enable_creates_the_backfill_runs_shown_beforehand(self):
+        dataflow = self.world.dataflow(self.account)
+        # The first run covers "everything so far"; two regular windows show the period.
+        self.world.wait_for(lambda: len(self.world.runs(dataflow)) >= 3)
+        disabled = run_now(
+            service.create(
+                Operation.Kind.DATAFLOW_DISABLE,
+                actor=self.sam,
+                dataflow=dataflow,
+                reason="Noisy failures",
+                steps=steps.flow_action_steps(dataflow, "disable"),
+            )
+        )
+        assert disabled.status == Operation.Status.SUCCEEDED, disabled.error
+        assert self.world.client.flowservice.get_flow(dataflow.flow_id).state == "disabled"
+        time.sleep(0.5)  # let a run that was already going finish
+        before = {run.id for run in self.world.runs(dataflow)}
+        self.world.mirror_runs(dataflow)
+        time.sleep(5)  # 15-minute windows last 1.5 s at the emulator's time scale
+        dataflow.refresh_from_db()
+        assert not dataflow.enabled
+        estimate = impact.backfill_estimate(dataflow)
+        assert estimate["count"] >= 2
+
+        enabled = run_now(
+            service.create(
+                Operation.Kind.DATAFLOW_ENABLE,
+                actor=self.sam,
+                dataflow=dataflow,
+                steps=steps.flow_action_steps(dataflow, "enable"),
+            )
+        )
+        assert enabled.status == Operation.Status.SUCCEEDED, enabled.error
+
+        def backfilled():
+            new = [run for run in self.world.runs(dataflow) if run.id not in before]
+            return new if len(new) >= estimate["count"] else None
+
+        new_runs = self.world.wait_for(backfilled)
+        # Backfill runs cover the windows missed while disabled, in order.
+        starts = sorted(run.window_start for run in new_runs if run.window_start)
+        assert starts[0] == estimate["since"]
+        dataflow.refresh_from_db()
+        assert dataflow.enabled
+        actions = list(AuditEvent.objects.values_list("action", "result"))
+        assert ("dataflow.disable", "succeeded") in actions
+        assert ("dataflow.enable", "succeeded") in actions
+
+    def test_a_failed_run_is_retriggered(self):
+        restricted = self.world.account(READONLY_KEY)
+        dataflow = self.world.dataflow(restricted, "prices")  # the key cannot read prices
+
+        def failed():
+            return [r for r in self.world.runs(dataflow) if r.status == "failed"]
+
+        first_failure = self.world.wait_for(failed)[0]
+        runs = {row.run_id: row for row in self.world.mirror_runs(dataflow)}
+        operation = run_now(
+            service.create(
+                Operation.Kind.RUNS_RETRY,
+                actor=self.sam,
+                dataflow=dataflow,
+                steps=steps.retry_steps([runs[first_failure.id]]),
+            )
+        )
+        assert operation.status == Operation.Status.SUCCEEDED, operation.error
+        event = AuditEvent.objects.get(action="run.retry")
+        new_run_id = event.after["new_run_id"]
+        assert new_run_id != first_failure.id
+        assert event.request_id
+        assert new_run_id in {run.id for run in self.world.runs(dataflow)}
+        # The new run is mirrored at once, and the retried one is no longer offered again.
+        assert dataflow.runs.filter(run_id=new_run_id).exists()
+        assert first_failure.id not in {r.run_id for r in impact.failed_runs([dataflow])}
+
+    def test_two_people_edit_one_dataflow_and_the_first_change_is_kept(self):
+        dataflow = self.world.dataflow(self.account, owner=self.mina)
+        seen = {
+            "name": dataflow.name,
+            "description": "",
+            "frequency": "minute",
+            "interval": 15,
+            "mapping_version": "0",
+            "etag": dataflow.etag,
+        }
+        mina_changes = {"interval": 30}
+        sam_changes = {"name": "Charges (renamed by support)"}
+        mina_op = service.create(
+            Operation.Kind.DATAFLOW_UPDATE,
+            actor=self.mina,
+            dataflow=dataflow,
+            params={"changes": mina_changes, "seen": seen},
+            steps=steps.dataflow_update_steps(dataflow, mina_changes),
+        )
+        sam_op = service.create(
+            Operation.Kind.DATAFLOW_UPDATE,
+            actor=self.sam,
+            dataflow=dataflow,
+            params={"changes": sam_changes, "seen": seen},
+            steps=steps.dataflow_update_steps(dataflow, sam_changes),
+        )
+
+        assert run_now(mina_op).status == Operation.Status.SUCCEEDED, mina_op.error
+        sam_op = run_now(sam_op)
+
+        assert sam_op.status == Operation.Status.CONFLICT
+        assert "mina changed this dataflow in AEP after you opened it" in sam_op.error
+        assert "Interval: “15” → “30”" in sam_op.error
+        assert sam_op.result["conflict"]["changes"] == [
+            {"field": "Interval", "was": "15", "now": "30"}
+        ]
+        flow = self.world.client.flowservice.get_flow(dataflow.flow_id)
+        assert flow.schedule.interval == 30
+        assert flow.name == dataflow.name  # the second change was not applied
+        assert "nothing was overwritten" in Job.objects.get(pk=sam_op.job_id).error
+
+    def test_a_412_from_aep_is_a_conflict_not_an_overwrite(self):
+        dataflow = self.world.dataflow(self.account)
+        seen = {"name": dataflow.name, "etag": dataflow.etag}
+        changes = {"description": "Charges for the EU shop"}
+        self.world.fault(method="PATCH", path=f"*/flows/{dataflow.flow_id}", kind="412")
+        try:
+            operation = run_now(
+                service.create(
+                    Operation.Kind.DATAFLOW_UPDATE,
+                    actor=self.sam,
+                    dataflow=dataflow,
+                    params={"changes": changes, "seen": seen},
+                    steps=steps.dataflow_update_steps(dataflow, changes),
+                )
+            )
+        finally:
+            self.world.clear_faults()
+        assert operation.status == Operation.Status.CONFLICT
+        assert "was changed in AEP after you opened it" in operation.error
+        assert self.world.client.flowservice.get_flow(dataflow.flow_id).description == ""
+        failed = AuditEvent.objects.get(action="dataflow.update")
+        assert failed.result == AuditEvent.Result.FAILED and failed.request_id
+
+    def test_a_mapping_edit_writes_a_new_version_and_points_the_flow_at_it(self):
+        dataflow = self.world.dataflow(self.account, owner=self.mina)
+        rules = (
+            "data.id -> _stripesources.charges_data.id\n"
+            "data.amount / 100 -> _stripesources.charges_data.amount\n"
+            "upper(data.currency) -> _stripesources.charges_data.currency\n"
+        )
+        changes = {"mapping": rules}
+        operation = run_now(
+            service.create(
+                Operation.Kind.DATAFLOW_UPDATE,
+                actor=self.mina,
+                dataflow=dataflow,
+                params={"changes": changes, "seen": {"etag": dataflow.etag}},
+                steps=steps.dataflow_update_steps(dataflow, changes),
+            )
+        )
+        assert operation.status == Operation.Status.SUCCEEDED, operation.error
+        flow = self.world.client.flowservice.get_flow(dataflow.flow_id)
+        assert flow.mapping.mapping_id == dataflow.mapping_set_id
+        assert flow.mapping.mapping_version == 1
+        mapping_set = self.world.client.dataprep.get_mapping_set(dataflow.mapping_set_id)
+        assert [m.source for m in mapping_set.mappings] == [
+            "data.id",
+            "data.amount / 100",
+            "upper(data.currency)",
+        ]
+        dataflow.refresh_from_db()
+        assert dataflow.mapping_version == "1"
+
+    def test_deleting_a_dataflow_removes_its_connections_and_keeps_the_dataset(self):
+        dataflow = self.world.dataflow(self.account)
+        keep = self.world.dataflow(self.account, "customers")
+        operation = run_now(
+            service.create(Operation.Kind.DATAFLOW_DELETE, actor=self.sam, dataflow=dataflow)
+        )
+        assert operation.status == Operation.Status.AWAITING_CONFIRMATION, operation.error
+        assert [f["id"] for f in operation.preview["flows"]] == [dataflow.flow_id]
+        service.confirm(operation, OPERATION_TASKS, reason="Customer stopped using charges")
+        operation = run_now(Operation.objects.get(pk=operation.pk))
+        assert operation.status == Operation.Status.SUCCEEDED, operation.error
+        assert not self.world.exists("flows", dataflow.flow_id)
+        assert not self.world.exists("sourceConnections", dataflow.source_connection_id)
+        assert not self.world.exists("targetConnections", dataflow.target_connection_id)
+        assert self.world.client.catalog.get_dataset(dataflow.dataset_id).id == dataflow.dataset_id
+        assert self.world.exists("flows", keep.flow_id)
+        assert self.world.exists("connections", self.account.connection_id)
+        dataflow.refresh_from_db()
+        assert dataflow.deleted_at is not None and dataflow.health == Dataflow.Health.DELETED

@@ -1,0 +1,162 @@
+"""The step runner: progress saved per step, failures audited, resumes skip what is done."""
+
+from __future__ import annotations
+
+import uuid
+from unittest.mock import Mock
+
+import responses
+
+from aep.errors import ServerError
+from monitoring.models import AuditEvent
+from operations import service, steps
+from operations.models import Operation
+from operations.runner import Context, Done, run_steps, step
+from operations.tasks import execute_operation
+from tests.base import BaseTestCase, make_sandbox
+from tests.operations.factories import (
+    FLOWSERVICE,
+    TOKEN_URL,
+    make_account,
+    make_dataflow,
+    queue,
+)
+
+
+class StepRunnerTestCase(BaseTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.account = make_account(make_sandbox())
+        self.op = service.create(
+            Operation.Kind.ACCOUNT_DELETE,
+            actor=self.sam,
+            account=self.account,
+            reason="left",
+            steps=[
+                step("check", "Check", id="c", repeat=True),
+                step("work", "Delete a", id="a", audit_action="thing.delete", target_type="thing"),
+                step("work", "Delete b", id="b", audit_action="thing.delete", target_type="thing"),
+            ],
+        )
+        self.calls: list[str] = []
+        self.fail_on: set[str] = set()
+
+    def handler(self, ctx, current):
+        self.calls.append(current["id"])
+        if current["id"] in self.fail_on:
+            raise ServerError("boom", 500, "req-500", "FLOW-1102-500")
+        return Done(before={"id": current["id"]}, after={"deleted": True})
+
+    def run_all(self) -> None:
+        request_ids = Mock(take=Mock(return_value="req-ok"))
+        handlers = {"check": lambda ctx, s: Done(), "work": self.handler}
+        run_steps(Context(self.op, Mock(), request_ids), handlers)
+
+    def test_a_failure_is_recorded_on_the_step_and_in_the_audit(self):
+        self.fail_on = {"b"}
+        with self.assertRaises(ServerError):
+            self.run_all()
+        self.op.refresh_from_db()
+        assert [s["status"] for s in self.op.steps] == ["done", "done", "failed"]
+        assert self.op.status == Operation.Status.FAILED
+        assert "internal error" in self.op.error
+        assert self.op.steps[2]["request_id"] == "req-500"
+        events = AuditEvent.objects.order_by("created")
+        assert [(e.target_id, e.result) for e in events] == [("a", "succeeded"), ("b", "failed")]
+        assert events[1].request_id == "req-500" and events[1].reason == "left"
+
+    def test_resuming_skips_done_steps_but_repeats_checks(self):
+        self.fail_on = {"b"}
+        with self.assertRaises(ServerError):
+            self.run_all()
+        self.fail_on = set()
+        self.calls.clear()
+        self.run_all()
+        assert self.calls == ["b"]
+        self.op.refresh_from_db()
+        assert self.op.status == Operation.Status.SUCCEEDED
+        assert [s["status"] for s in self.op.steps] == ["done", "done", "done"]
+
+    def test_an_unexpected_error_is_not_shown_raw(self):
+        def broken(ctx, current):
+            raise KeyError("internal detail")
+
+        with self.assertRaises(KeyError):
+            run_steps(
+                Context(self.op, Mock(), Mock(take=Mock(return_value=""))),
+                {"check": broken, "work": broken},
+            )
+        self.op.refresh_from_db()
+        assert "Something went wrong on our side" in self.op.error
+        assert "internal detail" not in self.op.error
+
+
+class IdempotentHandlersTestCase(BaseTestCase):
+    """What makes resuming safe: a repeated call that AEP already carried out counts as done."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.sandbox = make_sandbox(client_id=f"client-{uuid.uuid4().hex}")
+        self.account = make_account(self.sandbox)
+        self.flow = make_dataflow(self.account)
+        responses.start()
+        responses.post(TOKEN_URL, json={"access_token": "t", "expires_in": 86399})
+
+    def tearDown(self) -> None:
+        responses.stop()
+        responses.reset()
+        super().tearDown()
+
+    def test_enabling_an_enabled_flow_is_skipped_not_failed(self):
+        responses.post(
+            f"{FLOWSERVICE}/flows/{self.flow.flow_id}/action",
+            status=400,
+            json={
+                "type": "https://ns.adobe.com/aep/errors/FLOW-1422-400",
+                "status": 400,
+                "report": {"detailed-message": "cannot be applied on the current state"},
+            },
+        )
+        op = service.create(
+            Operation.Kind.DATAFLOW_ENABLE,
+            actor=self.sam,
+            dataflow=self.flow,
+            steps=steps.flow_action_steps(self.flow, "enable"),
+        )
+        execute_operation(queue(op, execute_operation), str(op.pk))
+        op.refresh_from_db()
+        assert op.status == Operation.Status.SUCCEEDED
+        assert op.steps[0]["status"] == "skipped"
+        assert not AuditEvent.objects.exists()
+
+    def test_deleting_what_is_already_gone_is_skipped(self):
+        responses.delete(
+            f"{FLOWSERVICE}/flows/{self.flow.flow_id}",
+            status=404,
+            json={"type": "https://ns.adobe.com/aep/errors/FLOW-1439-404", "status": 404},
+        )
+        planned = steps.delete_steps(
+            {"flows": [{"id": self.flow.flow_id, "name": self.flow.name, "state": "enabled"}]}
+        )
+        op = service.create(
+            Operation.Kind.DATAFLOW_DELETE, actor=self.sam, dataflow=self.flow, steps=planned
+        )
+        op.status = Operation.Status.QUEUED
+        op.save()
+        execute_operation(queue(op, execute_operation), str(op.pk))
+        op.refresh_from_db()
+        assert op.status == Operation.Status.SUCCEEDED
+        assert op.steps[0]["note"] == "Already gone in AEP."
+        self.flow.refresh_from_db()
+        assert self.flow.deleted_at is not None
+
+    def test_a_preview_that_aep_refuses_fails_in_plain_words(self):
+        responses.get(f"{FLOWSERVICE}/flows/{self.flow.flow_id}", status=503, body="down")
+        op = service.create(Operation.Kind.DATAFLOW_DELETE, actor=self.sam, dataflow=self.flow)
+        from operations.tasks import preview_operation
+
+        preview_operation(queue(op, preview_operation), str(op.pk))
+        op.refresh_from_db()
+        assert op.status == Operation.Status.FAILED
+        assert "internal error" in op.error
+        assert not op.can_resume  # nothing was planned: start over instead
