@@ -12,6 +12,7 @@ from celery import shared_task
 from django.utils.translation import gettext as _
 
 from aep import RateLimitError
+from aep.payloads import STRIPE_CONNECTION_SPEC_ID
 from core.jobs import perform
 from core.models import Job
 from monitoring import alerts, drift, reconcile, rejected_records, scheduler, sync, throttle
@@ -20,8 +21,6 @@ from monitoring.discovery import discover
 from monitoring.models import Dataflow, Sandbox
 
 logger = logging.getLogger(__name__)
-
-STRIPE_CONNECTION_SPEC_ID = "cc2c31d6-7b8c-4581-b49f-5c8698aa3ab3"
 
 
 @shared_task(name="monitoring.check_sandbox_connection")

@@ -6,8 +6,9 @@ import uuid
 
 import responses
 
+from aep.payloads import STRIPE_CONNECTION_SPEC_ID
 from core.models import Job
-from monitoring.tasks import STRIPE_CONNECTION_SPEC_ID, check_sandbox_connection
+from monitoring.tasks import check_sandbox_connection
 from tests.base import BaseTestCase, make_sandbox
 
 PLATFORM = "http://aep.invalid"

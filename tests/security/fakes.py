@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 import responses
 from django.conf import settings
 
+from aep.payloads import STRIPE_CONNECTION_SPEC_ID
 from emulators.stripe.accounts import redact as stripe_redact
 from emulators.stripe.errors import invalid_key, missing_permission
-from monitoring.tasks import STRIPE_CONNECTION_SPEC_ID
 from tests.monitoring.factories import run_doc
 
 AEP_URL = "http://aep.invalid"
