@@ -18,6 +18,7 @@ from core.roles import perm
 OPERATE = "operate_dataflows"
 EDIT_OWN = "edit_own_dataflows"
 VIEW = "view_monitoring"
+MANAGE_ALERTS = "manage_alerts"
 
 # Fields of the dataflow edit form, and who may change them.
 CONFIG_FIELDS = frozenset({"frequency", "interval", "mapping"})
@@ -53,8 +54,13 @@ def can_operate(user) -> bool:
     return can(user, OPERATE)
 
 
+def can_manage_alerts(user) -> bool:
+    """Admins edit every alert rule, the global ones too."""
+    return can(user, MANAGE_ALERTS)
+
+
 def may_run_wizard(user) -> bool:
-    return user is not None and user.is_active and user.has_perm(perm("run_wizard"))
+    return can(user, "run_wizard")
 
 
 def editable_dataflow_fields(user, dataflow: OwnedDataflow) -> frozenset[str]:
@@ -79,7 +85,7 @@ def can_fix_mapping(user, dataflow: OwnedDataflow) -> bool:
 
 def can_edit_alerts(user, dataflow: OwnedDataflow | None) -> bool:
     """Admins (manage_alerts) edit every rule; a flow's owner edits the rules of that flow."""
-    if user.has_perm(perm("manage_alerts")):
+    if can_manage_alerts(user):
         return True
     return dataflow is not None and dataflow.owner_id == user.pk
 

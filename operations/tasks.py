@@ -19,7 +19,7 @@ from core.permissions import (
     NotAllowed,
     check_dataflow_update,
     check_operate,
-    editable_dataflow_fields,
+    may_edit_mapping,
 )
 from monitoring.audit import record
 from monitoring.clients import client_for
@@ -156,7 +156,7 @@ def load_mapping(job_id: str) -> None:
 def _load_mapping(job: Job) -> dict:
     """The flow's current mapping rules (the version the flow uses) for the editor."""
     dataflow = Dataflow.objects.get(pk=job.target.removeprefix("dataflow:"))
-    if "mapping" not in editable_dataflow_fields(job.created_by, dataflow):
+    if not may_edit_mapping(job.created_by, dataflow):
         raise OperationStopped(_("Your role may not change the mapping of this dataflow."))
     client = client_for(dataflow.sandbox)
     flow = client.flowservice.get_flow(dataflow.flow_id)

@@ -14,8 +14,7 @@ from django.views.decorators.http import require_POST
 
 from core.decorators import requires
 from core.http import AuthenticatedHttpRequest, positive_int
-from core.permissions import can_edit_alerts
-from core.roles import perm
+from core.permissions import can_edit_alerts, can_manage_alerts
 from monitoring import queries
 from monitoring.audit import record
 from monitoring.forms import AlertRuleForm
@@ -82,7 +81,7 @@ def _where(delivery: AlertDelivery) -> str:
 def _editable_flows(user):
     """Flows whose rules the user may edit: all for Admins, their own for owners."""
     flows = Dataflow.objects.filter(deleted_at=None).order_by("name")
-    if user.has_perm(perm("manage_alerts")):
+    if can_manage_alerts(user):
         return flows
     return flows.filter(owner=user)
 
@@ -91,7 +90,7 @@ def _editable_flows(user):
 def rule_list(request: AuthenticatedHttpRequest):
     rules = AlertRule.objects.select_related("dataflow").order_by("dataflow__name", "kind")
     editable = set(_editable_flows(request.user).values_list("pk", flat=True))
-    manage_all = request.user.has_perm(perm("manage_alerts"))
+    manage_all = can_manage_alerts(request.user)
     rows = [(rule, manage_all or rule.dataflow_id in editable) for rule in rules]
     context = {
         "rows": rows,
@@ -102,7 +101,7 @@ def rule_list(request: AuthenticatedHttpRequest):
 
 
 def _form(request: AuthenticatedHttpRequest, instance: AlertRule | None = None) -> AlertRuleForm:
-    manage_all = request.user.has_perm(perm("manage_alerts"))
+    manage_all = can_manage_alerts(request.user)
     initial = {}
     flow_pk = positive_int(request.GET.get("dataflow"))
     if instance is None and flow_pk is not None:
@@ -119,10 +118,7 @@ def _form(request: AuthenticatedHttpRequest, instance: AlertRule | None = None) 
 
 @requires("view_monitoring")
 def rule_create(request: AuthenticatedHttpRequest):
-    if (
-        not request.user.has_perm(perm("manage_alerts"))
-        and not _editable_flows(request.user).exists()
-    ):
+    if not can_manage_alerts(request.user) and not _editable_flows(request.user).exists():
         raise PermissionDenied
     form = _form(request)
     if request.method == "POST" and form.is_valid():

@@ -24,8 +24,7 @@ from django_htmx.http import HTMX_STOP_POLLING
 from core.decorators import requires
 from core.http import AuthenticatedHttpRequest, positive_int
 from core.models import Job
-from core.permissions import can_edit_alerts, may_edit_mapping
-from core.roles import perm
+from core.permissions import can_edit_alerts, can_operate, may_edit_mapping
 from monitoring import drift, queries
 from monitoring.audit import record
 from monitoring.forms import FreshnessSLAForm, ReconcileForm
@@ -114,7 +113,7 @@ def dataflow_detail(request: AuthenticatedHttpRequest, pk: int):
 
 def _detail_extras(request: AuthenticatedHttpRequest, dataflow: Dataflow) -> dict:
     user = request.user
-    may_paste = user.has_perm(perm("operate_dataflows"))
+    may_paste = can_operate(user)
     key_stored = has_stored_key(dataflow)
     today = timezone.now().date()
     return {
@@ -193,7 +192,7 @@ def dataflow_subscribe(request: AuthenticatedHttpRequest, pk: int):
 @requires("view_monitoring")
 def dataflow_reconcile(request: AuthenticatedHttpRequest, pk: int):
     dataflow = _dataflow(pk)
-    may_paste = request.user.has_perm(perm("operate_dataflows"))
+    may_paste = can_operate(request.user)
     key_stored = has_stored_key(dataflow)
     form = ReconcileForm(request.POST, key_required=not key_stored, may_paste=may_paste)
     if not form.is_valid():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from core.permissions import can, can_operate, editable_dataflow_fields
+from core.permissions import VIEW, can, can_operate, editable_dataflow_fields
 from monitoring.models import Dataflow
 from operations import impact
 from operations.service import in_flight, pending_resume
@@ -27,7 +27,7 @@ def dataflow_permissions(user, dataflow: Dataflow) -> dict[str, bool]:
 
 @register.simple_tag
 def account_permissions(user) -> dict[str, bool]:
-    return {"operate": can_operate(user), "view": can(user, "view_monitoring")}
+    return {"operate": can_operate(user), "view": can(user, VIEW)}
 
 
 @register.simple_tag

@@ -17,7 +17,14 @@ from core.decorators import requires
 from core.http import AuthenticatedHttpRequest, positive_int
 from core.jobs import start_job
 from core.models import Job
-from core.permissions import OPERATE, VIEW, can_operate
+from core.permissions import (
+    CONFIG_FIELDS,
+    OPERATE,
+    VIEW,
+    can_fix_mapping,
+    can_operate,
+    may_edit_mapping,
+)
 from monitoring.models import Dataflow, Run
 from operations import forms, impact, service, steps
 from operations.concurrency import flow_seen, seen_from, seen_token
@@ -70,7 +77,7 @@ def dataflow_edit(request: AuthenticatedHttpRequest, pk: int):
     editable = editable_fields(request, dataflow)
     one_time = dataflow.frequency == Dataflow.Frequency.ONCE
     if one_time:
-        editable = editable - {"frequency", "interval", "mapping"}
+        editable = editable - CONFIG_FIELDS
     now = flow_seen(dataflow)
     initial = {**now, "seen": seen_token(now)}
     form = forms.DataflowEditForm(posted(request), initial=initial, editable=editable)
@@ -83,7 +90,7 @@ def dataflow_edit(request: AuthenticatedHttpRequest, pk: int):
         "dataflow": dataflow,
         "form": form,
         "one_time": one_time,
-        "can_map": "mapping" in editable,
+        "can_map": can_fix_mapping(request.user, dataflow),
     }
     return render(request, "operations/dataflow_edit.html", context)
 
@@ -91,7 +98,7 @@ def dataflow_edit(request: AuthenticatedHttpRequest, pk: int):
 @requires(VIEW)
 def dataflow_mapping(request: AuthenticatedHttpRequest, pk: int):
     dataflow = dataflow_or_404(pk)
-    if "mapping" not in editable_fields(request, dataflow) or dataflow.frequency == "once":
+    if not can_fix_mapping(request.user, dataflow):
         raise PermissionDenied
     form = forms.MappingForm(posted(request))
     if accepted(request, form, dataflow=dataflow):
@@ -122,7 +129,7 @@ def _update_dataflow(
 def dataflow_mapping_load(request: AuthenticatedHttpRequest, pk: int):
     """Read the current mapping set from AEP in a job; the page polls for it."""
     dataflow = dataflow_or_404(pk)
-    if "mapping" not in editable_fields(request, dataflow):
+    if not may_edit_mapping(request.user, dataflow):
         raise PermissionDenied
     job = start_job(
         "operations.load_mapping", f"dataflow:{dataflow.pk}", request.user, load_mapping
