@@ -42,6 +42,11 @@ def explain_failure(exc: Exception) -> Explanation:
     return Explanation(unexpected_failure(), unexpected=True)
 
 
+def no_mapping_set() -> str:
+    """A flow without a Mapping transformation: there are no rules to read or check."""
+    return _("This dataflow has no mapping set in AEP.")
+
+
 def unexpected_failure() -> str:
     """What to say of a failure nobody foresaw (its traceback goes to the log)."""
     return _("Something went wrong on our side. Try again; if it keeps failing, tell support.")

@@ -1,4 +1,5 @@
-"""The one place that turns a Sandbox row into an AEP client for the workers."""
+"""The one place that turns a Sandbox row into an AEP client for the workers, and what the
+workers of several apps read through it alike (the mapping set a flow uses)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from django.conf import settings
 
 from aep import AEPClient, AEPConfig
 from aep.ims import AccessToken, Fetcher, RedisTokenCache, TokenCache
+from aep.types import Flow, MappingSet
 from core.crypto import Secret
+from core.explain import ExplainedError, no_mapping_set
 from monitoring.models import Sandbox
 
 _local = threading.local()
@@ -103,3 +106,20 @@ def cached_sandbox(sandbox_id: int, version) -> Sandbox:
     if entry is None or entry[0] != version:
         entry = sandboxes[sandbox_id] = (version, Sandbox.objects.get(pk=sandbox_id))
     return entry[1]
+
+
+class NoMappingSet(ExplainedError):
+    """The flow has no mapping set in AEP (no Mapping transformation)."""
+
+    def __init__(self) -> None:
+        super().__init__(no_mapping_set())
+
+
+def mapping_set_in_use(client: AEPClient, flow: Flow) -> MappingSet:
+    """The mapping set `flow` uses, at the version it uses, read from Data Prep."""
+    transformation = flow.mapping
+    if transformation is None or not transformation.mapping_id:
+        raise NoMappingSet
+    return client.dataprep.get_mapping_set(
+        transformation.mapping_id, version=transformation.mapping_version
+    )

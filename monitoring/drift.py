@@ -34,6 +34,7 @@ from core.explain import explain_aep_error
 from core.jobs import start_job
 from core.models import Job
 from monitoring import alerts
+from monitoring.clients import NoMappingSet, mapping_set_in_use
 from monitoring.models import Dataflow, Sandbox, SchemaDrift
 
 logger = logging.getLogger(__name__)
@@ -190,12 +191,10 @@ def read_from_aep(dataflow: Dataflow, client: AEPClient) -> tuple[ExploredFields
     base_connection_id, resource_path = _explore_target(dataflow, client)
     explored = client.flowservice.explore_connection(base_connection_id, resource_path)
     flow = client.flowservice.get_flow(dataflow.flow_id)
-    transformation = flow.mapping
-    if transformation is None or not transformation.mapping_id:
-        raise CannotCheck(_("This dataflow has no mapping set in AEP."))
-    mapping_set = client.dataprep.get_mapping_set(
-        transformation.mapping_id, version=transformation.mapping_version
-    )
+    try:
+        mapping_set = mapping_set_in_use(client, flow)
+    except NoMappingSet as exc:
+        raise CannotCheck(exc.message) from exc
     return explored_fields(explored.schema), mapping.rules_from_mappings(mapping_set.mappings)
 
 

@@ -22,7 +22,7 @@ from core.permissions import (
     may_edit_mapping,
 )
 from monitoring.audit import record
-from monitoring.clients import client_for
+from monitoring.clients import client_for, mapping_set_in_use
 from monitoring.models import AuditEvent, Dataflow
 from operations import impact, resume, service
 from operations.handlers import HANDLERS
@@ -160,15 +160,10 @@ def _load_mapping(job: Job) -> dict:
         raise OperationStopped(_("Your role may not change the mapping of this dataflow."))
     client = client_for(dataflow.sandbox)
     flow = client.flowservice.get_flow(dataflow.flow_id)
-    mapping = flow.mapping
-    if mapping is None or not mapping.mapping_id:
-        raise OperationStopped(_("This dataflow has no mapping set in AEP."))
-    mapping_set = client.dataprep.get_mapping_set(
-        mapping.mapping_id, version=mapping.mapping_version
-    )
+    mapping_set = mapping_set_in_use(client, flow)
     return {
         "rules": rules_text(text_rules(mapping_set.mappings)),
         "version": mapping_set.version,
-        "mapping_set_id": mapping.mapping_id,
+        "mapping_set_id": mapping_set.id,
         "etag": flow.etag or "",
     }
