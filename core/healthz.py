@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 
 import redis
 from django.conf import settings
@@ -30,6 +29,7 @@ from django.views.decorators.http import require_GET
 from kombu.transport import redis as redis_transport
 
 from config import queues
+from core.redis_client import app_redis, redis_for
 
 logger = logging.getLogger(__name__)
 
@@ -47,16 +47,6 @@ class Check:
 # --- the heartbeat store -------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=4)
-def _redis_for(url: str) -> redis.Redis:
-    # Short timeouts: a load balancer's probe must get an answer, not hang with Redis.
-    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-
-
-def _redis() -> redis.Redis:
-    return _redis_for(settings.REDIS_URL)
-
-
 def heartbeat_key(component: str) -> str:
     return f"{settings.HEARTBEAT_REDIS_PREFIX}{component}"
 
@@ -69,11 +59,11 @@ def worker_component(queue: str) -> str:
 def beat(component: str, at: float | None = None) -> None:
     """Record that `component` ("beat", or a queue's workers) is alive now."""
     ttl = max(60, settings.HEARTBEAT_SECONDS * 10)
-    _redis().set(heartbeat_key(component), repr(time.time() if at is None else at), ex=ttl)
+    app_redis().set(heartbeat_key(component), repr(time.time() if at is None else at), ex=ttl)
 
 
 def last_beat(component: str) -> float | None:
-    value = _redis().get(heartbeat_key(component))
+    value = app_redis().get(heartbeat_key(component))
     return float(value) if value is not None else None
 
 
@@ -105,7 +95,7 @@ def _select_one() -> None:
 
 def check_redis() -> Check:
     try:
-        _redis().ping()
+        app_redis().ping()
     except redis.RedisError:
         logger.exception("health check: Redis unreachable")
         return Check(FAILING, detail="unreachable")
@@ -144,7 +134,7 @@ def queue_depth(queue: str, redis_ok: bool) -> int | None:
         if step
     ]
     try:
-        with _redis_for(settings.CELERY_BROKER_URL).pipeline(transaction=False) as pipe:
+        with redis_for(settings.CELERY_BROKER_URL).pipeline(transaction=False) as pipe:
             for key in keys:
                 pipe.llen(key)
             return sum(pipe.execute())

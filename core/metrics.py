@@ -16,13 +16,14 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 
 import redis
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from core.redis_client import app_redis
 
 logger = logging.getLogger(__name__)
 
@@ -121,18 +122,9 @@ def record_runs_synced(count: int) -> None:
 
 def _safely(write) -> None:
     try:
-        write(_redis())
+        write(app_redis())
     except redis.RedisError as exc:
         logger.warning("metrics not recorded: Redis error %s", type(exc).__name__)
-
-
-@lru_cache(maxsize=4)
-def _redis_for(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-
-
-def _redis() -> redis.Redis:
-    return _redis_for(settings.REDIS_URL)
 
 
 def full_name(name: str) -> str:
@@ -199,7 +191,7 @@ def _text(value: bytes | str) -> str:
 
 
 def _read_store(samples: dict[str, list[str]], kinds: dict[str, str]) -> None:
-    r = _redis()
+    r = app_redis()
     prefix = settings.METRICS_REDIS_PREFIX
     for raw_key in sorted(r.scan_iter(match=f"{prefix}*", count=500)):
         key = raw_key.decode()

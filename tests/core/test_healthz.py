@@ -159,7 +159,7 @@ class BackgroundTestCase(HealthzTestCase):
 
     def test_no_beat_tick_yet_is_503(self):
         all_alive()
-        healthz._redis().delete(healthz.heartbeat_key("beat"))
+        healthz.app_redis().delete(healthz.heartbeat_key("beat"))
         r, body = self.get("/healthz/background")
         assert r.status_code == 503
         assert body["checks"]["beat"] == {
