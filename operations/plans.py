@@ -19,6 +19,7 @@ from aep import AEPClient, payloads, redact
 from aep.types import Schedule
 from core.mapping import mapping_set_body
 from monitoring.audit import record
+from monitoring.clients import NoMappingSet, mapping_set_in_use
 from monitoring.models import Account, Dataflow, Sandbox
 from operations.mapping import text_rules
 
@@ -41,12 +42,12 @@ def export_plan(client: AEPClient, dataflow: Dataflow) -> dict[str, Any]:
     connection = fs.get_connection(source.base_connection_id or "")
     target = fs.get_target_connection(flow.target_connection_ids[0])
     dataset = client.catalog.get_dataset(target.dataset_id or "")
-    mapping = flow.mapping
-    if mapping is None:
-        raise PlanError(f"flow {flow.id} has no mapping (a Mapping transformation) to export")
-    mapping_set = client.dataprep.get_mapping_set(
-        mapping.mapping_id or "", version=mapping.mapping_version
-    )
+    try:
+        mapping_set = mapping_set_in_use(client, flow)
+    except NoMappingSet:
+        raise PlanError(
+            f"flow {flow.id} has no mapping (a Mapping transformation) to export"
+        ) from None
     steps = [
         _step(
             "connection",
