@@ -15,8 +15,9 @@ from django.core.management.base import CommandError
 
 from core.models import Job
 from core.permissions import can_operate
+from monitoring.clients import client_for
 from monitoring.models import Account, Dataflow
-from operations import service
+from operations import impact, service, steps
 from operations.models import Operation
 from operations.tasks import execute_operation, preview_operation
 
@@ -132,6 +133,21 @@ def delete_choices(options: dict) -> DeleteChoices:
         "delete_datasets": options["delete_datasets"],
         "delete_schemas": options["delete_schemas"],
     }
+
+
+def dry_run_delete(kind: str, target, *, options: dict, write) -> None:
+    """List the steps deleting a dataflow or an account would take, as the preview plans them;
+    nothing changes. `target` is the Dataflow or Account."""
+    client = client_for(target.sandbox)
+    if kind == Operation.Kind.ACCOUNT_DELETE:
+        found = impact.account_impact(client, target)
+        connection_id = target.connection_id
+    else:
+        found = impact.dataflow_impact(client, target)
+        connection_id = ""
+    planned = steps.delete_steps(found, connection_id=connection_id, **delete_choices(options))
+    describe_steps(planned, write)
+    write(DRY_RUN_DONE)
 
 
 def confirmed_delete(kind: str, target, *, user, options: dict, write) -> None:

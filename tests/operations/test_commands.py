@@ -205,3 +205,12 @@ class OpsCommandsTestCase(BaseTestCase):
             )
         }
         assert DEMO_KEY not in json.dumps(list(AuditEvent.objects.values("after")))
+
+    def test_dataflow_delete_dry_run_lists_the_steps_and_changes_nothing(self):
+        out = command("ops_dataflow", "delete", str(self.flow.pk), "--user", "sam", "--dry-run")
+        lines = [line.strip() for line in out.splitlines()]
+        assert lines[0].startswith("1. Delete dataflow")
+        assert not any("account" in line for line in lines)
+        assert lines[-1] == "Dry run: nothing was changed."
+        assert self.world.exists("flows", self.flow.flow_id)
+        assert not Operation.objects.exists() and not AuditEvent.objects.exists()

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from monitoring.clients import client_for
 from operations import impact, steps
 from operations.management.cli import (
     DRY_RUN_DONE,
     add_action_arguments,
     confirmed_delete,
-    delete_choices,
     describe_steps,
+    dry_run_delete,
     find_account,
     operator,
     require_reason,
@@ -76,12 +75,9 @@ class Command(BaseCommand):
 
     def _delete(self, user, account, options) -> None:
         if options["dry_run"]:
-            found = impact.account_impact(client_for(account.sandbox), account)
-            planned = steps.delete_steps(
-                found, connection_id=account.connection_id, **delete_choices(options)
+            dry_run_delete(
+                Operation.Kind.ACCOUNT_DELETE, account, options=options, write=self.stdout.write
             )
-            describe_steps(planned, self.stdout.write)
-            self.stdout.write(DRY_RUN_DONE)
             return
         confirmed_delete(
             Operation.Kind.ACCOUNT_DELETE,

@@ -6,14 +6,13 @@ from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
-from monitoring.clients import client_for
 from operations import impact, steps
 from operations.management.cli import (
     DRY_RUN_DONE,
     add_action_arguments,
     confirmed_delete,
-    delete_choices,
     describe_steps,
+    dry_run_delete,
     find_dataflow,
     operator,
     require_reason,
@@ -87,10 +86,9 @@ class Command(BaseCommand):
 
     def _delete(self, user, dataflow, options) -> None:
         if options["dry_run"]:
-            found = impact.dataflow_impact(client_for(dataflow.sandbox), dataflow)
-            planned = steps.delete_steps(found, **delete_choices(options))
-            describe_steps(planned, self.stdout.write)
-            self.stdout.write(DRY_RUN_DONE)
+            dry_run_delete(
+                Operation.Kind.DATAFLOW_DELETE, dataflow, options=options, write=self.stdout.write
+            )
             return
         confirmed_delete(
             Operation.Kind.DATAFLOW_DELETE,
