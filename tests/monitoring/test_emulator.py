@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 import requests
@@ -21,21 +19,11 @@ from monitoring.clients import client_for
 from monitoring.discovery import discover
 from monitoring.models import Dataflow, Run
 from monitoring.sync import run_sync
-from tests.base import BaseTestCase
+from tests.base import BaseTestCase, wait_for
 from tests.emulator_world import add_flow, create_shared_parts, emulator_sandbox
 
 pytestmark = pytest.mark.integration
 REVOKED_KEY = "sk_test_revoked_key_0000000000000000"
-
-
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def aep_runs(client: AEPClient, flow_id: str) -> dict[str, tuple]:

@@ -13,7 +13,7 @@ from monitoring.models import AuditEvent, Dataflow
 from operations import impact, service, steps
 from operations.models import Operation
 from operations.tasks import OPERATION_TASKS, execute_operation, preview_operation
-from tests.base import BaseTestCase
+from tests.base import BaseTestCase, wait_for
 from tests.emulator_world import READONLY_KEY, AEPWorld
 from tests.operations.factories import queue
 
@@ -45,7 +45,7 @@ class EmulatorDataflowOpsTestCase(BaseTestCase):
     def test_disable_then_enable_creates_the_backfill_runs_shown_beforehand(self):
         dataflow = self.world.dataflow(self.account)
         # The first run covers "everything so far"; two regular windows show the period.
-        self.world.wait_for(lambda: len(self.world.runs(dataflow)) >= 3)
+        wait_for(lambda: len(self.world.runs(dataflow)) >= 3, "three runs in AEP")
         disabled = run_now(
             service.create(
                 Operation.Kind.DATAFLOW_DISABLE,
@@ -80,7 +80,7 @@ class EmulatorDataflowOpsTestCase(BaseTestCase):
             new = [run for run in self.world.runs(dataflow) if run.id not in before]
             return new if len(new) >= estimate["count"] else None
 
-        new_runs = self.world.wait_for(backfilled)
+        new_runs = wait_for(backfilled, "the backfill runs")
         # Backfill runs cover the windows missed while disabled, in order.
         starts = sorted(run.window_start for run in new_runs if run.window_start)
         assert starts[0] == estimate["since"]
@@ -97,7 +97,7 @@ class EmulatorDataflowOpsTestCase(BaseTestCase):
         def failed():
             return [r for r in self.world.runs(dataflow) if r.status == "failed"]
 
-        first_failure = self.world.wait_for(failed)[0]
+        first_failure = wait_for(failed, "a failed run")[0]
         runs = {row.run_id: row for row in self.world.mirror_runs(dataflow)}
         operation = run_now(
             service.create(
