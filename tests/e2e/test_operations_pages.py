@@ -15,7 +15,7 @@ from operations import service, steps
 from operations.management.cli import run_in_process
 from operations.models import Operation
 from tests.base import make_user, wait_for
-from tests.e2e.test_operations_support import DONE, shoot
+from tests.e2e.operation_pages import DONE, shoot
 from tests.emulator_world import READONLY_KEY, AEPWorld
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]

@@ -6,10 +6,8 @@ Set OPS_SCREENSHOT_DIR to keep a screenshot of each page on the way.
 
 from __future__ import annotations
 
-import os
 import re
 import time
-from pathlib import Path
 
 import pytest
 from django.test import override_settings
@@ -17,10 +15,10 @@ from playwright.sync_api import expect
 
 from core.roles import SUPPORT, ensure_roles
 from tests.base import make_user, wait_for
+from tests.e2e.operation_pages import DONE, shoot
 from tests.emulator_world import READONLY_KEY, AEPWorld
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
-DONE = "Done. Every step is recorded in the audit trail."
 
 
 @pytest.fixture
@@ -28,13 +26,6 @@ def support(celery_worker_thread, aep_emulator, stripe_stand_in):
     ensure_roles()
     with override_settings(STRIPE_API_BASE=stripe_stand_in.url):
         yield make_user("sam", SUPPORT), AEPWorld(aep_emulator.url)
-
-
-def shoot(page, name: str) -> None:
-    folder = os.environ.get("OPS_SCREENSHOT_DIR")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
 def test_support_rotates_a_key_pauses_a_flow_and_deletes_the_account(page, login, support):

@@ -15,8 +15,7 @@ from monitoring.models import Alert, AlertDelivery, AlertRule, AuditEvent
 from monitoring.tasks import deliver_later
 from tests.base import BaseTestCase, make_sandbox
 from tests.monitoring.factories import make_dataflow, make_run
-from tests.monitoring.fakes import PUBLIC_ADDRESS, fake_dns
-from tests.monitoring.test_alerts import Receiver
+from tests.monitoring.fakes import PUBLIC_ADDRESS, Receiver, fake_dns
 
 SECRET = "whsec_format_test_0123456789"
 SLACK_URL = "https://hooks.slack.com/services/T000/B000/XXXX"

@@ -13,7 +13,7 @@ import pytest
 import requests
 from django.test import override_settings
 
-from aep import AEPClient, BadRequestError, NotFoundError
+from aep import BadRequestError, NotFoundError
 from monitoring import throttle
 from monitoring.clients import client_for
 from monitoring.discovery import discover
@@ -21,28 +21,10 @@ from monitoring.models import Dataflow, Run
 from monitoring.sync import run_sync
 from tests.base import BaseTestCase, wait_for
 from tests.emulator_world import add_flow, create_shared_parts, emulator_sandbox
+from tests.monitoring.runs import aep_runs, stored_runs
 
 pytestmark = pytest.mark.integration
 REVOKED_KEY = "sk_test_revoked_key_0000000000000000"
-
-
-def aep_runs(client: AEPClient, flow_id: str) -> dict[str, tuple]:
-    return {
-        r.id: (
-            r.status,
-            r.input_record_count or 0,
-            r.output_record_count or 0,
-            r.failed_record_count or 0,
-        )
-        for r in client.flowservice.list_runs(flow_id)
-    }
-
-
-def stored_runs(dataflow: Dataflow) -> dict[str, tuple]:
-    return {
-        r.run_id: (r.status, r.input_records, r.output_records, r.failed_records)
-        for r in Run.objects.filter(dataflow=dataflow)
-    }
 
 
 class EmulatorTestCase(BaseTestCase):

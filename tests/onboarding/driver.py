@@ -1,18 +1,21 @@
 """Drive the wizard through its pages with Django's test client, waiting for the real worker.
 
 Used by the integration and fault tests, which run against the AEP emulator and the Stripe
-stand-in over HTTP with a real Celery worker.
+stand-in over HTTP with a real Celery worker. `run_with_retries` drives the provision task
+alone, in this process.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from unittest.mock import patch
 
 from django.db import connection
 from django.test import Client
 
 from core.models import Job
 from monitoring.models import Sandbox
+from onboarding import tasks
 from onboarding.models import Draft
 from tests.base import wait_for
 
@@ -124,3 +127,11 @@ def run_until_review(
     ok(client.post(f"/wizard/{draft.pk}/schedule/", schedule), "schedule")
     draft.refresh_from_db()
     return draft
+
+
+def run_with_retries(draft_pk: str, attempt: int) -> list[float]:
+    """Run the provision task as Celery runs it eagerly, following each retry it asks for at
+    once; returns the countdown of each retry."""
+    with patch.object(tasks.provision, "retry", wraps=tasks.provision.retry) as retry:
+        tasks.provision.apply((draft_pk, attempt)).get()
+    return [c.kwargs["countdown"] for c in retry.call_args_list]
