@@ -2,6 +2,8 @@
 
 `DriftPageTestCase`: the Stripe schema section of the dataflow page and its actions, with the
 findings `FINDINGS` of one check (a new field, and a removed one that breaks a rule).
+
+`RejectedRecordsPageTestCase`: the rejected-records section of the run page.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from core.models import Job
 from core.roles import MARKETING_OPS
-from monitoring import drift
+from monitoring import drift, rejected_records
 from monitoring.models import SchemaDrift
 from tests.base import BaseTestCase, make_sandbox, make_user
-from tests.monitoring.factories import make_account, make_dataflow
+from tests.monitoring.factories import ACTIVITIES, make_account, make_dataflow, make_run
 
 PREFIX = "_acme.charges_data"
 REMOVED_KEY = f"removed:data.metadata.order_id>{PREFIX}.order_id"
@@ -68,3 +71,36 @@ class DriftPageTestCase(BaseTestCase):
         response = self.client.get(self.url)
         assert response.status_code == 200
         return response.content.decode().split('id="schema-drift"', 1)[1].split("</section>")[0]
+
+
+class RejectedRecordsPageTestCase(BaseTestCase):
+    """A partialSuccess run of mina's flow with 5 rejected records; `job` is its read of them,
+    `section` the rejected-records section as the run page polls it."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.flow = make_dataflow(make_sandbox(), name="Charges", owner=self.mina)
+        self.run = make_run(
+            self.flow,
+            status="partialSuccess",
+            input_records=120,
+            output_records=115,
+            failed_records=5,
+            activities=ACTIVITIES,
+        )
+        self.status_url = f"/runs/{self.run.pk}/rejected/"
+        self.start_url = f"/runs/{self.run.pk}/rejected/read/"
+
+    def job(self, **fields) -> Job:
+        return Job.objects.create(
+            kind=rejected_records.KIND,
+            target=rejected_records.target_for(self.run),
+            created_by=self.sam,
+            **fields,
+        )
+
+    def section(self, user=None) -> str:
+        self.login(user or self.mina)
+        response = self.client.get(self.status_url, HTTP_HX_REQUEST="true")
+        assert response.status_code in (200, 286)
+        return response.content.decode()
