@@ -4,6 +4,8 @@
 findings `FINDINGS` of one check (a new field, and a removed one that breaks a rule).
 
 `RejectedRecordsPageTestCase`: the rejected-records section of the run page.
+
+`AlertPageTestCase`: alert rules and history, with a flow of mina's and one of someone else's.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from monitoring import drift, rejected_records
 from monitoring.models import SchemaDrift
 from tests.base import BaseTestCase, make_sandbox, make_user
 from tests.monitoring.factories import ACTIVITIES, make_account, make_dataflow, make_run
+from tests.monitoring.fakes import PUBLIC_ADDRESS, fake_dns
 
 PREFIX = "_acme.charges_data"
 REMOVED_KEY = f"removed:data.metadata.order_id>{PREFIX}.order_id"
@@ -104,3 +107,22 @@ class RejectedRecordsPageTestCase(BaseTestCase):
         response = self.client.get(self.status_url, HTTP_HX_REQUEST="true")
         assert response.status_code in (200, 286)
         return response.content.decode()
+
+
+SLACK_URL = "https://hooks.slack.com/services/T000/B000/XXXX"
+
+
+class AlertPageTestCase(BaseTestCase):
+    """Two flows, mina's own and another; the webhook hosts the tests use resolve to a public
+    address (`self.dns`, which a test may extend)."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.sandbox = make_sandbox()
+        self.own = make_dataflow(self.sandbox, name="Mina's charges", owner=self.mina)
+        self.other = make_dataflow(self.sandbox, name="Other refunds")
+        # Webhook URLs are resolved when saved; these names stand for public receivers.
+        self.dns = {"hooks.example.org": [PUBLIC_ADDRESS], "x.example.org": [PUBLIC_ADDRESS]}
+        dns = fake_dns(self.dns)
+        dns.start()
+        self.addCleanup(dns.stop)
