@@ -25,9 +25,8 @@ A flow whose mapping rejects some records: `run_rejecting_flow`.
 from __future__ import annotations
 
 import dataclasses
-import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -410,15 +409,6 @@ class AEPWorld:
             )
             rows.append(row)
         return rows
-
-    def wait_for(self, predicate: Callable[[], object], timeout: float = 20) -> object:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.2)
-        raise AssertionError("condition not met in time")
 
     def exists(self, kind: str, entity_id: str) -> bool:
         """Whether AEP still has the Flow Service entity (flows, connections, …)."""

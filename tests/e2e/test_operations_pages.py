@@ -14,8 +14,8 @@ from core.roles import MARKETING_OPS, SUPPORT, ensure_roles
 from operations import service, steps
 from operations.management.cli import run_in_process
 from operations.models import Operation
-from tests.base import make_user
-from tests.e2e.test_operations_support import DONE, shoot
+from tests.base import make_user, wait_for
+from tests.e2e.operation_pages import DONE, shoot
 from tests.emulator_world import READONLY_KEY, AEPWorld
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -107,7 +107,7 @@ def test_failed_runs_are_retried_in_bulk(page, login, people):
     _mina, sam, world = people
     restricted = world.account(READONLY_KEY, name="Read-only key")
     prices = world.dataflow(restricted, "prices")  # the key cannot read prices: runs fail
-    world.wait_for(lambda: [r for r in world.runs(prices) if r.status == "failed"])
+    wait_for(lambda: [r for r in world.runs(prices) if r.status == "failed"], "a failed run")
     world.mirror_runs(prices)
     login(page, sam)
     page.goto("/ops/dataflows/")

@@ -6,21 +6,19 @@ Set OPS_SCREENSHOT_DIR to keep a screenshot of each page on the way.
 
 from __future__ import annotations
 
-import os
 import re
 import time
-from pathlib import Path
 
 import pytest
 from django.test import override_settings
 from playwright.sync_api import expect
 
 from core.roles import SUPPORT, ensure_roles
-from tests.base import make_user
+from tests.base import make_user, wait_for
+from tests.e2e.operation_pages import DONE, shoot
 from tests.emulator_world import READONLY_KEY, AEPWorld
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
-DONE = "Done. Every step is recorded in the audit trail."
 
 
 @pytest.fixture
@@ -30,19 +28,12 @@ def support(celery_worker_thread, aep_emulator, stripe_stand_in):
         yield make_user("sam", SUPPORT), AEPWorld(aep_emulator.url)
 
 
-def shoot(page, name: str) -> None:
-    folder = os.environ.get("OPS_SCREENSHOT_DIR")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
-
-
 def test_support_rotates_a_key_pauses_a_flow_and_deletes_the_account(page, login, support):
     sam, world = support
     account = world.account(name="Acme Stripe")
     charges = world.dataflow(account, "charges")
     prices = world.dataflow(account, "prices")
-    world.wait_for(lambda: len(world.runs(charges)) >= 3)
+    wait_for(lambda: len(world.runs(charges)) >= 3, "three runs in AEP")
     login(page, sam)
 
     # Rotate: the new key is checked first and the dataflow that would lose access is named.
@@ -82,7 +73,7 @@ def test_support_rotates_a_key_pauses_a_flow_and_deletes_the_account(page, login
     shoot(page, "07-enable-preview")
     page.get_by_role("button", name=re.compile(r"Enable and start \d+ backfill")).click()
     expect(page.get_by_text(DONE)).to_be_visible()
-    world.wait_for(lambda: [r for r in world.runs(charges) if r.id not in before])
+    wait_for(lambda: [r for r in world.runs(charges) if r.id not in before], "a new run")
 
     # Delete the account: impact preview, typed confirmation, cascade step by step.
     page.goto(f"/ops/accounts/{account.pk}/")

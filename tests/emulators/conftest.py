@@ -112,3 +112,12 @@ def aep(aep_server) -> Iterator:
     requests.post(f"{aep_server.url}/__emulator__/reset", timeout=10).raise_for_status()
     with PlatformSession(aep_server.url) as session:
         yield session
+
+
+@pytest.fixture
+def fake_stripe() -> Iterator:
+    """A small Stripe-shaped server for the flow runner's tests (aep/fakes.py), empty at first."""
+    from tests.emulators.aep.fakes import FakeStripe, serve
+
+    with serve(FakeStripe()) as fake:
+        yield fake

@@ -13,6 +13,16 @@ from monitoring.models import Account, Dataflow, Run, Sandbox
 
 _counter = itertools.count(1)
 
+# The activities of a run whose promotion wrote batch BATCH, where AEP keeps its rejected records.
+BATCH = "01BATCH0000000000000000000"
+ACTIVITIES = [
+    {"id": "copyActivity"},
+    {
+        "id": "promotionActivity",
+        "targetInfo": [{"reference": {"type": "Batch", "ids": [BATCH]}}],
+    },
+]
+
 
 def make_account(sandbox: Sandbox, **fields) -> Account:
     n = next(_counter)

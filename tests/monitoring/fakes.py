@@ -7,13 +7,17 @@ each request.
 the table (IP literals, localhost) go to the real resolver, so a local HTTP server is still
 reachable; a name mapped to no address does not resolve. The table may be changed while the
 patch is active, as DNS changes between saving a rule and sending to it.
+
+`Receiver`: a webhook endpoint on 127.0.0.1 that answers queued statuses and records what it got.
 """
 
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from unittest.mock import _patch, patch
 
@@ -127,3 +131,51 @@ def _info(address: str, port: int) -> tuple:
     if ":" in address:
         return (socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, port, 0, 0))
     return (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
+
+
+class Receiver:
+    """A local webhook endpoint answering the queued statuses, then 200.
+
+    It counts connections as well as requests: a refused delivery must not even connect.
+    """
+
+    def __init__(self, statuses: list[int] | None = None) -> None:
+        self.requests: list[tuple[dict, bytes]] = []
+        self.paths: list[str] = []
+        self.connections = 0
+        self.statuses = list(statuses or [])
+        self.location = ""
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.answer(self.rfile.read(int(self.headers["Content-Length"])))
+
+            def do_GET(self):
+                self.answer(b"")
+
+            def answer(self, body: bytes) -> None:
+                receiver.requests.append((dict(self.headers), body))
+                receiver.paths.append(f"{self.command} {self.path}")
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                if 300 <= status < 400:
+                    self.send_header("Location", receiver.location)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        class Server(ThreadingHTTPServer):
+            def process_request(self, request, client_address):
+                receiver.connections += 1  # before a byte is read: a TLS hello counts too
+                super().process_request(request, client_address)
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_port
+        self.url = f"http://127.0.0.1:{self.port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

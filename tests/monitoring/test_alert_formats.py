@@ -1,4 +1,4 @@
-"""Webhook formats: generic signed JSON, Slack and Microsoft Teams, on the form and on the wire."""
+"""Webhook formats on the wire: Slack blocks, a Teams card, the generic signed JSON."""
 
 from __future__ import annotations
 
@@ -9,128 +9,16 @@ from django.test import override_settings
 from django.utils import translation
 
 from monitoring import alerts
-from monitoring.forms import suggested_format
 from monitoring.health import refresh_health
-from monitoring.models import Alert, AlertDelivery, AlertRule, AuditEvent
+from monitoring.models import Alert, AlertDelivery, AlertRule
 from monitoring.tasks import deliver_later
 from tests.base import BaseTestCase, make_sandbox
 from tests.monitoring.factories import make_dataflow, make_run
-from tests.monitoring.fakes import PUBLIC_ADDRESS, fake_dns
-from tests.monitoring.test_alerts import Receiver
+from tests.monitoring.fakes import Receiver
 
 SECRET = "whsec_format_test_0123456789"
-SLACK_URL = "https://hooks.slack.com/services/T000/B000/XXXX"
-TEAMS_URL = "https://prod-01.westus.logic.azure.com/workflows/abc/triggers/manual/paths/invoke"
 SITE = "https://sources.example.com"
 Format = AlertRule.WebhookFormat
-
-
-class WebhookFormatFormTestCase(BaseTestCase):
-    def setUp(self) -> None:
-        super().setUp()
-        self.flow = make_dataflow(make_sandbox(), name="Charges")
-        self.dns = {
-            "hooks.slack.com": [PUBLIC_ADDRESS],
-            "prod-01.westus.logic.azure.com": [PUBLIC_ADDRESS],
-            "hooks.example.org": [PUBLIC_ADDRESS],
-        }
-        dns = fake_dns(self.dns)
-        dns.start()
-        self.addCleanup(dns.stop)
-        self.login(self.alex)
-
-    def post(self, **fields):
-        return self.client.post("/alerts/rules/new/", {"kind": "run_failed", **fields})
-
-    def test_the_form_offers_the_three_formats_and_explains_them(self):
-        body = self.client.get("/alerts/rules/new/").content.decode()
-        assert 'name="webhook_format"' in body
-        for label in (
-            "Generic signed JSON",
-            "Slack incoming webhook",
-            "Microsoft Teams (incoming webhook or Workflows)",
-        ):
-            assert label in body
-        assert "hooks.slack.com" in body and "webhook.office.com" in body
-        assert "Slack and Teams check no signature: leave it empty for them." in body
-        assert "js/alert_rule_form.js" in body
-
-    def test_slack_and_teams_need_no_secret(self):
-        r = self.post(webhook_url=SLACK_URL, webhook_format="slack")
-        assert r.status_code == 302
-        r = self.post(webhook_url=TEAMS_URL, webhook_format="teams")
-        assert r.status_code == 302
-        rules = AlertRule.objects.order_by("pk")
-        assert [(rule.webhook_format, bool(rule.webhook_secret)) for rule in rules] == [
-            ("slack", False),
-            ("teams", False),
-        ]
-        audits = AuditEvent.objects.filter(action="alert_rule.create").order_by("pk")
-        assert [event.after["webhook_format"] for event in audits] == ["slack", "teams"]
-
-    def test_generic_json_still_needs_a_secret(self):
-        r = self.post(webhook_url="https://hooks.example.org/aep", webhook_format="generic")
-        assert r.status_code == 200 and not AlertRule.objects.exists()
-        assert "Generic signed JSON needs a signing secret." in r.content.decode()
-
-    def test_a_slack_address_sent_as_generic_without_secret_gets_the_format_suggested(self):
-        r = self.post(webhook_url=SLACK_URL, webhook_format="generic")
-        assert r.status_code == 200 and not AlertRule.objects.exists()
-        assert (
-            "This address looks like Slack incoming webhook: choose that format, or give a "
-            "signing secret to send generic signed JSON."
-        ) in r.content.decode()
-
-    def test_the_choice_of_the_user_wins_over_the_suggestion(self):
-        r = self.post(webhook_url=SLACK_URL, webhook_format="generic", webhook_secret=SECRET)
-        assert r.status_code == 302
-        assert AlertRule.objects.get().webhook_format == "generic"
-
-    def test_a_post_without_a_format_is_generic_as_before(self):
-        r = self.post(webhook_url="https://hooks.example.org/aep", webhook_secret=SECRET)
-        assert r.status_code == 302
-        assert AlertRule.objects.get().webhook_format == "generic"
-
-    def test_an_unknown_format_is_refused_with_an_error(self):
-        r = self.post(webhook_url=SLACK_URL, webhook_format="<script>")
-        assert r.status_code == 200 and not AlertRule.objects.exists()
-        assert "Select a valid choice." in r.content.decode()
-
-    def test_a_rule_whose_address_looks_like_another_format_says_so(self):
-        rule = AlertRule.objects.create(kind="run_failed", webhook_url=SLACK_URL)
-        body = self.client.get(f"/alerts/rules/{rule.pk}/").content.decode()
-        assert "This address looks like Slack incoming webhook." in body
-        rule.webhook_format = Format.SLACK
-        rule.save()
-        body = self.client.get(f"/alerts/rules/{rule.pk}/").content.decode()
-        assert "This address looks like" not in body
-
-    def test_the_rule_list_names_the_receiver(self):
-        AlertRule.objects.create(kind="run_failed", webhook_url=SLACK_URL, webhook_format="slack")
-        body = self.client.get("/alerts/rules/").content.decode()
-        assert "Slack <span" in body
-
-    def test_volume_threshold_is_a_fraction(self):
-        r = self.post(kind="volume_drop", threshold="2")
-        assert "e.g. 0.5 for half a usual day" in r.content.decode()
-        r = self.post(kind="volume_drop", threshold="0.3", enabled="on")
-        assert r.status_code == 302
-        assert AlertRule.objects.get().effective_threshold == 0.3
-
-    def test_the_form_reads_in_korean(self):
-        body = self.client.get("/alerts/rules/new/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
-        assert "웹후크 형식" in body and "일반 서명 JSON" in body
-        assert "Slack과 Teams는 서명을 확인하지 않으므로 비워 두세요." in body
-
-    def test_hosts_that_suggest_a_format(self):
-        assert suggested_format(SLACK_URL) == "slack"
-        assert suggested_format(TEAMS_URL) == "teams"
-        assert suggested_format("https://acme.webhook.office.com/webhookb2/x") == "teams"
-        assert suggested_format("https://x.environment.api.powerplatform.com/p") == "teams"
-        assert suggested_format("https://hooks.slack.com.evil.example/x") is None
-        assert suggested_format("https://notlogic.azure.com/x") is None
-        assert suggested_format("https://hooks.example.org/aep") is None
-        assert suggested_format("https://[::1") is None
 
 
 # The receiver listens on 127.0.0.1 over plain http, which only this setting allows.

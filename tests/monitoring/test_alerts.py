@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest.mock import patch
 
 from django.core import mail
@@ -18,58 +16,16 @@ from monitoring.models import Alert, AlertDelivery, AlertRule, Dataflow, Subscri
 from monitoring.tasks import deliver_later, sync_dataflow
 from tests.base import BaseTestCase, make_sandbox
 from tests.monitoring.factories import make_dataflow, make_run, run_doc
-from tests.monitoring.fakes import PUBLIC_ADDRESS, FakeClient, FakeFlowService, fake_dns
+from tests.monitoring.fakes import (
+    PUBLIC_ADDRESS,
+    FakeClient,
+    FakeFlowService,
+    Receiver,
+    fake_dns,
+)
 
 SECRET = "whsec_test_0123456789abcdef"
 Kind = AlertRule.Kind
-
-
-class Receiver:
-    """A local webhook endpoint answering the queued statuses, then 200.
-
-    It counts connections as well as requests: a refused delivery must not even connect.
-    """
-
-    def __init__(self, statuses: list[int] | None = None) -> None:
-        self.requests: list[tuple[dict, bytes]] = []
-        self.paths: list[str] = []
-        self.connections = 0
-        self.statuses = list(statuses or [])
-        self.location = ""
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                self.answer(self.rfile.read(int(self.headers["Content-Length"])))
-
-            def do_GET(self):
-                self.answer(b"")
-
-            def answer(self, body: bytes) -> None:
-                receiver.requests.append((dict(self.headers), body))
-                receiver.paths.append(f"{self.command} {self.path}")
-                status = receiver.statuses.pop(0) if receiver.statuses else 200
-                self.send_response(status)
-                if 300 <= status < 400:
-                    self.send_header("Location", receiver.location)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        class Server(ThreadingHTTPServer):
-            def process_request(self, request, client_address):
-                receiver.connections += 1  # before a byte is read: a TLS hello counts too
-                super().process_request(request, client_address)
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_port
-        self.url = f"http://127.0.0.1:{self.port}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class AlertRulesTestCase(BaseTestCase):

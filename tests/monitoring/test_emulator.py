@@ -8,53 +8,23 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 import requests
 from django.test import override_settings
 
-from aep import AEPClient, BadRequestError, NotFoundError
+from aep import BadRequestError, NotFoundError
 from monitoring import throttle
 from monitoring.clients import client_for
 from monitoring.discovery import discover
 from monitoring.models import Dataflow, Run
 from monitoring.sync import run_sync
-from tests.base import BaseTestCase
+from tests.base import BaseTestCase, wait_for
 from tests.emulator_world import add_flow, create_shared_parts, emulator_sandbox
+from tests.monitoring.runs import aep_runs, stored_runs
 
 pytestmark = pytest.mark.integration
 REVOKED_KEY = "sk_test_revoked_key_0000000000000000"
-
-
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def aep_runs(client: AEPClient, flow_id: str) -> dict[str, tuple]:
-    return {
-        r.id: (
-            r.status,
-            r.input_record_count or 0,
-            r.output_record_count or 0,
-            r.failed_record_count or 0,
-        )
-        for r in client.flowservice.list_runs(flow_id)
-    }
-
-
-def stored_runs(dataflow: Dataflow) -> dict[str, tuple]:
-    return {
-        r.run_id: (r.status, r.input_records, r.output_records, r.failed_records)
-        for r in Run.objects.filter(dataflow=dataflow)
-    }
 
 
 class EmulatorTestCase(BaseTestCase):

@@ -17,10 +17,10 @@ from monitoring.discovery import discover
 from monitoring.models import Dataflow, Reconciliation
 from monitoring.sync import run_sync
 from monitoring.tasks import reconcile_dataflow
-from tests.base import BaseTestCase, make_sandbox
+from tests.base import BaseTestCase, make_sandbox, wait_for
 from tests.emulator_world import add_flow, create_shared_parts, emulator_sandbox
 from tests.monitoring.factories import make_account, make_dataflow, make_run
-from tests.monitoring.test_emulator import aep_runs, stored_runs, wait_for
+from tests.monitoring.runs import aep_runs, stored_runs
 
 DAY = date(2026, 11, 20)
 

@@ -7,8 +7,9 @@ import pytest
 from monitoring.clients import client_for
 from monitoring.models import Dataflow, Run
 from monitoring.tasks import discover_flows, schedule_syncs
+from tests.base import wait_for
 from tests.emulator_world import add_flow, create_shared_parts, emulator_sandbox
-from tests.monitoring.test_emulator import aep_runs, wait_for
+from tests.monitoring.runs import aep_runs
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -1,21 +1,23 @@
 """Drive the wizard through its pages with Django's test client, waiting for the real worker.
 
 Used by the integration and fault tests, which run against the AEP emulator and the Stripe
-stand-in over HTTP with a real Celery worker.
+stand-in over HTTP with a real Celery worker. `run_with_retries` drives the provision task
+alone, in this process.
 """
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
-from typing import Any
+from unittest.mock import patch
 
-from django.db import OperationalError, connection
+from django.db import connection
 from django.test import Client
 
 from core.models import Job
 from monitoring.models import Sandbox
+from onboarding import tasks
 from onboarding.models import Draft
+from tests.base import wait_for
 
 WAIT_SECONDS = 60
 
@@ -31,25 +33,12 @@ def relax_sqlite_locks() -> None:
             cursor.execute("PRAGMA read_uncommitted = 1")
 
 
-def wait_for(condition, what: str, timeout: float = WAIT_SECONDS) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = condition()
-        except OperationalError:  # a locked table on SQLite: look again shortly
-            value = None
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def wait_job(kind: str, draft: Draft, suffix: str = "") -> Job:
     def finished():
         job = Job.objects.filter(kind=kind, target=f"draft:{draft.pk}{suffix}").first()
         return job if job and job.is_done else None
 
-    job = wait_for(finished, kind)
+    job = wait_for(finished, kind, WAIT_SECONDS)
     assert job.status == Job.Status.SUCCEEDED, (kind, job.error)
     return job
 
@@ -59,7 +48,7 @@ def wait_draft(draft: Draft, *statuses: str) -> Draft:
         draft.refresh_from_db()
         return draft.status in statuses
 
-    wait_for(reached, f"draft status in {statuses}")
+    wait_for(reached, f"draft status in {statuses}", WAIT_SECONDS)
     return draft
 
 
@@ -138,3 +127,11 @@ def run_until_review(
     ok(client.post(f"/wizard/{draft.pk}/schedule/", schedule), "schedule")
     draft.refresh_from_db()
     return draft
+
+
+def run_with_retries(draft_pk: str, attempt: int) -> list[float]:
+    """Run the provision task as Celery runs it eagerly, following each retry it asks for at
+    once; returns the countdown of each retry."""
+    with patch.object(tasks.provision, "retry", wraps=tasks.provision.retry) as retry:
+        tasks.provision.apply((draft_pk, attempt)).get()
+    return [c.kwargs["countdown"] for c in retry.call_args_list]

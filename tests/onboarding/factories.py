@@ -12,6 +12,8 @@ from tests.onboarding.fakes import SAMPLES, TENANT, explore_schema
 
 KEY = "sk_test_demo_stripe_sources_0001"
 READABLE_ALL = {p: {"status": "readable", "message": ""} for p in STRIPE_RESOURCE_PATHS}
+# The tags of a dataset enabled for Profile.
+PROFILE_TAGS = {"unifiedProfile": ["enabled: true"], "unifiedIdentity": ["enabled: true"]}
 
 
 def connected_draft(user, sandbox, **fields) -> Draft:
@@ -65,3 +67,8 @@ def ready_draft(user, sandbox, paths=("charges", "customers"), **fields) -> Draf
     draft.reached = STEP_NAMES.index("schedule")
     draft.save()
     return draft
+
+
+def mark_identity(draft: Draft, path: str) -> None:
+    draft.mappings[path][0]["identity"] = True
+    draft.save()

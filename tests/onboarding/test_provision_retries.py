@@ -19,9 +19,9 @@ from onboarding import tasks
 from onboarding.models import Draft, ProvisioningStep
 from onboarding.provisioning import MAX_RETRY_WAIT_SECONDS, claim, create_steps
 from tests.base import BaseTestCase, make_sandbox
+from tests.onboarding.driver import run_with_retries
 from tests.onboarding.factories import ready_draft
 from tests.onboarding.fakes import FakeAEP
-from tests.onboarding.test_provision_task import run_with_retries
 
 Status = Draft.Status
 

@@ -22,18 +22,11 @@ from onboarding import tasks
 from onboarding.models import Draft, ProvisioningStep
 from onboarding.provisioning import create_steps
 from tests.base import BaseTestCase, make_sandbox
+from tests.onboarding.driver import run_with_retries
 from tests.onboarding.factories import ready_draft
 from tests.onboarding.fakes import FakeAEP
 
 KINDS_PER_PATH = {"source", "fieldgroup", "schema", "dataset", "target", "mapping", "flow"}
-
-
-def run_with_retries(draft_pk: str, attempt: int) -> list[float]:
-    """Run the provision task as Celery runs it eagerly, following each retry it asks for at
-    once; returns the countdown of each retry."""
-    with patch.object(tasks.provision, "retry", wraps=tasks.provision.retry) as retry:
-        tasks.provision.apply((draft_pk, attempt)).get()
-    return [c.kwargs["countdown"] for c in retry.call_args_list]
 
 
 @override_settings(ONBOARDING_STEP_RETRIES=0)

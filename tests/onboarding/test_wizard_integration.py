@@ -9,14 +9,9 @@ from django.test import Client, override_settings
 from emulators.aep.testing import dataset_records
 from monitoring.models import Account, AuditEvent, Dataflow
 from onboarding.models import Draft
-from tests.base import PASSWORD, make_user
+from tests.base import PASSWORD, make_user, wait_for
 from tests.emulator_world import emulator_sandbox, emulator_state
-from tests.onboarding.driver import (
-    relax_sqlite_locks,
-    run_until_review,
-    wait_draft,
-    wait_for,
-)
+from tests.onboarding.driver import relax_sqlite_locks, run_until_review, wait_draft
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -7,9 +7,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from core.jobs import start_job
 from monitoring.models import Account, Dataflow, Run, Sandbox
-from operations.models import Operation
 
 PLATFORM = "http://aep.invalid"
 FLOWSERVICE = f"{PLATFORM}/data/foundation/flowservice"
@@ -64,13 +62,3 @@ def make_run(dataflow: Dataflow, status: str = "failed", hours_ago: float = 1, *
         **overrides,
     }
     return Run.objects.create(dataflow=dataflow, **fields)
-
-
-def queue(operation: Operation, task) -> str:
-    """A job for `operation` as the view would create it; returns the job id."""
-    job = start_job(
-        operation.kind, f"operation:{operation.pk}", operation.actor, task, str(operation.pk)
-    )
-    operation.job = job
-    operation.save(update_fields=["job"])
-    return str(job.pk)

@@ -13,7 +13,8 @@ from operations import service, steps
 from operations.models import Operation
 from operations.tasks import execute_operation
 from tests.base import BaseTestCase, make_sandbox
-from tests.operations.factories import FLOWSERVICE, TOKEN_URL, make_account, queue
+from tests.operations.factories import FLOWSERVICE, TOKEN_URL, make_account
+from tests.operations.jobs import queue
 
 
 class AccountUpdateTaskTestCase(BaseTestCase):

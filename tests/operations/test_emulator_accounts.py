@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import pytest
-import requests
 from django.test import override_settings
 
 from monitoring.models import Account, AuditEvent
@@ -12,8 +11,8 @@ from operations import service
 from operations.models import Operation
 from operations.tasks import OPERATION_TASKS
 from tests.base import BaseTestCase
-from tests.emulator_world import READONLY_KEY, AEPWorld
-from tests.operations.test_emulator_flows import run_now
+from tests.emulator_world import READONLY_KEY, AEPWorld, run_now
+from tests.operations.jobs import run_next_job
 
 
 @pytest.mark.integration
@@ -34,7 +33,7 @@ class EmulatorAccountOpsTestCase(BaseTestCase):
         super().tearDown()
 
     def rotate(self, key: str) -> Operation:
-        return run_now(
+        return run_next_job(
             service.create(
                 Operation.Kind.ACCOUNT_ROTATE_KEY,
                 actor=self.sam,
@@ -52,13 +51,6 @@ class EmulatorAccountOpsTestCase(BaseTestCase):
             )
         )
 
-    def run_now_in_aep(self, flow_id: str) -> dict:
-        response = requests.post(
-            f"{self.emulator_url}/__emulator__/flows/{flow_id}/run-now", timeout=30
-        )
-        response.raise_for_status()
-        return response.json()
-
     def test_rotating_to_a_restricted_key_shows_who_loses_access_then_patches(self):
         charges = self.world.dataflow(self.account, "charges")
         prices = self.world.dataflow(self.account, "prices")
@@ -72,20 +64,22 @@ class EmulatorAccountOpsTestCase(BaseTestCase):
             {"pk": prices.pk, "name": prices.name, "resource_path": "prices"}
         ]
         assert (
-            self.run_now_in_aep(prices.flow_id)["metrics"]["statusSummary"]["status"] == "success"
+            run_now(self.emulator_url, prices.flow_id)["metrics"]["statusSummary"]["status"]
+            == "success"
         )  # nothing changed in AEP yet
 
         service.confirm(
             operation, OPERATION_TASKS, reason=operation.reason, ticket=operation.ticket
         )
-        operation = run_now(Operation.objects.get(pk=operation.pk))
+        operation = run_next_job(Operation.objects.get(pk=operation.pk))
 
         assert operation.status == Operation.Status.SUCCEEDED, operation.error
         assert not operation.secret  # forgotten once it is in AEP
-        status = self.run_now_in_aep(prices.flow_id)["metrics"]["statusSummary"]["status"]
+        status = run_now(self.emulator_url, prices.flow_id)["metrics"]["statusSummary"]["status"]
         assert status == "failed"  # AEP now reads Stripe with the restricted key
         assert (
-            self.run_now_in_aep(charges.flow_id)["metrics"]["statusSummary"]["status"] == "success"
+            run_now(self.emulator_url, charges.flow_id)["metrics"]["statusSummary"]["status"]
+            == "success"
         )
         self.account.refresh_from_db()
         assert (self.account.token_last4, self.account.key_kind) == ("0001", "restricted")
@@ -110,7 +104,7 @@ class EmulatorAccountOpsTestCase(BaseTestCase):
         )
         operation = self.rotate(READONLY_KEY)
         service.confirm(operation, OPERATION_TASKS, reason="leak")
-        operation = run_now(Operation.objects.get(pk=operation.pk))
+        operation = run_next_job(Operation.objects.get(pk=operation.pk))
         assert operation.status == Operation.Status.CONFLICT
         assert "Renamed in AEP" in operation.error
         self.account.refresh_from_db()
@@ -118,12 +112,12 @@ class EmulatorAccountOpsTestCase(BaseTestCase):
         assert self.account.token_last4 == "0001" and self.account.key_kind == "secret"
 
     def delete_account(self, **choices) -> Operation:
-        operation = run_now(
+        operation = run_next_job(
             service.create(Operation.Kind.ACCOUNT_DELETE, actor=self.sam, account=self.account)
         )
         assert operation.status == Operation.Status.AWAITING_CONFIRMATION, operation.error
         service.confirm(operation, OPERATION_TASKS, reason="Customer left", **choices)
-        return run_now(Operation.objects.get(pk=operation.pk))
+        return run_next_job(Operation.objects.get(pk=operation.pk))
 
     def assert_gone(self, *dataflows) -> None:
         for dataflow in dataflows:
@@ -149,12 +143,12 @@ class EmulatorAccountOpsTestCase(BaseTestCase):
 
     def test_a_flow_created_after_the_preview_stops_the_delete_before_anything_goes(self):
         first = self.world.dataflow(self.account)
-        operation = run_now(
+        operation = run_next_job(
             service.create(Operation.Kind.ACCOUNT_DELETE, actor=self.sam, account=self.account)
         )
         surprise = self.world.dataflow(self.account, "customers")
         service.confirm(operation, OPERATION_TASKS, reason="Customer left")
-        operation = run_now(Operation.objects.get(pk=operation.pk))
+        operation = run_next_job(Operation.objects.get(pk=operation.pk))
         assert operation.status == Operation.Status.FAILED
         assert surprise.name in operation.error
         assert self.world.exists("flows", first.flow_id)
@@ -175,7 +169,7 @@ class EmulatorAccountOpsTestCase(BaseTestCase):
         assert AuditEvent.objects.filter(result="failed", target_id=second.flow_id).exists()
 
         service.resume(operation, OPERATION_TASKS)
-        operation = run_now(Operation.objects.get(pk=operation.pk))
+        operation = run_next_job(Operation.objects.get(pk=operation.pk))
         assert operation.status == Operation.Status.SUCCEEDED, operation.error
         self.assert_gone(first, second)
 
@@ -196,6 +190,6 @@ class EmulatorAccountOpsTestCase(BaseTestCase):
         assert self.world.exists("connections", self.account.connection_id)
 
         service.resume(operation, OPERATION_TASKS)
-        operation = run_now(Operation.objects.get(pk=operation.pk))
+        operation = run_next_job(Operation.objects.get(pk=operation.pk))
         assert operation.status == Operation.Status.SUCCEEDED, operation.error
         self.assert_gone(first, second)

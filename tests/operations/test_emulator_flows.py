@@ -12,21 +12,10 @@ from core.models import Job
 from monitoring.models import AuditEvent, Dataflow
 from operations import impact, service, steps
 from operations.models import Operation
-from operations.tasks import OPERATION_TASKS, execute_operation, preview_operation
-from tests.base import BaseTestCase
+from operations.tasks import OPERATION_TASKS
+from tests.base import BaseTestCase, wait_for
 from tests.emulator_world import READONLY_KEY, AEPWorld
-from tests.operations.factories import queue
-
-
-def run_now(operation: Operation) -> Operation:
-    """Run the operation's next job in this process, as the worker would."""
-    task = (
-        preview_operation if operation.status == Operation.Status.PREVIEWING else execute_operation
-    )
-    job_id = queue(operation, task)
-    task(job_id, str(operation.pk))
-    operation.refresh_from_db()
-    return operation
+from tests.operations.jobs import run_next_job
 
 
 @pytest.mark.integration
@@ -45,8 +34,8 @@ class EmulatorDataflowOpsTestCase(BaseTestCase):
     def test_disable_then_enable_creates_the_backfill_runs_shown_beforehand(self):
         dataflow = self.world.dataflow(self.account)
         # The first run covers "everything so far"; two regular windows show the period.
-        self.world.wait_for(lambda: len(self.world.runs(dataflow)) >= 3)
-        disabled = run_now(
+        wait_for(lambda: len(self.world.runs(dataflow)) >= 3, "three runs in AEP")
+        disabled = run_next_job(
             service.create(
                 Operation.Kind.DATAFLOW_DISABLE,
                 actor=self.sam,
@@ -66,7 +55,7 @@ class EmulatorDataflowOpsTestCase(BaseTestCase):
         estimate = impact.backfill_estimate(dataflow)
         assert estimate["count"] >= 2
 
-        enabled = run_now(
+        enabled = run_next_job(
             service.create(
                 Operation.Kind.DATAFLOW_ENABLE,
                 actor=self.sam,
@@ -80,7 +69,7 @@ class EmulatorDataflowOpsTestCase(BaseTestCase):
             new = [run for run in self.world.runs(dataflow) if run.id not in before]
             return new if len(new) >= estimate["count"] else None
 
-        new_runs = self.world.wait_for(backfilled)
+        new_runs = wait_for(backfilled, "the backfill runs")
         # Backfill runs cover the windows missed while disabled, in order.
         starts = sorted(run.window_start for run in new_runs if run.window_start)
         assert starts[0] == estimate["since"]
@@ -97,9 +86,9 @@ class EmulatorDataflowOpsTestCase(BaseTestCase):
         def failed():
             return [r for r in self.world.runs(dataflow) if r.status == "failed"]
 
-        first_failure = self.world.wait_for(failed)[0]
+        first_failure = wait_for(failed, "a failed run")[0]
         runs = {row.run_id: row for row in self.world.mirror_runs(dataflow)}
-        operation = run_now(
+        operation = run_next_job(
             service.create(
                 Operation.Kind.RUNS_RETRY,
                 actor=self.sam,
@@ -144,8 +133,8 @@ class EmulatorDataflowOpsTestCase(BaseTestCase):
             steps=steps.dataflow_update_steps(dataflow, sam_changes),
         )
 
-        assert run_now(mina_op).status == Operation.Status.SUCCEEDED, mina_op.error
-        sam_op = run_now(sam_op)
+        assert run_next_job(mina_op).status == Operation.Status.SUCCEEDED, mina_op.error
+        sam_op = run_next_job(sam_op)
 
         assert sam_op.status == Operation.Status.CONFLICT
         assert "mina changed this dataflow in AEP after you opened it" in sam_op.error
@@ -164,7 +153,7 @@ class EmulatorDataflowOpsTestCase(BaseTestCase):
         changes = {"description": "Charges for the EU shop"}
         self.world.fault(method="PATCH", path=f"*/flows/{dataflow.flow_id}", kind="412")
         try:
-            operation = run_now(
+            operation = run_next_job(
                 service.create(
                     Operation.Kind.DATAFLOW_UPDATE,
                     actor=self.sam,
@@ -189,7 +178,7 @@ class EmulatorDataflowOpsTestCase(BaseTestCase):
             "upper(data.currency) -> _stripesources.charges_data.currency\n"
         )
         changes = {"mapping": rules}
-        operation = run_now(
+        operation = run_next_job(
             service.create(
                 Operation.Kind.DATAFLOW_UPDATE,
                 actor=self.mina,
@@ -214,13 +203,13 @@ class EmulatorDataflowOpsTestCase(BaseTestCase):
     def test_deleting_a_dataflow_removes_its_connections_and_keeps_the_dataset(self):
         dataflow = self.world.dataflow(self.account)
         keep = self.world.dataflow(self.account, "customers")
-        operation = run_now(
+        operation = run_next_job(
             service.create(Operation.Kind.DATAFLOW_DELETE, actor=self.sam, dataflow=dataflow)
         )
         assert operation.status == Operation.Status.AWAITING_CONFIRMATION, operation.error
         assert [f["id"] for f in operation.preview["flows"]] == [dataflow.flow_id]
         service.confirm(operation, OPERATION_TASKS, reason="Customer stopped using charges")
-        operation = run_now(Operation.objects.get(pk=operation.pk))
+        operation = run_next_job(Operation.objects.get(pk=operation.pk))
         assert operation.status == Operation.Status.SUCCEEDED, operation.error
         assert not self.world.exists("flows", dataflow.flow_id)
         assert not self.world.exists("sourceConnections", dataflow.source_connection_id)

@@ -14,13 +14,8 @@ from operations.models import Operation
 from operations.runner import Context, Done, run_steps, step
 from operations.tasks import execute_operation
 from tests.base import BaseTestCase, make_sandbox
-from tests.operations.factories import (
-    FLOWSERVICE,
-    TOKEN_URL,
-    make_account,
-    make_dataflow,
-    queue,
-)
+from tests.operations.factories import FLOWSERVICE, TOKEN_URL, make_account, make_dataflow
+from tests.operations.jobs import queue
 
 
 class StepRunnerTestCase(BaseTestCase):

@@ -19,7 +19,7 @@ from operations.tasks import OPERATION_TASKS, resume_due_dataflows
 from tests.base import BaseTestCase, make_sandbox
 from tests.emulator_world import AEPWorld
 from tests.operations.factories import make_account, make_dataflow, make_run
-from tests.operations.test_emulator_flows import run_now
+from tests.operations.jobs import run_next_job
 
 EXECUTE = "operations.tasks.execute_operation.delay_on_commit"
 
@@ -251,7 +251,7 @@ class EmulatorResumeTestCase(BaseTestCase):
     def test_a_paused_flow_is_enabled_in_aep_when_its_time_comes(self):
         world = AEPWorld(self.emulator_url)
         dataflow = world.dataflow(world.account())
-        paused = run_now(
+        paused = run_next_job(
             service.create(
                 Operation.Kind.DATAFLOW_DISABLE,
                 actor=self.sam,
@@ -269,7 +269,7 @@ class EmulatorResumeTestCase(BaseTestCase):
         with patch(EXECUTE), self.captureOnCommitCallbacks(execute=True):
             (enable,) = resume.start_due(OPERATION_TASKS, later)
         enable.refresh_from_db()
-        enabled = run_now(enable)
+        enabled = run_next_job(enable)
         assert enabled.status == Operation.Status.SUCCEEDED, enabled.error
         assert world.client.flowservice.get_flow(dataflow.flow_id).state == "enabled"
         dataflow.refresh_from_db()

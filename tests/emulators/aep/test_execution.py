@@ -7,7 +7,7 @@ import base64
 import itertools
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 import requests
@@ -24,6 +24,7 @@ from emulators.aep.testing import (
     expect,
     start_aep_emulator,
 )
+from tests.base import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -74,23 +75,13 @@ def _status(run: dict) -> str:
     return run["metrics"]["statusSummary"]["status"]
 
 
-def _wait_for(check: Callable[[], object], timeout: float = 20, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _finished_runs(aep, flow_id: str, at_least: int, timeout: float = 20) -> list[dict]:
     def finished():
         runs = _runs(aep, flow_id)
         done = [r for r in runs if _status(r) != "inProgress"]
         return runs if len(done) >= at_least and len(done) == len(runs) else None
 
-    return _wait_for(finished, timeout, f"{at_least} finished runs of {flow_id}")
+    return wait_for(finished, f"{at_least} finished runs of {flow_id}", timeout)
 
 
 def _window(run: dict) -> tuple[int, int]:
@@ -300,7 +291,7 @@ def test_a_rejected_token_fails_the_run_and_re_trigger_reruns_its_window(
     retried = expect(aep.post(f"{FLOW_SERVICE}/runs/{failed['id']}/action?op=re-trigger"), 200)
 
     assert set(retried) == {"id", "etag"}
-    rerun = _wait_for(
+    rerun = wait_for(
         lambda: next(
             (
                 r
@@ -309,7 +300,7 @@ def test_a_rejected_token_fails_the_run_and_re_trigger_reruns_its_window(
             ),
             None,
         ),
-        what="the re-triggered run",
+        "the re-triggered run",
     )
     assert _status(rerun) == "success"
     assert _window(rerun) == _window(failed)
@@ -352,12 +343,12 @@ def test_an_ad_hoc_run_ingests_its_window(aep, server, stripe, pipeline):
 
     run_id = expect(created, 201)["id"]
     assert created.headers["Location"].endswith(f"/runs/{run_id}")
-    run = _wait_for(
+    run = wait_for(
         lambda: next(
             (r for r in _runs(aep, flow_id) if r["id"] == run_id and _status(r) != "inProgress"),
             None,
         ),
-        what="the ad-hoc run",
+        "the ad-hoc run",
     )
     expected = stripe.count("charges", created__gte=window_start, created__lt=window_end)
     assert _status(run) == "success"

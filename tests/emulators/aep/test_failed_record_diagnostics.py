@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from emulators.aep.runner import FAILED_RECORD_LIMIT
-from tests.emulators.aep.test_runner import MAPPINGS, charge, fake_stripe, run
-
-__all__ = ["fake_stripe"]  # the fixture, shared with the runner's own tests
+from tests.emulators.aep.fakes import MAPPINGS, charge, run
 
 
 def test_failed_records_reach_the_failed_sink_with_their_errors(fake_stripe):
