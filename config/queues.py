@@ -1,7 +1,7 @@
 """Which Celery queue each task goes to: the one place that decides it.
 
-Three queues, each with workers of its own (README, "Scaling workers"), so that a person never
-waits behind the poller:
+Three queues; ``interactive`` has workers of its own (README, "Scaling workers"), so that a
+person never waits behind the poller:
 
 - ``interactive``: work a person waits on; a page polls its Job, Draft or Operation.
 - ``sync``: the monitoring poller, which dispatches up to hundreds of syncs per beat tick, and

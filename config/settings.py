@@ -214,8 +214,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
-# Three queues, interactive, sync and default, each with workers of its own; config/queues.py
-# routes every task. The broker knows a queue as this prefix + its name (tests set a prefix).
+# Three queues, interactive, sync and default; interactive has workers of its own, and
+# config/queues.py routes every task. The broker knows a queue as this prefix + its name
+# (tests set a prefix).
 TASK_QUEUE_PREFIX = ""
 CELERY_TASK_ROUTES = ("config.queues.route",)
 CELERY_TASK_DEFAULT_QUEUE = TASK_QUEUE_PREFIX + DEFAULT

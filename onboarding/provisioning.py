@@ -57,8 +57,8 @@ EXISTING_DATASET_KINDS = (
     Kind.FLOW,
 )
 # A step's retry waits at most this long, even when AEP's Retry-After asks for more: half of
-# STALE_AFTER, so a draft waiting for its retry (and for a worker to take it) never reads as
-# stalled.
+# STALE_AFTER, so a draft waiting for its retry does not read as stalled while interactive
+# workers keep up (if none takes the retry in time, the person may resume the draft safely).
 MAX_RETRY_WAIT_SECONDS = 90
 
 
@@ -494,11 +494,11 @@ def claim(draft_pk, attempt: int, held_since: datetime | None = None) -> bool:
     return taken == 1
 
 
-def _still_current(draft_pk, attempt: int) -> bool:
+def _still_current(draft_pk, attempt_no: int) -> bool:
     return (
-        Draft.objects.filter(pk=draft_pk, attempt=attempt, status=Draft.Status.PROVISIONING).update(
-            heartbeat=timezone.now()
-        )
+        Draft.objects.filter(
+            pk=draft_pk, attempt=attempt_no, status=Draft.Status.PROVISIONING
+        ).update(heartbeat=timezone.now())
         == 1
     )
 
@@ -527,7 +527,7 @@ class RetryLater(Exception):
 
 
 def provision(
-    client: AEPClient, draft: Draft, attempt: int, retries: StepRetries | None = None
+    client: AEPClient, draft: Draft, attempt_no: int, retries: StepRetries | None = None
 ) -> bool:
     """Run every step not yet done; True when all are done and the monitoring rows exist.
 
@@ -535,47 +535,47 @@ def provision(
     """
     retries = retries or StepRetries()
     steps = list(draft.steps.order_by("position"))
-    run = Attempt(client, draft, Ids.from_steps(steps))
+    current = Attempt(client, draft, Ids.from_steps(steps))
     for step in steps:
         if step.status == StepStatus.DONE:
             continue
-        if not _still_current(draft.pk, attempt):
-            logger.info("provisioning of draft %s attempt %s was superseded", draft.pk, attempt)
+        if not _still_current(draft.pk, attempt_no):
+            logger.info("provisioning of draft %s attempt %s was superseded", draft.pk, attempt_no)
             return False
-        if not _run_step(run, step, attempt, retries.used_for(step)):
+        if not _run_step(current, step, attempt_no, retries.used_for(step)):
             return False
-    finish(draft, run.ids)
+    finish(draft, current.ids)
     return True
 
 
-def _run_step(run: Attempt, step: ProvisioningStep, attempt: int, retries_used: int) -> bool:
+def _run_step(current: Attempt, step: ProvisioningStep, attempt_no: int, retries_used: int) -> bool:
     try:
-        _attempt_step(run, step)
+        _attempt_step(current, step)
     except AEPError as exc:
         if exc.retryable and retries_used < settings.ONBOARDING_STEP_RETRIES:
             wait = _retry_wait(exc, step.attempts)
             retrying = "step %s of draft %s: retry in %ss"
-            note_aep_error(exc, retrying, step, run.draft.pk, wait, level=logging.INFO)
+            note_aep_error(exc, retrying, step, current.draft.pk, wait, level=logging.INFO)
             # The step stays `running` with its attempt counted: the retry first looks for
             # what this call may have created.
-            held_since = _hold(run.draft.pk, attempt)
+            held_since = _hold(current.draft.pk, attempt_no)
             raise RetryLater(wait, StepRetries(step.pk, retries_used + 1), held_since) from exc
-        note_aep_error(exc, "step %s of draft %s failed", step, run.draft.pk)
-        _fail(run, step, explain_step_failure(exc), exc.code or "", exc.request_id or "")
+        note_aep_error(exc, "step %s of draft %s failed", step, current.draft.pk)
+        _fail(current, step, explain_step_failure(exc), exc.code or "", exc.request_id or "")
         return False
     except Exception:
-        logger.exception("step %s of draft %s failed unexpectedly", step, run.draft.pk)
-        _fail(run, step, unexpected_failure())
+        logger.exception("step %s of draft %s failed unexpectedly", step, current.draft.pk)
+        _fail(current, step, unexpected_failure())
         return False
     return True
 
 
-def _hold(draft_pk, attempt: int) -> datetime:
+def _hold(draft_pk, attempt_no: int) -> datetime:
     """Beat the draft's heartbeat for the wait: the page keeps showing progress, and only the
     retry holding this exact value may claim the attempt. A retry that never comes leaves the
     draft stale after STALE_AFTER, and the person may resume it."""
     held_since = timezone.now()
-    Draft.objects.filter(pk=draft_pk, attempt=attempt, status=Draft.Status.PROVISIONING).update(
+    Draft.objects.filter(pk=draft_pk, attempt=attempt_no, status=Draft.Status.PROVISIONING).update(
         heartbeat=held_since
     )
     return held_since

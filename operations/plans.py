@@ -160,13 +160,29 @@ def resolved_steps(plan: dict[str, Any], options: ApplyOptions) -> list[dict[str
         steps["dataset"]["body"]["schemaRef"]["id"] = options.schema_id
         steps["target_connection"]["body"]["data"]["schema"]["id"] = options.schema_id
         steps["mapping_set"]["body"]["outputSchema"]["schemaRef"]["id"] = options.schema_id
+    _fill_older_plan_gaps(steps)
     flow = steps["flow"]["body"]
-    flow.pop("state", None)  # in plans exported before; flows start enabled, AEP refuses it
     if options.name:
         flow["name"] = options.name
     if options.start_now and flow.get("scheduleParams"):
         flow["scheduleParams"]["startTime"] = int(timezone.now().timestamp())
     return [steps[ref] for ref in ORDER]
+
+
+def _fill_older_plan_gaps(steps: dict[str, dict[str, Any]]) -> None:
+    """Plans exported by earlier releases copied fields AEP had left empty as null, and a flow
+    `state` that Flow Service refuses on create (1410-400); their bodies now go out as stored,
+    so fill those gaps with the values the builders use."""
+    steps["flow"]["body"].pop("state", None)
+    auth = steps["connection"]["body"].get("auth") or {}
+    if auth.get("specName") is None and "auth" in steps["connection"]["body"]:
+        auth["specName"] = payloads.STRIPE_AUTH_SPEC_NAME
+    schema = (steps["target_connection"]["body"].get("data") or {}).get("schema") or {}
+    if "id" in schema and schema.get("version") is None:
+        schema["version"] = payloads.XDM_FULL_SCHEMA_VERSION
+    schema_ref = steps["dataset"]["body"].get("schemaRef") or {}
+    if "id" in schema_ref and schema_ref.get("contentType") is None:
+        schema_ref["contentType"] = payloads.XDM_CONTENT_TYPE
 
 
 def _copy(value: Any) -> Any:

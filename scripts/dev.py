@@ -1,4 +1,5 @@
-"""The work behind ./dev: run the whole product locally, or run the tests.
+"""The work behind ./dev: run the whole product locally, run the tests, lint, run manage.py
+with .env, and keep the dependency locks.
 
 Kept in Python (not shell) so that port checks, .env generation and the process list are
 readable and portable. Processes are managed by honcho, which stops them all on Ctrl-C.
@@ -14,8 +15,6 @@ import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlparse
-
-import lockfiles
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
@@ -44,6 +43,8 @@ def main() -> int:
         return run()
     if args.command == "lint":
         return lint()
+    import lockfiles  # needs `packaging`; only the lock commands use it
+
     return lockfiles.check_locks() if args.check else lockfiles.compile_locks()
 
 

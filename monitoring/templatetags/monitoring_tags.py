@@ -43,7 +43,6 @@ def run_duration(value: timedelta | None) -> str:
     return charts.seconds_label(value.total_seconds())
 
 
-@register.filter
 def span(value: timedelta | None) -> str:
     """A duration as "3 s", "4 min", "2.5 h", "3 d"."""
     if value is None:

@@ -9,9 +9,7 @@ from django_htmx.http import HTMX_STOP_POLLING
 from core.decorators import requires
 from core.http import AuthenticatedHttpRequest
 from monitoring import queries
-from monitoring.models import (
-    Run,
-)
+from monitoring.models import Run
 from monitoring.playbooks import explain_errors
 from monitoring.views.pages import refresh_part
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from core.permissions import VIEW, can, can_operate, editable_dataflow_fields
+from core.permissions import VIEW, can, can_fix_mapping, can_operate, editable_dataflow_fields
 from monitoring.models import Dataflow
 from operations import impact
 from operations.service import in_flight, pending_resume
@@ -15,12 +15,16 @@ register = template.Library()
 
 @register.simple_tag
 def dataflow_permissions(user, dataflow: Dataflow) -> dict[str, bool]:
-    """What `user` may do to `dataflow`: {edit, edit_details, mapping, operate}."""
+    """What `user` may do to `dataflow`: {edit, edit_details, mapping, fix_mapping, operate}.
+
+    `mapping`: the mapping is the person's to change; `fix_mapping`: the mapping page opens
+    for this flow now (core.permissions.can_fix_mapping)."""
     editable = editable_dataflow_fields(user, dataflow)
     return {
         "edit": bool(editable),
         "edit_details": "name" in editable,
         "mapping": "mapping" in editable,
+        "fix_mapping": can_fix_mapping(user, dataflow),
         "operate": can_operate(user),
     }
 

@@ -64,6 +64,16 @@ class DataflowPageTestCase(BaseTestCase):
         assert "320 ms</title>" in duration_chart  # the tooltip of the longest run
         self.assertContains(response, '<td class="num">320 ms</td>')  # the runs table agrees
 
+    def test_the_mapping_link_shows_only_where_the_mapping_page_opens(self):
+        mapping_page = f"/ops/dataflows/{self.flow.pk}/mapping/"
+        self.login(self.mina)  # the owner
+        self.assertContains(self.client.get(self.url), mapping_page)
+        assert self.client.get(mapping_page).status_code == 200
+        self.flow.deleted_at = timezone.now()
+        self.flow.save(update_fields=["deleted_at"])
+        self.assertNotContains(self.client.get(self.url), mapping_page)
+        assert self.client.get(mapping_page).status_code == 404
+
     def test_older_runs_page(self):
         self.login(self.sam)
         r = self.client.get(

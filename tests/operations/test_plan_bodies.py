@@ -190,3 +190,21 @@ class PlanBodiesTestCase(BaseTestCase):
             assert request.body == expected.encode(), step["ref"]
         assert "state" not in json.loads(sent[-1].body)
         assert redact(json.loads(sent[0].body))["auth"]["params"]["accessToken"] == "••••"
+
+    def test_a_plan_from_an_earlier_release_fills_what_aep_had_left_empty(self):
+        plan = self.export()
+        by_ref = {step["ref"]: step["body"] for step in plan["steps"]}
+        # Earlier exports copied these straight from AEP's answers, nulls included.
+        by_ref["connection"]["auth"]["specName"] = None
+        by_ref["target_connection"]["data"]["schema"]["version"] = None
+        by_ref["dataset"]["schemaRef"]["contentType"] = None
+        by_ref["flow"]["state"] = "enabled"
+
+        steps = {s["ref"]: s["body"] for s in resolved_steps(plan, ApplyOptions(stripe_key=KEY))}
+
+        assert steps["connection"]["auth"]["specName"] == payloads.STRIPE_AUTH_SPEC_NAME
+        schema = steps["target_connection"]["data"]["schema"]
+        assert schema["version"] == payloads.XDM_FULL_SCHEMA_VERSION
+        assert steps["dataset"]["schemaRef"]["contentType"] == payloads.XDM_CONTENT_TYPE
+        assert "state" not in steps["flow"]
+        assert "null" not in json.dumps(steps)
