@@ -3,31 +3,18 @@
 
 from __future__ import annotations
 
-import pytest
 from django.test import override_settings
 
 from monitoring.models import Account, AuditEvent
 from operations import service
 from operations.models import Operation
 from operations.tasks import OPERATION_TASKS
-from tests.base import BaseTestCase
-from tests.emulator_world import READONLY_KEY, AEPWorld, run_now
+from tests.emulator_world import READONLY_KEY, run_now
+from tests.operations.cases import EmulatorOpsTestCase
 from tests.operations.jobs import run_next_job
 
 
-@pytest.mark.integration
-class EmulatorAccountOpsTestCase(BaseTestCase):
-    @pytest.fixture(autouse=True)
-    def _emulator(self, aep_emulator, stripe_stand_in):
-        self.emulator_url = aep_emulator.url
-        with override_settings(STRIPE_API_BASE=stripe_stand_in.url):
-            yield
-
-    def setUp(self) -> None:
-        super().setUp()
-        self.world = AEPWorld(self.emulator_url)
-        self.account = self.world.account()
-
+class EmulatorAccountOpsTestCase(EmulatorOpsTestCase):
     def tearDown(self) -> None:
         self.world.clear_faults()
         super().tearDown()

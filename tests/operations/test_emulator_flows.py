@@ -5,32 +5,18 @@ from __future__ import annotations
 
 import time
 
-import pytest
-from django.test import override_settings
-
 from core.models import Job
 from monitoring.models import AuditEvent, Dataflow
 from operations import impact, service, steps
 from operations.models import Operation
 from operations.tasks import OPERATION_TASKS
-from tests.base import BaseTestCase, wait_for
-from tests.emulator_world import READONLY_KEY, AEPWorld
+from tests.base import wait_for
+from tests.emulator_world import READONLY_KEY
+from tests.operations.cases import EmulatorOpsTestCase
 from tests.operations.jobs import run_next_job
 
 
-@pytest.mark.integration
-class EmulatorDataflowOpsTestCase(BaseTestCase):
-    @pytest.fixture(autouse=True)
-    def _emulator(self, aep_emulator, stripe_stand_in):
-        self.emulator_url = aep_emulator.url
-        with override_settings(STRIPE_API_BASE=stripe_stand_in.url):
-            yield
-
-    def setUp(self) -> None:
-        super().setUp()
-        self.world = AEPWorld(self.emulator_url)
-        self.account = self.world.account()
-
+class EmulatorDataflowOpsTestCase(EmulatorOpsTestCase):
     def test_disable_then_enable_creates_the_backfill_runs_shown_beforehand(self):
         dataflow = self.world.dataflow(self.account)
         # The first run covers "everything so far"; two regular windows show the period.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from unittest.mock import Mock
 
 import responses
@@ -14,7 +13,8 @@ from operations.models import Operation
 from operations.runner import Context, Done, run_steps, step
 from operations.tasks import execute_operation
 from tests.base import BaseTestCase, make_sandbox
-from tests.operations.factories import FLOWSERVICE, TOKEN_URL, make_account, make_dataflow
+from tests.operations.cases import FakeAEPTestCase
+from tests.operations.factories import FLOWSERVICE, make_account
 from tests.operations.jobs import queue
 
 
@@ -86,21 +86,8 @@ class StepRunnerTestCase(BaseTestCase):
         assert "internal detail" not in self.op.error
 
 
-class IdempotentHandlersTestCase(BaseTestCase):
+class IdempotentHandlersTestCase(FakeAEPTestCase):
     """What makes resuming safe: a repeated call that AEP already carried out counts as done."""
-
-    def setUp(self) -> None:
-        super().setUp()
-        self.sandbox = make_sandbox(client_id=f"client-{uuid.uuid4().hex}")
-        self.account = make_account(self.sandbox)
-        self.flow = make_dataflow(self.account)
-        responses.start()
-        responses.post(TOKEN_URL, json={"access_token": "t", "expires_in": 86399})
-
-    def tearDown(self) -> None:
-        responses.stop()
-        responses.reset()
-        super().tearDown()
 
     def test_enabling_an_enabled_flow_is_skipped_not_failed(self):
         responses.post(

@@ -3,36 +3,19 @@
 from __future__ import annotations
 
 import io
-import uuid
 
 import pytest
 import responses
 from django.core.management import CommandError, call_command
 
-from tests.base import BaseTestCase, make_sandbox
+from tests.operations.cases import FakeAEPTestCase
 from tests.operations.factories import (
     CATALOG,
     FLOWSERVICE,
-    TOKEN_URL,
-    make_account,
-    make_dataflow,
 )
 
 
-class ExportPlanTestCase(BaseTestCase):
-    def setUp(self) -> None:
-        super().setUp()
-        self.sandbox = make_sandbox(client_id=f"client-{uuid.uuid4().hex}")
-        self.account = make_account(self.sandbox)
-        self.flow = make_dataflow(self.account)
-        responses.start()
-        responses.post(TOKEN_URL, json={"access_token": "t", "expires_in": 86399})
-
-    def tearDown(self) -> None:
-        responses.stop()
-        responses.reset()
-        super().tearDown()
-
+class ExportPlanTestCase(FakeAEPTestCase):
     def answer_aep(self, transformations: list[dict]) -> None:
         flow, account = self.flow, self.account
         responses.get(
