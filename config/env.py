@@ -87,3 +87,51 @@ def env_fernet_keys(name: str) -> list[str]:
                 f"{name} holds a value that is not a Fernet key (32 url-safe base64 bytes)"
             ) from None
     return keys
+
+
+def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    value = os.getenv(name, "").strip().lower() or default
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r} must be one of: {', '.join(choices)}")
+    return value
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+# PASSWORD_LOGIN: everyone, a break-glass Admin only, no one.
+PASSWORD_LOGIN_MODES = ("on", "admins", "off")
+
+
+def env_oidc_issuer(name: str, *, debug: bool) -> str:
+    """The identity provider's issuer URL: https, or http on this machine or with DEBUG."""
+    value = env_str(name, "").rstrip("/")
+    if not value:
+        return ""
+    parsed = urlparse(value)
+    local = parsed.hostname in LOOPBACK_HOSTS
+    if parsed.scheme != "https" and not (parsed.scheme == "http" and (local or debug)):
+        raise ConfigError(f"{name}={value!r} must be an https:// URL (the provider's issuer)")
+    return value
+
+
+def check_sso_settings(
+    *,
+    issuer: str,
+    client_id: str,
+    client_secret: str,
+    role_groups: dict[str, list[str]],
+    password_login: str,
+) -> None:
+    """Refuse a single sign-on set-up that cannot work, in one line naming what is missing."""
+    if not issuer:
+        if password_login != PASSWORD_LOGIN_MODES[0]:
+            raise ConfigError(
+                f"PASSWORD_LOGIN={password_login} needs single sign-on: set OIDC_ISSUER too"
+            )
+        return
+    if not client_id or not client_secret:
+        raise ConfigError("OIDC_ISSUER is set: OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are required")
+    if not any(role_groups.values()):
+        raise ConfigError(
+            "OIDC_ISSUER is set: map at least one group to a role "
+            "(OIDC_ADMIN_GROUPS, OIDC_SUPPORT_GROUPS or OIDC_MARKETING_OPS_GROUPS)"
+        )

@@ -10,11 +10,15 @@ import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
 from config.env import (
+    PASSWORD_LOGIN_MODES,
     ConfigError,
+    check_sso_settings,
     env_bool,
+    env_choice,
     env_fernet_keys,
     env_int,
     env_list,
+    env_oidc_issuer,
     env_str,
     env_url,
 )
@@ -120,7 +124,10 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     # First: refuses locked-out username+address pairs before a password is checked.
     "core.security.LoginThrottleBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Passwords, as far as PASSWORD_LOGIN allows (core/sso.py).
+    "core.sso.PasswordBackend",
+    # OpenID Connect single sign-on, when OIDC_ISSUER is set.
+    "core.sso.SSOBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -197,6 +204,40 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "core.security.client_ip"
 AXES_LOCKOUT_CALLABLE = "core.security.lockout_response"
+
+# --- Single sign-on (OpenID Connect) -----------------------------------------------------------
+# Empty OIDC_ISSUER: local passwords only. Set, the login page offers "Sign in with SSO"; the
+# provider's endpoints come from its discovery document (core/sso.py).
+OIDC_ISSUER = env_oidc_issuer("OIDC_ISSUER", debug=DEBUG)
+OIDC_RP_CLIENT_ID = env_str("OIDC_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET", "")
+OIDC_RP_SCOPES = env_str("OIDC_SCOPES", "openid email profile")
+OIDC_RP_SIGN_ALGO = env_str("OIDC_SIGN_ALGO", "RS256")
+# The claim listing the person's groups (Okta, Keycloak: groups; Azure AD: groups or roles).
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
+# The identity provider's groups that grant each role, comma-separated. A person's role is
+# re-derived at every sign-in (the most powerful one their groups grant); no mapped group, no entry.
+SSO_ROLE_GROUPS = {
+    "Admin": env_list("OIDC_ADMIN_GROUPS", ""),
+    "Support": env_list("OIDC_SUPPORT_GROUPS", ""),
+    "Marketing Ops": env_list("OIDC_MARKETING_OPS_GROUPS", ""),
+}
+# Password sign-in: on (everyone), admins (a break-glass Admin only, for when the identity
+# provider is down), or off.
+PASSWORD_LOGIN = env_choice("PASSWORD_LOGIN", PASSWORD_LOGIN_MODES, "on")
+check_sso_settings(
+    issuer=OIDC_ISSUER,
+    client_id=OIDC_RP_CLIENT_ID,
+    client_secret=OIDC_RP_CLIENT_SECRET,
+    role_groups=SSO_ROLE_GROUPS,
+    password_login=PASSWORD_LOGIN,
+)
+# mozilla-django-oidc: PKCE, the nonce, and the ID token kept for signing out at the provider.
+OIDC_USE_PKCE = True
+OIDC_STORE_ID_TOKEN = True
+OIDC_AUTHENTICATION_CALLBACK_URL = "sso-callback"
+LOGIN_REDIRECT_URL_FAILURE = "login"
+OIDC_TIMEOUT = 10
 
 # --- Redis and Celery -------------------------------------------------------------------------
 REDIS_URL = env_url("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "rediss", "unix"))

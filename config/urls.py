@@ -1,8 +1,7 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from core import healthz, metrics
+from core import healthz, metrics, signin
 from core import views as core_views
 
 # 413 for an oversized post; 403, 404 and 500 use Django's handlers with our templates.
@@ -10,8 +9,10 @@ handler400 = "core.errors.bad_request"
 
 urlpatterns = [
     path("", core_views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", signin.SignInView.as_view(), name="login"),
+    path("login/sso/", signin.sso_start, name="sso-start"),
+    path("login/sso/callback/", signin.SSOCallbackView.as_view(), name="sso-callback"),
+    path("logout/", signin.sign_out, name="logout"),
     path("jobs/<uuid:pk>/", core_views.job_status, name="job-status"),
     path("healthz", healthz.ready, name="healthz"),
     path("healthz/live", healthz.live, name="healthz-live"),

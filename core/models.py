@@ -104,3 +104,25 @@ class Preference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.language or '-'}, {self.time_zone or '-'})"
+
+
+class SSOIdentity(models.Model):
+    """The identity provider's person behind a user: matched by issuer and subject, never by
+    username or email, so a provider account cannot take over a local one that shares its name."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, models.CASCADE, related_name="sso_identity"
+    )
+    issuer = models.CharField(max_length=300)
+    subject = models.CharField(max_length=255)
+    # The provider's groups at the last sign-in, as the role was derived from them.
+    groups = models.JSONField(default=list, blank=True)
+    last_sign_in = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="core_sso_identity_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"

@@ -5,7 +5,10 @@ class MonitoringConfig(AppConfig):
     name = "monitoring"
 
     def ready(self) -> None:
-        from monitoring import metrics
+        from core import sso
+        from monitoring import audit, metrics
 
         # Its gauges on /metrics: core.metrics renders them without reading monitoring itself.
         metrics.register()
+        # Single sign-ons in the audit trail: core.sso announces them, the trail lives here.
+        sso.signed_in.connect(audit.record_sso_sign_in, dispatch_uid="audit-sso-sign-in")

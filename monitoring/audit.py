@@ -43,3 +43,22 @@ def record(
         error=error,
         request_id=request_id,
     )
+
+
+def record_sso_sign_in(sender, *, user, role, previous_role, groups, created, **kwargs) -> None:
+    """Each single sign-on is an audit event; so is the role it changed (core.sso.signed_in)."""
+    target = {
+        "target_type": "user",
+        "target_id": str(user.pk),
+        "target_label": user.get_username(),
+    }
+    record(user, "sso_sign_in", **target, after={"role": role, "groups": groups, "new": created})
+    if role != previous_role:
+        record(
+            user,
+            "role_changed",
+            **target,
+            before={"role": previous_role},
+            after={"role": role},
+            reason="Derived from the identity provider's groups at sign-in",
+        )

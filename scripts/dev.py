@@ -22,6 +22,7 @@ BIN = Path(sys.executable).parent
 WEB_PORT = 8000
 AEP_PORT = 8100
 STRIPE_PORT = 12111
+SSO_PORT = 9400
 
 
 def main() -> int:
@@ -62,7 +63,10 @@ def run() -> int:
     VAR.mkdir(exist_ok=True)
     env_file = ensure_env_file()
     env = {**os.environ, **read_env_file(env_file)}
-    busy = [port for port in (WEB_PORT, AEP_PORT, STRIPE_PORT) if port_open("127.0.0.1", port)]
+    sso = demo_sso_settings(env)
+    env.update(sso)
+    ports = (WEB_PORT, AEP_PORT, STRIPE_PORT) + ((SSO_PORT,) if sso else ())
+    busy = [port for port in ports if port_open("127.0.0.1", port)]
     if busy:
         print(f"Port(s) {', '.join(map(str, busy))} already in use: stop what runs there first.")
         return 1
@@ -88,6 +92,8 @@ def run() -> int:
             "--seed 2000"
         ),
     }
+    if sso:
+        procfile["sso"] = sso_provider_command()
     redis_cmd = redis_command_if_needed(env["REDIS_URL"])
     if redis_cmd:
         procfile = {"redis": redis_cmd, **procfile}
@@ -99,6 +105,46 @@ def run() -> int:
     url = f"http://127.0.0.1:{WEB_PORT}/"
     print(f"\n  Stripe Sources is starting at {url}  (Ctrl-C stops everything)\n")
     return subprocess.call([f"{BIN}/honcho", "start", "-f", str(path), "-d", str(ROOT)], env=env)
+
+
+def demo_sso_settings(env: dict[str, str]) -> dict[str, str]:
+    """Single sign-on through the local OpenID Connect provider, unless .env names a real one.
+
+    Its demo people sit in the groups mapped here, one per role, and one in no mapped group.
+    """
+    if env.get("OIDC_ISSUER"):
+        return {}
+    secret_file = VAR / "sso-client-secret"
+    if not secret_file.exists():
+        import secrets
+
+        secret_file.write_text(secrets.token_urlsafe(24))
+        secret_file.chmod(0o600)
+    return {
+        "OIDC_ISSUER": f"http://127.0.0.1:{SSO_PORT}/openid",
+        "OIDC_CLIENT_ID": "stripe-sources-demo",
+        "OIDC_CLIENT_SECRET": secret_file.read_text().strip(),
+        "OIDC_SCOPES": "openid email profile groups",
+        "OIDC_ADMIN_GROUPS": "stripe-sources-admins",
+        "OIDC_SUPPORT_GROUPS": "stripe-sources-support",
+        "OIDC_MARKETING_OPS_GROUPS": "stripe-sources-marketing",
+    }
+
+
+def sso_provider_command() -> str:
+    """The local provider, registered for the dashboard at both of its local addresses.
+
+    It reads the client secret from OIDC_CLIENT_SECRET, which honcho passes to every process.
+    """
+    sites = [f"http://127.0.0.1:{WEB_PORT}", f"http://localhost:{WEB_PORT}"]
+    uris = "".join(
+        f" --redirect-uri {site}/login/sso/callback/ --post-logout-redirect-uri {site}/login/"
+        for site in sites
+    )
+    return (
+        f"{BIN}/python -m emulators.oidc --port {SSO_PORT} --db {VAR}/sso-provider.sqlite3 "
+        f"--client-id stripe-sources-demo --quiet{uris}"
+    )
 
 
 def ensure_env_file() -> Path:

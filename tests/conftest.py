@@ -67,3 +67,39 @@ def celery_worker_thread(transactional_db):
         app, pool="threads", concurrency=2, perform_ping_check=False, queues=broker_names()
     ) as worker:
         yield worker
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(tmp_path_factory, live_server):
+    """The local OpenID Connect provider as its own process, registered for the live server.
+
+    Its demo people (`provider.people`) each sit in one group; see `sso_settings`.
+    """
+    from emulators.oidc.testing import start_oidc_provider
+
+    port = live_server.url.rsplit(":", 1)[1]
+    sites = [f"http://localhost:{port}", f"http://127.0.0.1:{port}"]
+    provider = start_oidc_provider(tmp_path_factory.mktemp("oidc"), sites)
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def sso_settings(settings, oidc_provider):
+    """Single sign-on through the local provider, with its demo groups mapped to the roles."""
+    from core import sso
+
+    settings.OIDC_ISSUER = oidc_provider.issuer
+    settings.OIDC_RP_CLIENT_ID = oidc_provider.client_id
+    settings.OIDC_RP_CLIENT_SECRET = oidc_provider.client_secret
+    settings.OIDC_RP_SCOPES = "openid email profile groups"
+    settings.SSO_ROLE_GROUPS = {
+        "Admin": ["stripe-sources-admins"],
+        "Support": ["stripe-sources-support"],
+        "Marketing Ops": ["stripe-sources-marketing"],
+    }
+    # The live server speaks plain HTTP.
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+    sso.forget_provider_metadata()
+    yield settings
+    sso.forget_provider_metadata()

@@ -58,6 +58,18 @@ def test_good_configuration_passes_the_check():
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL='LOUD' must be"),
         ({"SECRET_KEY_FILE": "/nonexistent/secret"}, "SECRET_KEY_FILE=/nonexistent/secret"),
         ({"SITE_URL": "dashboard.example.com"}, "SITE_URL='dashboard.example.com' is not a URL"),
+        ({"OIDC_ISSUER": "http://idp.example.com"}, "OIDC_ISSUER='http://idp.example.com' must be"),
+        ({"OIDC_ISSUER": "https://idp.example.com"}, "OIDC_CLIENT_ID and OIDC_CLIENT_SECRET"),
+        (
+            {
+                "OIDC_ISSUER": "https://idp.example.com",
+                "OIDC_CLIENT_ID": "a",
+                "OIDC_CLIENT_SECRET": "b",
+            },
+            "map at least one group to a role",
+        ),
+        ({"PASSWORD_LOGIN": "admins"}, "PASSWORD_LOGIN=admins needs single sign-on"),
+        ({"PASSWORD_LOGIN": "sometimes"}, "PASSWORD_LOGIN='sometimes' must be one of"),
     ],
 )
 def test_bad_value_gives_one_line_naming_the_variable(overrides, expected):
