@@ -274,6 +274,9 @@ AEP_IMS_URL = env_url("AEP_IMS_URL", "https://ims-na1.adobelogin.com")
 AEP_SCOPE = env_str(
     "AEP_SCOPE", "openid,AdobeID,read_organizations,additional_info.projectedProductContext,session"
 )
+# Let sandboxes reach AEP over plain http: only for the local emulator. Off, a sandbox's
+# platform and IMS URLs must be https (they carry the client secret and every token).
+AEP_ALLOW_HTTP = env_bool("AEP_ALLOW_HTTP", DEBUG)
 AEP_TIMEOUT_SECONDS = env_int("AEP_TIMEOUT_SECONDS", 30, minimum=1)
 STRIPE_API_BASE = env_url("STRIPE_API_BASE", "https://api.stripe.com")
 # The address people open the dashboard at (https://stripe-sources.example.com): links in alert

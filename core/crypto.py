@@ -13,7 +13,7 @@ and every page that shows no secret keeps working. `count_unreadable` counts suc
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
@@ -25,6 +25,8 @@ from django.utils.translation import gettext as _
 from core.explain import ExplainedError
 
 MASK = "••••"
+
+QuerySetT = TypeVar("QuerySetT", bound=models.QuerySet)
 
 
 @cache
@@ -260,3 +262,19 @@ def check_secrets_readable(app_configs: Any = None, **kwargs: Any) -> list[check
             id="core.E001",
         )
     ]
+
+
+def defer_secrets(queryset: QuerySetT, *related: str) -> QuerySetT:
+    """`queryset` without the secret columns of its model and of each `related` path
+    (select_related ones): list pages never load a secret, readable or not."""
+    names = [field.name for field in _secret_fields(queryset.model)]
+    for path in related:
+        model: Any = queryset.model
+        for part in path.split("__"):
+            model = model._meta.get_field(part).related_model
+        names += [f"{path}__{field.name}" for field in _secret_fields(model)]
+    return queryset.defer(*names) if names else queryset
+
+
+def _secret_fields(model: Any) -> list[EncryptedSecretField]:
+    return [field for field in model._meta.fields if isinstance(field, EncryptedSecretField)]

@@ -4,6 +4,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from core.stripe import key_shape
@@ -40,9 +41,15 @@ class SandboxForm(forms.ModelForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         secret = self.instance.client_secret if self.instance.pk else None
-        if secret:
+        if secret and not secret.readable:
             self.fields["client_secret"].help_text = _(
-                "Set (ends in …%(last4)s). Leave empty to keep it."
+                "The stored secret cannot be read with the current FIELD_ENCRYPTION_KEY. Enter "
+                "it again, or put the key it was written with back in FIELD_ENCRYPTION_KEY."
+            )
+        elif secret:
+            self.fields["client_secret"].help_text = _(
+                "Set (ends in …%(last4)s). Leave empty to keep it. Changing the platform or IMS "
+                "URL needs it entered again."
             ) % {"last4": secret.last4}
         else:
             self.fields["client_secret"].help_text = _(
@@ -61,13 +68,49 @@ class SandboxForm(forms.ModelForm):
             raise forms.ValidationError(_("Sandbox names are lower-case without spaces."))
         return name
 
+    def clean_platform_url(self) -> str:
+        return _https_unless_allowed(self.cleaned_data["platform_url"])
+
+    def clean_ims_url(self) -> str:
+        return _https_unless_allowed(self.cleaned_data["ims_url"])
+
     def clean_client_secret(self):
         secret = self.cleaned_data["client_secret"]
         if secret:
             return secret
-        if self.instance.pk and self.instance.client_secret:
-            return self.instance.client_secret  # keep the stored one
+        stored = self.instance.client_secret if self.instance.pk else None
+        if stored and stored.readable:
+            return stored  # keep the stored one
+        if stored:
+            raise forms.ValidationError(
+                _("The stored secret cannot be read with the current keys: enter it again.")
+            )
         raise forms.ValidationError(_("Enter the client secret."))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        # The stored secret goes only where it went when it was entered: pointing the sandbox
+        # somewhere else takes someone who knows the secret, not just access to this page.
+        if self.instance.pk and not self.data.get("client_secret", "").strip():
+            moved = [
+                name
+                for name in ("platform_url", "ims_url")
+                if name in cleaned and cleaned[name] != getattr(self.instance, name)
+            ]
+            if moved and "client_secret" not in self.errors:
+                self.add_error(
+                    "client_secret",
+                    _("Enter the client secret again to change the platform or IMS URL."),
+                )
+        return cleaned
+
+
+def _https_unless_allowed(url: str) -> str:
+    """Sandbox URLs carry the client secret and every token: https only, except where
+    AEP_ALLOW_HTTP (on with DEBUG) lets a local emulator be reached over http."""
+    if urlsplit(url).scheme != "https" and not settings.AEP_ALLOW_HTTP:
+        raise forms.ValidationError(_("Use an address starting with https://."))
+    return url
 
 
 class FreshnessSLAForm(forms.ModelForm):

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.crypto import defer_secrets
 from core.decorators import requires
 from core.http import AuthenticatedHttpRequest, positive_int
 from core.permissions import can_edit_alerts, can_manage_alerts
@@ -88,7 +89,9 @@ def _editable_flows(user):
 
 @requires("view_monitoring")
 def rule_list(request: AuthenticatedHttpRequest):
-    rules = AlertRule.objects.select_related("dataflow").order_by("dataflow__name", "kind")
+    rules = defer_secrets(
+        AlertRule.objects.select_related("dataflow").order_by("dataflow__name", "kind")
+    )
     editable = set(_editable_flows(request.user).values_list("pk", flat=True))
     manage_all = can_manage_alerts(request.user)
     rows = [(rule, manage_all or rule.dataflow_id in editable) for rule in rules]

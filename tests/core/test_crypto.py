@@ -124,9 +124,7 @@ class RotateCompareAndSetTestCase(TransactionTestCase):
         def rotate_while_someone_saves(token: str) -> str:
             rotated = original_rotate(token)
             # Another request re-enters the secret between the read and the write.
-            Sandbox.objects.filter(pk=sandbox.pk).update(
-                client_secret="p8e-new-secret-value-5678"
-            )
+            Sandbox.objects.filter(pk=sandbox.pk).update(client_secret="p8e-new-secret-value-5678")
             return rotated
 
         with (
