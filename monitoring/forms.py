@@ -7,6 +7,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from core.crypto import Secret
 from core.stripe import key_shape
 from monitoring.models import AlertRule, Dataflow, Sandbox
 from monitoring.webhook_targets import WebhookTargetRefused, vet_url
@@ -161,10 +162,23 @@ def suggested_format(url: str) -> str | None:
     return None
 
 
+class WriteOnlyURLInput(forms.URLInput):
+    """A URL field that, like a password field, never renders its value back."""
+
+    def format_value(self, value: Any) -> None:
+        return None
+
+
 class AlertRuleForm(forms.ModelForm):
     """Create or edit an alert rule; the webhook secret is write-only."""
 
-    webhook_url = forms.URLField(label=_("Webhook URL"), required=False, assume_scheme="https")
+    # A credential (Slack and Teams carry their secret in the path): written, never shown.
+    webhook_url = forms.URLField(
+        label=_("Webhook URL"),
+        required=False,
+        assume_scheme="https",
+        widget=WriteOnlyURLInput(attrs={"autocomplete": "off"}),
+    )
     webhook_format = forms.ChoiceField(
         label=_("Webhook format"),
         choices=AlertRule.WebhookFormat.choices,
@@ -172,6 +186,7 @@ class AlertRuleForm(forms.ModelForm):
         # Left out of a post, it is the generic format rules had before there was a choice.
         required=False,
     )
+    remove_webhook = forms.BooleanField(label=_("Remove the webhook"), required=False)
     webhook_secret = forms.CharField(
         label=_("Webhook signing secret"),
         required=False,
@@ -211,6 +226,14 @@ class AlertRuleForm(forms.ModelForm):
         self.fields["webhook_url"].help_text = _(
             "An https:// address on the public internet. Redirects are not followed."
         )
+        # The address is a credential, like the secret: never rendered back.
+        self.initial["webhook_url"] = ""
+        if self.instance.pk and self.instance.webhook_url:
+            self.fields["webhook_url"].help_text = _(
+                "Set (%(label)s). Leave empty to keep it. Redirects are not followed."
+            ) % {"label": self.instance.webhook_label}
+        else:
+            del self.fields["remove_webhook"]
         self.fields["webhook_format"].help_text = self._format_help()
         # Read by static/js/alert_rule_form.js, which picks the format as the address is typed.
         self.fields["webhook_url"].widget.attrs["data-suggest-format"] = "id_webhook_format"
@@ -238,7 +261,8 @@ class AlertRuleForm(forms.ModelForm):
             )
         )
         rule = self.instance
-        suggested = suggested_format(rule.webhook_url) if rule.pk else None
+        # The label keeps the host, which is all the suggestion reads.
+        suggested = suggested_format(rule.webhook_label) if rule.pk else None
         if suggested and suggested != rule.webhook_format:
             help_text += " " + _("This address looks like %(format)s.") % {
                 "format": AlertRule.WebhookFormat(suggested).label
@@ -269,7 +293,12 @@ class AlertRuleForm(forms.ModelForm):
         return cleaned
 
     def _clean_webhook(self, cleaned: dict) -> None:
+        if cleaned.get("remove_webhook") and not self.data.get("webhook_url"):
+            cleaned["webhook_url"] = cleaned["webhook_secret"] = ""
+            return
         url = cleaned.get("webhook_url")
+        if isinstance(url, Secret):  # the stored one: its host is in the label
+            url = self.instance.webhook_label
         generic = cleaned.get("webhook_format") == AlertRule.WebhookFormat.GENERIC
         secret = cleaned.get("webhook_secret") or (
             self.instance.webhook_secret if self.instance.pk else ""
@@ -292,14 +321,22 @@ class AlertRuleForm(forms.ModelForm):
     def clean_webhook_format(self) -> str:
         return self.cleaned_data["webhook_format"] or AlertRule.WebhookFormat.GENERIC
 
-    def clean_webhook_url(self) -> str:
+    def clean_webhook_url(self):
         url = self.cleaned_data["webhook_url"]
         if url:
             try:
                 vet_url(url)
             except WebhookTargetRefused as exc:
                 raise forms.ValidationError(str(exc)) from None
-        return url
+            return url
+        if self.instance.pk and self.instance.webhook_url and not self._removing_webhook():
+            return self.instance.webhook_url  # keep the stored one
+        return ""
+
+    def _removing_webhook(self) -> bool:
+        field = self.fields.get("remove_webhook")
+        name = self.add_prefix("remove_webhook")
+        return field is not None and bool(field.widget.value_from_datadict(self.data, {}, name))
 
     def clean_webhook_secret(self):
         secret = self.cleaned_data["webhook_secret"]

@@ -38,7 +38,7 @@ from django.utils.translation import gettext as _
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -228,16 +228,29 @@ def post(url: str, *, deadline_seconds: float, **kwargs: Any) -> requests.Respon
 
 
 def _read_limited(response: requests.Response, deadline: float) -> bytes:
+    """Up to MAX_RESPONSE_BYTES of the body, taking what each read brings (read1), each read
+    allowed only the time left before the deadline: a trickle cannot stretch it."""
+    raw = response.raw
     body = b""
-    for chunk in response.iter_content(READ_CHUNK_BYTES):
-        body += chunk
-        if len(body) >= MAX_RESPONSE_BYTES:
-            return body[:MAX_RESPONSE_BYTES]
-        if time.monotonic() > deadline:
+    while len(body) < MAX_RESPONSE_BYTES:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
             raise ResponseTooSlow
-    if time.monotonic() > deadline:
-        raise ResponseTooSlow
+        _set_read_timeout(raw, remaining)
+        try:
+            chunk = raw.read1(min(READ_CHUNK_BYTES, MAX_RESPONSE_BYTES - len(body)))
+        except (ReadTimeoutError, TimeoutError):
+            raise ResponseTooSlow from None
+        if not chunk:
+            break
+        body += chunk
     return body
+
+
+def _set_read_timeout(raw: Any, seconds: float) -> None:
+    sock = getattr(getattr(raw, "connection", None), "sock", None)
+    if sock is not None:
+        sock.settimeout(max(seconds, 0.001))
 
 
 class _VettedConnectionMixin:

@@ -29,8 +29,8 @@ from celery.exceptions import Retry
 from cryptography.fernet import Fernet
 from django.core import mail
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.test import Client, TestCase, override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from aep.errors import ServerError
@@ -110,7 +110,9 @@ class Worker:
 
 
 @override_settings(
-    MONITORING_REDIS_PREFIX=f"test-security-{uuid.uuid4().hex}", ONBOARDING_STEP_RETRIES=0
+    MONITORING_REDIS_PREFIX=f"test-security-{uuid.uuid4().hex}",
+    ONBOARDING_STEP_RETRIES=0,
+    AEP_ALLOW_HTTP=True,  # the fake AEP answers at http://aep.invalid
 )
 class SecretLeakTestCase(TestCase):
     world: World
@@ -283,6 +285,7 @@ class SecretLeakTestCase(TestCase):
             rule_post = {
                 "kind": "run_failed",
                 "emails": "not an email",
+                "webhook_url": WEBHOOK_URL,
                 "webhook_secret": WEBHOOK_SECRET,
             }
             for path in ("/alerts/rules/new/", f"/alerts/rules/{world.rule.pk}/"):
