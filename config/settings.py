@@ -154,6 +154,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # --- Security ---------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
+# Sessions end after 12 hours without a request; each request starts the 12 hours again.
+SESSION_COOKIE_AGE = env_int("SESSION_IDLE_HOURS", 12, minimum=1) * 3600
+SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -194,6 +197,8 @@ CONTENT_SECURITY_POLICY = {
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The second tier (core/security.py): one username from any number of addresses.
+LOGIN_USERNAME_FAILURE_LIMIT = env_int("LOGIN_USERNAME_FAILURE_LIMIT", 20, minimum=1)
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "core.security.client_ip"
 AXES_LOCKOUT_CALLABLE = "core.security.lockout_response"
@@ -265,8 +270,14 @@ for _queue in QUEUES:
     }
 HEARTBEAT_REDIS_PREFIX = "stripe-sources:heartbeat:"
 METRICS_REDIS_PREFIX = "stripe-sources:metrics:"
-# Bearer token that /metrics requires; empty leaves it open (keep it off the public internet).
+# Bearer token that /metrics requires. Required when DEBUG is off; with DEBUG, empty leaves
+# /metrics open for local use.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+if not DEBUG and not METRICS_TOKEN:
+    raise ConfigError(
+        "METRICS_TOKEN is required when DEBUG is off (the bearer token Prometheus sends to "
+        "/metrics)"
+    )
 
 # --- AEP and Stripe ---------------------------------------------------------------------------
 AEP_PLATFORM_URL = env_url("AEP_PLATFORM_URL", "https://platform.adobe.io")

@@ -89,7 +89,7 @@ class SandboxForm(forms.ModelForm):
         raise forms.ValidationError(_("Enter the client secret."))
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         # The stored secret goes only where it went when it was entered: pointing the sandbox
         # somewhere else takes someone who knows the secret, not just access to this page.
         if self.instance.pk and not self.data.get("client_secret", "").strip():

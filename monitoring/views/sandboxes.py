@@ -53,7 +53,7 @@ def _audit(
     before: dict[str, str] | None = None,
     secret_changed: bool = False,
 ) -> None:
-    after: dict[str, object] = _state(sandbox)
+    after: dict[str, object] = {**_state(sandbox)}
     if secret_changed:
         after["credential"] = "replaced"  # that the client secret changed, never what it is
     record(

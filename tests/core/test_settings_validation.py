@@ -14,6 +14,7 @@ GOOD = {
     "SECRET_KEY": "a-secret-key-that-is-long-enough-for-production-use",
     "FIELD_ENCRYPTION_KEY": "Egff6j5QvyPRk9RUNQ381atrSywkEyE-mZAqTevzNIc=",
     "ALLOWED_HOSTS": "example.com",
+    "METRICS_TOKEN": "a-metrics-token",
 }
 
 
@@ -58,6 +59,8 @@ def test_good_configuration_passes_the_check():
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL='LOUD' must be"),
         ({"SECRET_KEY_FILE": "/nonexistent/secret"}, "SECRET_KEY_FILE=/nonexistent/secret"),
         ({"SITE_URL": "dashboard.example.com"}, "SITE_URL='dashboard.example.com' is not a URL"),
+        ({"METRICS_TOKEN": None}, "METRICS_TOKEN is required when DEBUG is off"),
+        ({"METRICS_TOKEN": ""}, "METRICS_TOKEN is required when DEBUG is off"),
     ],
 )
 def test_bad_value_gives_one_line_naming_the_variable(overrides, expected):
@@ -67,6 +70,10 @@ def test_bad_value_gives_one_line_naming_the_variable(overrides, expected):
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("Configuration error: ")
     assert expected in lines[0]
+
+
+def test_with_debug_metrics_may_stay_open_for_local_use():
+    assert run_check(DEBUG="True", METRICS_TOKEN=None).returncode == 0
 
 
 def test_secret_can_come_from_a_file(tmp_path):
