@@ -241,6 +241,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "options": {"expires": 300},
     },
     "monitoring-housekeeping": {"task": "monitoring.housekeeping", "schedule": 3600.0},
+    # Forget Stripe keys kept past their lifetime: abandoned drafts' (7 days untouched) and
+    # unconfirmed key rotations' (1 hour).
+    "onboarding-housekeeping": {"task": "onboarding.housekeeping", "schedule": 3600.0},
+    "operations-housekeeping": {"task": "operations.housekeeping", "schedule": 600.0},
     # Dispatches the daily Stripe schema-drift check of each active flow (monitoring/drift.py).
     "monitoring-schema-drift": {
         "task": "monitoring.schedule_drift_checks",

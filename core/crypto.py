@@ -53,6 +53,17 @@ def rotate(token: str) -> str:
     return fernet().rotate(token.encode()).decode()
 
 
+class FieldKeySealer:
+    """Encryption with the field key for values kept outside the database (IMS tokens in
+    Redis): aep.ims.Sealer."""
+
+    def seal(self, text: str) -> str:
+        return encrypt(text)
+
+    def open(self, sealed: str) -> str:
+        return decrypt(sealed)
+
+
 def is_readable(token: str) -> bool:
     try:
         fernet().decrypt(token.encode())
