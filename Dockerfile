@@ -12,7 +12,7 @@ COPY . .
 RUN pip install --no-cache-dir --no-deps . \
  && SECRET_KEY=build-only-secret-key-not-used-at-runtime-000000 \
     FIELD_ENCRYPTION_KEY=Egff6j5QvyPRk9RUNQ381atrSywkEyE-mZAqTevzNIc= \
-    ALLOWED_HOSTS=build python manage.py collectstatic --no-input
+    ALLOWED_HOSTS=build METRICS_TOKEN=build-only python manage.py collectstatic --no-input
 RUN useradd --create-home app && mkdir -p /app/var && chown app /app/var
 USER app
 EXPOSE 8000

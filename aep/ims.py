@@ -116,8 +116,19 @@ return 0
 """
 
 
+class Sealer(Protocol):
+    """Encrypts what the cache puts in Redis; `open` raises ValueError on what it cannot read."""
+
+    def seal(self, text: str) -> str: ...
+
+    def open(self, sealed: str) -> str: ...
+
+
 class RedisTokenCache:
     """Token cache shared by every process that talks to the same Redis.
+
+    With a `sealer`, tokens are stored encrypted: whoever reads Redis (a backup, a shared
+    instance) gets no bearer token. A stored value the sealer cannot open counts as missing.
 
     1. Read the token key; a fresh token is returned at once.
     2. Otherwise try `SET lock NX PX`. The winner reads again (a previous holder may just have
@@ -136,8 +147,10 @@ class RedisTokenCache:
         lock_ms: int = 15_000,
         wait_seconds: float = 30.0,
         poll_seconds: float = 0.05,
+        sealer: Sealer | None = None,
     ) -> None:
         self._redis = redis_client
+        self._sealer = sealer
         self._prefix = prefix
         self._lock_ms = lock_ms
         self._wait_seconds = wait_seconds
@@ -151,16 +164,27 @@ class RedisTokenCache:
         return f"{self._prefix}lock:{key}"
 
     def _read(self, key: str) -> AccessToken | None:
-        raw = self._redis.get(self._token_key(key))
+        token = self._decode(self._redis.get(self._token_key(key)))
+        return token if token is not None and token.is_fresh() else None
+
+    def _decode(self, raw: str | bytes | None) -> AccessToken | None:
         if raw is None:
             return None
-        token = AccessToken.from_json(raw)
-        return token if token.is_fresh() else None
+        if self._sealer is None:
+            return AccessToken.from_json(raw)
+        text = raw.decode() if isinstance(raw, bytes) else raw
+        try:
+            return AccessToken.from_json(self._sealer.open(text))
+        except ValueError:  # sealed with another key, or stored before sealing: fetch anew
+            return None
 
     def _store(self, key: str, token: AccessToken) -> None:
         ttl_ms = int((token.refresh_at - time.time()) * 1000)
         if ttl_ms > 0:
-            self._redis.set(self._token_key(key), token.to_json(), px=ttl_ms)
+            value = token.to_json()
+            if self._sealer is not None:
+                value = self._sealer.seal(value)
+            self._redis.set(self._token_key(key), value, px=ttl_ms)
 
     def get_or_fetch(self, key: str, fetch: Fetcher) -> AccessToken:
         deadline = time.monotonic() + self._wait_seconds
@@ -185,7 +209,8 @@ class RedisTokenCache:
 
     def invalidate(self, key: str, rejected: str) -> None:
         raw = self._redis.get(self._token_key(key))
-        if raw is not None and AccessToken.from_json(raw).value == rejected:
+        token = self._decode(raw)
+        if token is not None and token.value == rejected:
             self._compare_and_delete(keys=[self._token_key(key)], args=[raw])
 
 

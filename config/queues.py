@@ -52,6 +52,8 @@ TASK_QUEUES: dict[str, str] = {
     "monitoring.check_schema_drift": SYNC,
     # The rest.
     "monitoring.housekeeping": DEFAULT,
+    "onboarding.housekeeping": DEFAULT,
+    "operations.housekeeping": DEFAULT,
     "monitoring.deliver_alert": DEFAULT,
     "operations.resume_due_dataflows": DEFAULT,
     # Beat sends one heartbeat into each queue; its argument names the queue (route below).

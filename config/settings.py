@@ -161,6 +161,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # --- Security ---------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
+# Sessions end after 12 hours without a request; each request starts the 12 hours again.
+SESSION_COOKIE_AGE = env_int("SESSION_IDLE_HOURS", 12, minimum=1) * 3600
+SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -201,6 +204,8 @@ CONTENT_SECURITY_POLICY = {
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The second tier (core/security.py): one username from any number of addresses.
+LOGIN_USERNAME_FAILURE_LIMIT = env_int("LOGIN_USERNAME_FAILURE_LIMIT", 20, minimum=1)
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "core.security.client_ip"
 AXES_LOCKOUT_CALLABLE = "core.security.lockout_response"
@@ -277,6 +282,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "options": {"expires": 300},
     },
     "monitoring-housekeeping": {"task": "monitoring.housekeeping", "schedule": 3600.0},
+    # Forget Stripe keys kept past their lifetime: abandoned drafts' (7 days untouched) and
+    # unconfirmed key rotations' (1 hour).
+    "onboarding-housekeeping": {"task": "onboarding.housekeeping", "schedule": 3600.0},
+    "operations-housekeeping": {"task": "operations.housekeeping", "schedule": 600.0},
     # Dispatches the daily Stripe schema-drift check of each active flow (monitoring/drift.py).
     "monitoring-schema-drift": {
         "task": "monitoring.schedule_drift_checks",
@@ -306,8 +315,14 @@ for _queue in QUEUES:
     }
 HEARTBEAT_REDIS_PREFIX = "stripe-sources:heartbeat:"
 METRICS_REDIS_PREFIX = "stripe-sources:metrics:"
-# Bearer token that /metrics requires; empty leaves it open (keep it off the public internet).
+# Bearer token that /metrics requires. Required when DEBUG is off; with DEBUG, empty leaves
+# /metrics open for local use.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+if not DEBUG and not METRICS_TOKEN:
+    raise ConfigError(
+        "METRICS_TOKEN is required when DEBUG is off (the bearer token Prometheus sends to "
+        "/metrics)"
+    )
 
 # --- AEP and Stripe ---------------------------------------------------------------------------
 AEP_PLATFORM_URL = env_url("AEP_PLATFORM_URL", "https://platform.adobe.io")
@@ -315,6 +330,9 @@ AEP_IMS_URL = env_url("AEP_IMS_URL", "https://ims-na1.adobelogin.com")
 AEP_SCOPE = env_str(
     "AEP_SCOPE", "openid,AdobeID,read_organizations,additional_info.projectedProductContext,session"
 )
+# Let sandboxes reach AEP over plain http: only for the local emulator. Off, a sandbox's
+# platform and IMS URLs must be https (they carry the client secret and every token).
+AEP_ALLOW_HTTP = env_bool("AEP_ALLOW_HTTP", DEBUG)
 AEP_TIMEOUT_SECONDS = env_int("AEP_TIMEOUT_SECONDS", 30, minimum=1)
 STRIPE_API_BASE = env_url("STRIPE_API_BASE", "https://api.stripe.com")
 # The address people open the dashboard at (https://stripe-sources.example.com): links in alert

@@ -7,6 +7,7 @@ from pathlib import Path
 os.environ.setdefault("SECRET_KEY", "test-secret-key-that-is-long-enough-for-checks-000")
 os.environ.setdefault("FIELD_ENCRYPTION_KEY", "Egff6j5QvyPRk9RUNQ381atrSywkEyE-mZAqTevzNIc=")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+os.environ.setdefault("METRICS_TOKEN", "test-metrics-token-0123456789")
 # The test client and live servers speak plain HTTP.
 os.environ.setdefault("SECURE_SSL_REDIRECT", "False")
 

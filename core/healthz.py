@@ -5,7 +5,8 @@
   compose healthcheck probe it; it stays 200 while beat or a worker is down, so a dead beat does
   not take every web instance out of rotation.
 - ``/healthz/background``: beat's tick, each queue's worker heartbeat and each queue's depth,
-  for alerting; 503 when any check fails.
+  and how many stored secrets the current FIELD_ENCRYPTION_KEY cannot read, for alerting; 503
+  when any check fails.
 
 Beat sends ``core.heartbeat`` into every queue each HEARTBEAT_SECONDS (config/settings.py); the
 worker that runs it records ``worker:<queue>``, and beat records its own tick as it publishes
@@ -29,6 +30,7 @@ from django.views.decorators.http import require_GET
 from kombu.transport import redis as redis_transport
 
 from config import queues
+from core import crypto
 from core.redis_client import app_redis, redis_for
 
 logger = logging.getLogger(__name__)
@@ -143,6 +145,22 @@ def queue_depth(queue: str, redis_ok: bool) -> int | None:
         return None
 
 
+def check_secrets() -> Check:
+    """Every stored secret reads with the current keys (an old key dropped too early, a backup
+    restored under another key, fail here before the action that needs the secret does)."""
+    try:
+        unreadable = crypto.count_unreadable()
+    except DatabaseError:
+        logger.exception("health check: cannot count unreadable secrets")
+        return Check(UNKNOWN, detail="database unreachable")
+    if unreadable:
+        return Check(
+            FAILING,
+            detail=f"{unreadable} stored secret(s) cannot be read with FIELD_ENCRYPTION_KEY",
+        )
+    return Check(OK, age_seconds=0.0)
+
+
 def ready_checks() -> dict[str, Check]:
     return {"database": check_database(), "redis": check_redis()}
 
@@ -188,7 +206,7 @@ def background(request: HttpRequest) -> JsonResponse:
     redis_ok = check_redis().status == OK
     depths = {queue: queue_depth(queue, redis_ok) for queue in queues.QUEUES}
     return _answer(
-        background_checks(redis_ok),
+        {**background_checks(redis_ok), "secrets": check_secrets()},
         heartbeat_seconds=settings.HEARTBEAT_SECONDS,
         queue_depth=depths,
     )

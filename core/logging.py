@@ -41,6 +41,29 @@ _SECRET_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9\-._~+/]{6,}=*"), r"\1 [redacted]"),
     # Fernet tokens (version byte 0x80 then a timestamp: base64 always starts with gAAAAA).
     (re.compile(r"\bgAAAAA[0-9A-Za-z_\-]{20,}={0,2}"), "[redacted-fernet-token]"),
+    # Webhook URLs that carry their secret in the path (Slack, Teams, Discord) or in a signed
+    # query (Power Automate / Logic Apps `sig=`, and any token-like parameter).
+    (
+        re.compile(r"(?i)\b(https?://hooks\.slack\.com/)[^\s\"'<>]+"),
+        r"\1[redacted]",
+    ),
+    (
+        re.compile(r"(?i)\b(https?://[0-9a-z.\-]*webhook\.office\.com/)[^\s\"'<>]+"),
+        r"\1[redacted]",
+    ),
+    (
+        re.compile(
+            r"(?i)\b(https?://(?:[0-9a-z\-]+\.)?discord(?:app)?\.com/api/webhooks/)[^\s\"'<>]+"
+        ),
+        r"\1[redacted]",
+    ),
+    (
+        re.compile(
+            r"(?i)([?&](?:sig|signature|token|access_token|api_key|apikey|key|code|secret)=)"
+            r"[^&\s\"'<>]+"
+        ),
+        r"\1[redacted]",
+    ),
     # JWTs, e.g. an IMS access token outside an Authorization header.
     (
         re.compile(r"\beyJ[0-9A-Za-z_\-]{8,}\.[0-9A-Za-z_\-]{8,}\.[0-9A-Za-z_\-]{8,}"),

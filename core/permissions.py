@@ -13,7 +13,7 @@ from typing import Protocol
 
 from django.utils.translation import gettext as _
 
-from core.roles import perm
+from core.roles import ADMIN, perm, role_of
 
 OPERATE = "operate_dataflows"
 EDIT_OWN = "edit_own_dataflows"
@@ -36,6 +36,14 @@ class OwnedDataflow(Protocol):
 
     @property
     def frequency(self) -> str: ...
+
+
+class AlertRuleLike(Protocol):
+    @property
+    def dataflow(self) -> OwnedDataflow | None: ...
+
+    @property
+    def created_by_id(self) -> int | None: ...
 
 
 class NotAllowed(Exception):
@@ -88,6 +96,20 @@ def can_edit_alerts(user, dataflow: OwnedDataflow | None) -> bool:
     if can_manage_alerts(user):
         return True
     return dataflow is not None and dataflow.owner_id == user.pk
+
+
+def can_delete_alert_rule(user, rule: AlertRuleLike) -> bool:
+    """A flow's rule: whoever may edit it. A rule for every flow: an Admin, or the person who
+    made it while they may still manage alerts; not everyone a permission lets edit it."""
+    if rule.dataflow is not None:
+        return can_edit_alerts(user, rule.dataflow)
+    if not can_manage_alerts(user):
+        return False
+    return is_admin(user) or (rule.created_by_id is not None and rule.created_by_id == user.pk)
+
+
+def is_admin(user) -> bool:
+    return bool(user and user.is_active and (user.is_superuser or role_of(user) == ADMIN))
 
 
 def check_dataflow_update(user, dataflow: OwnedDataflow, changed: set[str]) -> None:

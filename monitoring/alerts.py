@@ -31,7 +31,10 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from core.crypto import Secret
+from core.explain import ExplainedError
 from core.i18n import localize_stored
+from core.logging import mask_secrets
 from core.models import Preference
 from monitoring import conf, webhook_targets
 from monitoring.models import (
@@ -255,7 +258,8 @@ def _notify(alert: Alert, event: str, deliver: Deliver) -> None:
                 alert=alert,
                 event=event,
                 channel=AlertDelivery.Channel.WEBHOOK,
-                target=rule.webhook_url,
+                # The label, not the URL: the delivery reads the URL from its rule when it posts.
+                target=rule.webhook_label,
                 webhook_format=rule.webhook_format,
             )
         )
@@ -430,25 +434,56 @@ def _failed_attempt(delivery: AlertDelivery, exc: Exception) -> float | None:
     # A refused target (an internal address, a bad scheme) would be refused again: stop now.
     permanent = getattr(exc, "permanent", False)
     final = permanent or attempts >= conf.value("MONITORING_WEBHOOK_ATTEMPTS")
+    error = failure_text(delivery, exc)
     AlertDelivery.objects.filter(pk=delivery.pk).update(
         attempts=attempts,
-        last_error=str(exc)[:500],
+        last_error=error[:500],
         status=AlertDelivery.Status.FAILED if final else AlertDelivery.Status.PENDING,
     )
-    logger.warning("alert delivery %s attempt %d failed: %s", delivery.pk, attempts, exc)
+    logger.warning("alert delivery %s attempt %d failed: %s", delivery.pk, attempts, error)
     if final:
         return None
     return conf.value("MONITORING_WEBHOOK_RETRY_SECONDS") * 3 ** (attempts - 1)
 
 
+def failure_text(delivery: AlertDelivery, exc: Exception) -> str:
+    """What is stored, shown at /alerts/ and logged of a failed attempt.
+
+    A webhook's error text is reduced to our own sentences, or the exception's type and the
+    host: an HTTP library's message quotes the URL, and the URL is a credential.
+    """
+    if isinstance(exc, WebhookRejected | webhook_targets.WebhookTargetRefused | ExplainedError):
+        return str(exc)
+    if delivery.channel == AlertDelivery.Channel.WEBHOOK:
+        host = webhook_targets.host_of(delivery.target)
+        return f"{type(exc).__name__} ({host})" if host else type(exc).__name__
+    return mask_secrets(f"{type(exc).__name__}: {exc}")
+
+
 class WebhookRejected(Exception):
-    pass
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+def webhook_address(delivery: AlertDelivery) -> str:
+    """The URL to post to: the rule's, as long as it is still the one the delivery was made for."""
+    rule = delivery.alert.rule
+    if rule.deleted_at is not None:
+        raise WebhookRejected(_("The rule was deleted before this could be sent."), True)
+    url = rule.webhook_url.reveal() if isinstance(rule.webhook_url, Secret) else rule.webhook_url
+    if webhook_targets.label(url) != delivery.target:
+        raise WebhookRejected(
+            _("The rule's webhook address changed before this could be sent."), True
+        )
+    return url
 
 
 def _send_webhook(delivery: AlertDelivery) -> None:
+    url = webhook_address(delivery)
     # Vetted again although the form did: DNS answers change, and rules saved before the check
     # existed never met it. Before the secret is read, so no refusal path ever holds it.
-    webhook_targets.vet_url(delivery.target)
+    webhook_targets.vet_url(url)
     headers = {
         "Content-Type": "application/json",
         EVENT_HEADER: f"alert.{delivery.event}",
@@ -464,27 +499,28 @@ def _send_webhook(delivery: AlertDelivery) -> None:
         body = json.dumps(payload(delivery), separators=(",", ":"), sort_keys=True).encode()
         headers[SIGNATURE_HEADER] = sign(secret, body, int(time.time()))
     response = webhook_targets.post(
-        delivery.target,
+        url,
         data=body,
         headers=headers,
-        timeout=conf.value("MONITORING_WEBHOOK_TIMEOUT_SECONDS"),
+        deadline_seconds=conf.value("MONITORING_WEBHOOK_TIMEOUT_SECONDS"),
     )
-    _check_response(response)
+    _check_response(response, webhook_targets.host_of(url))
 
 
-def _check_response(response: requests.Response) -> None:
+def _check_response(response: requests.Response, host: str) -> None:
     status = response.status_code
     if 300 <= status < 400:
         # Not followed: the new address was never vetted, and could be an internal one.
         raise WebhookRejected(
             _(
-                "HTTP %(status)d: the receiver answered with a redirect, which is not "
-                "followed. Enter the address it redirects to."
+                "HTTP %(status)d from %(host)s: the receiver answered with a redirect, which "
+                "is not followed. Enter the address it redirects to."
             )
-            % {"status": status}
+            % {"status": status, "host": host}
         )
     if not 200 <= status < 300:
-        raise WebhookRejected(f"HTTP {status}")
+        # The status and host only: the receiver's own words may quote the URL.
+        raise WebhookRejected(f"HTTP {status} ({host})")
 
 
 def _send_email(delivery: AlertDelivery) -> None:

@@ -52,11 +52,13 @@ def record_sso_sign_in(sender, *, user, role, previous_role, groups, created, **
         "target_id": str(user.pk),
         "target_label": user.get_username(),
     }
-    record(user, "sso_sign_in", **target, after={"role": role, "groups": groups, "new": created})
+    record(
+        user, "user.sso_sign_in", **target, after={"role": role, "groups": groups, "new": created}
+    )
     if role != previous_role:
         record(
             user,
-            "role_changed",
+            "user.role_change",
             **target,
             before={"role": previous_role},
             after={"role": role},

@@ -12,7 +12,7 @@ from django.conf import settings
 from aep import AEPClient, AEPConfig
 from aep.ims import AccessToken, Fetcher, RedisTokenCache, TokenCache
 from aep.types import Flow, MappingSet
-from core.crypto import Secret
+from core.crypto import FieldKeySealer, Secret
 from core.explain import ExplainedError, no_mapping_set
 from monitoring.models import Sandbox
 
@@ -47,9 +47,14 @@ def config_for(sandbox: Sandbox) -> AEPConfig:
     )
 
 
+def shared_token_cache() -> RedisTokenCache:
+    """IMS tokens in Redis, encrypted with the field key (FIELD_ENCRYPTION_KEY)."""
+    return RedisTokenCache(_redis(), prefix="aep-token", sealer=FieldKeySealer())
+
+
 def client_for(sandbox: Sandbox) -> AEPClient:
     """A client whose IMS token is shared by every worker process through Redis."""
-    return AEPClient(config_for(sandbox), token_cache=RedisTokenCache(_redis(), prefix="aep-token"))
+    return AEPClient(config_for(sandbox), token_cache=shared_token_cache())
 
 
 class NearTokenCache:
@@ -78,7 +83,7 @@ class NearTokenCache:
 
 @cache
 def _near_tokens() -> NearTokenCache:
-    return NearTokenCache(RedisTokenCache(_redis(), prefix="aep-token"))
+    return NearTokenCache(shared_token_cache())
 
 
 def pooled_client_for(sandbox: Sandbox) -> AEPClient:

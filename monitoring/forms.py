@@ -4,8 +4,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from core.crypto import Secret
 from core.stripe import key_shape
 from monitoring.models import AlertRule, Dataflow, Sandbox
 from monitoring.webhook_targets import WebhookTargetRefused, vet_url
@@ -40,9 +42,15 @@ class SandboxForm(forms.ModelForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         secret = self.instance.client_secret if self.instance.pk else None
-        if secret:
+        if secret and not secret.readable:
             self.fields["client_secret"].help_text = _(
-                "Set (ends in …%(last4)s). Leave empty to keep it."
+                "The stored secret cannot be read with the current FIELD_ENCRYPTION_KEY. Enter "
+                "it again, or put the key it was written with back in FIELD_ENCRYPTION_KEY."
+            )
+        elif secret:
+            self.fields["client_secret"].help_text = _(
+                "Set (ends in …%(last4)s). Leave empty to keep it. Changing the platform or IMS "
+                "URL needs it entered again."
             ) % {"last4": secret.last4}
         else:
             self.fields["client_secret"].help_text = _(
@@ -61,13 +69,49 @@ class SandboxForm(forms.ModelForm):
             raise forms.ValidationError(_("Sandbox names are lower-case without spaces."))
         return name
 
+    def clean_platform_url(self) -> str:
+        return _https_unless_allowed(self.cleaned_data["platform_url"])
+
+    def clean_ims_url(self) -> str:
+        return _https_unless_allowed(self.cleaned_data["ims_url"])
+
     def clean_client_secret(self):
         secret = self.cleaned_data["client_secret"]
         if secret:
             return secret
-        if self.instance.pk and self.instance.client_secret:
-            return self.instance.client_secret  # keep the stored one
+        stored = self.instance.client_secret if self.instance.pk else None
+        if stored and stored.readable:
+            return stored  # keep the stored one
+        if stored:
+            raise forms.ValidationError(
+                _("The stored secret cannot be read with the current keys: enter it again.")
+            )
         raise forms.ValidationError(_("Enter the client secret."))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        # The stored secret goes only where it went when it was entered: pointing the sandbox
+        # somewhere else takes someone who knows the secret, not just access to this page.
+        if self.instance.pk and not self.data.get("client_secret", "").strip():
+            moved = [
+                name
+                for name in ("platform_url", "ims_url")
+                if name in cleaned and cleaned[name] != getattr(self.instance, name)
+            ]
+            if moved and "client_secret" not in self.errors:
+                self.add_error(
+                    "client_secret",
+                    _("Enter the client secret again to change the platform or IMS URL."),
+                )
+        return cleaned
+
+
+def _https_unless_allowed(url: str) -> str:
+    """Sandbox URLs carry the client secret and every token: https only, except where
+    AEP_ALLOW_HTTP (on with DEBUG) lets a local emulator be reached over http."""
+    if urlsplit(url).scheme != "https" and not settings.AEP_ALLOW_HTTP:
+        raise forms.ValidationError(_("Use an address starting with https://."))
+    return url
 
 
 class FreshnessSLAForm(forms.ModelForm):
@@ -118,10 +162,23 @@ def suggested_format(url: str) -> str | None:
     return None
 
 
+class WriteOnlyURLInput(forms.URLInput):
+    """A URL field that, like a password field, never renders its value back."""
+
+    def format_value(self, value: Any) -> None:
+        return None
+
+
 class AlertRuleForm(forms.ModelForm):
     """Create or edit an alert rule; the webhook secret is write-only."""
 
-    webhook_url = forms.URLField(label=_("Webhook URL"), required=False, assume_scheme="https")
+    # A credential (Slack and Teams carry their secret in the path): written, never shown.
+    webhook_url = forms.URLField(
+        label=_("Webhook URL"),
+        required=False,
+        assume_scheme="https",
+        widget=WriteOnlyURLInput(attrs={"autocomplete": "off"}),
+    )
     webhook_format = forms.ChoiceField(
         label=_("Webhook format"),
         choices=AlertRule.WebhookFormat.choices,
@@ -129,6 +186,7 @@ class AlertRuleForm(forms.ModelForm):
         # Left out of a post, it is the generic format rules had before there was a choice.
         required=False,
     )
+    remove_webhook = forms.BooleanField(label=_("Remove the webhook"), required=False)
     webhook_secret = forms.CharField(
         label=_("Webhook signing secret"),
         required=False,
@@ -168,6 +226,14 @@ class AlertRuleForm(forms.ModelForm):
         self.fields["webhook_url"].help_text = _(
             "An https:// address on the public internet. Redirects are not followed."
         )
+        # The address is a credential, like the secret: never rendered back.
+        self.initial["webhook_url"] = ""
+        if self.instance.pk and self.instance.webhook_url:
+            self.fields["webhook_url"].help_text = _(
+                "Set (%(label)s). Leave empty to keep it. Redirects are not followed."
+            ) % {"label": self.instance.webhook_label}
+        else:
+            del self.fields["remove_webhook"]
         self.fields["webhook_format"].help_text = self._format_help()
         # Read by static/js/alert_rule_form.js, which picks the format as the address is typed.
         self.fields["webhook_url"].widget.attrs["data-suggest-format"] = "id_webhook_format"
@@ -195,7 +261,8 @@ class AlertRuleForm(forms.ModelForm):
             )
         )
         rule = self.instance
-        suggested = suggested_format(rule.webhook_url) if rule.pk else None
+        # The label keeps the host, which is all the suggestion reads.
+        suggested = suggested_format(rule.webhook_label) if rule.pk else None
         if suggested and suggested != rule.webhook_format:
             help_text += " " + _("This address looks like %(format)s.") % {
                 "format": AlertRule.WebhookFormat(suggested).label
@@ -226,7 +293,12 @@ class AlertRuleForm(forms.ModelForm):
         return cleaned
 
     def _clean_webhook(self, cleaned: dict) -> None:
+        if cleaned.get("remove_webhook") and not self.data.get("webhook_url"):
+            cleaned["webhook_url"] = cleaned["webhook_secret"] = ""
+            return
         url = cleaned.get("webhook_url")
+        if isinstance(url, Secret):  # the stored one: its host is in the label
+            url = self.instance.webhook_label
         generic = cleaned.get("webhook_format") == AlertRule.WebhookFormat.GENERIC
         secret = cleaned.get("webhook_secret") or (
             self.instance.webhook_secret if self.instance.pk else ""
@@ -249,14 +321,22 @@ class AlertRuleForm(forms.ModelForm):
     def clean_webhook_format(self) -> str:
         return self.cleaned_data["webhook_format"] or AlertRule.WebhookFormat.GENERIC
 
-    def clean_webhook_url(self) -> str:
+    def clean_webhook_url(self):
         url = self.cleaned_data["webhook_url"]
         if url:
             try:
                 vet_url(url)
             except WebhookTargetRefused as exc:
                 raise forms.ValidationError(str(exc)) from None
-        return url
+            return url
+        if self.instance.pk and self.instance.webhook_url and not self._removing_webhook():
+            return self.instance.webhook_url  # keep the stored one
+        return ""
+
+    def _removing_webhook(self) -> bool:
+        field = self.fields.get("remove_webhook")
+        name = self.add_prefix("remove_webhook")
+        return field is not None and bool(field.widget.value_from_datadict(self.data, {}, name))
 
     def clean_webhook_secret(self):
         secret = self.cleaned_data["webhook_secret"]

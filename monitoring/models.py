@@ -1,16 +1,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.crypto import EncryptedSecretField
+from core.crypto import EncryptedSecretField, Secret
 from core.demo import on_this_machine
 from core.schedule import schedule_words
 from core.statuses import status_choices
+from monitoring.webhook_targets import label as webhook_label
 
 SCHEDULE_UNITS = {
     "minute": timedelta(minutes=1),
@@ -459,6 +461,13 @@ class Subscription(models.Model):
         return f"{self.user_id} → {self.dataflow_id}"
 
 
+class LiveRuleManager(models.Manager["AlertRule"]):
+    """Rules not deleted: the ones that are evaluated, listed and edited."""
+
+    def get_queryset(self) -> models.QuerySet[AlertRule]:
+        return super().get_queryset().filter(deleted_at=None)
+
+
 class AlertRule(models.Model):
     """A condition worth telling people about, for one dataflow or (dataflow empty) for all."""
 
@@ -491,7 +500,11 @@ class AlertRule(models.Model):
     enabled = models.BooleanField(_("enabled"), default=True)
     notify_subscribers = models.BooleanField(_("email the flow's subscribers"), default=True)
     emails = models.CharField(_("also email"), max_length=500, blank=True)
-    webhook_url = models.URLField(_("webhook URL"), blank=True)
+    # A credential (Slack and Teams carry their secret in the path): encrypted, and shown or
+    # recorded elsewhere only as monitoring.webhook_targets.label.
+    webhook_url = EncryptedSecretField(_("webhook URL"), blank=True)
+    # What may be shown and recorded of it: scheme, host and a short hash (set on save).
+    webhook_label = models.CharField(max_length=300, blank=True, editable=False)
     webhook_secret = EncryptedSecretField(_("webhook signing secret"), blank=True)
     webhook_format = models.CharField(
         _("webhook format"),
@@ -503,12 +516,26 @@ class AlertRule(models.Model):
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created = models.DateTimeField(default=timezone.now)
+    # Deleting a rule keeps it, and its alerts and their deliveries, as history.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    all_objects = models.Manager()
+    objects = LiveRuleManager()
 
     class Meta:
         ordering = ["dataflow_id", "kind"]
+        default_manager_name = "objects"
+        base_manager_name = "all_objects"
 
     def __str__(self) -> str:
         return self.describe()
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        url = self.webhook_url
+        if not (isinstance(url, Secret) and url.token):  # new or changed since it was loaded
+            plain = url.reveal() if isinstance(url, Secret) else str(url or "")
+            self.webhook_label = webhook_label(plain)
+        super().save(*args, **kwargs)
 
     @property
     def effective_threshold(self) -> float | None:
@@ -593,6 +620,8 @@ class AlertDelivery(models.Model):
     alert = models.ForeignKey(Alert, models.CASCADE, related_name="deliveries")
     event = models.CharField(max_length=8, choices=Event.choices)
     channel = models.CharField(max_length=8, choices=Channel.choices)
+    # An email address, or a webhook's label (scheme, host and a hash): never the URL itself,
+    # which the delivery reads from its rule when it posts.
     target = models.CharField(max_length=500)
     # The rule's format when the delivery was made: a retry posts what the target expects even
     # if the rule has moved to another receiver since.

@@ -17,6 +17,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from aep.flowservice import STRIPE_RESOURCE_PATHS
+from core.crypto import defer_secrets
 from core.http import positive_int
 from monitoring import charts
 from monitoring.models import Dataflow, IngestBucket, IngestTotal, SchemaDrift
@@ -177,8 +178,12 @@ def flow_page(filters: Filters, flows: QuerySet[Dataflow], counts: dict[str, int
     pages = max(1, -(-total // PAGE_SIZE))
     number = min(filters.page, pages)
     start = (number - 1) * PAGE_SIZE
-    rows = severity_ordered(with_status(flows, filters.status)).select_related(
-        "account", "sandbox", "owner"
+    rows = defer_secrets(
+        severity_ordered(with_status(flows, filters.status)).select_related(
+            "account", "sandbox", "owner"
+        ),
+        "account",
+        "sandbox",
     )[start : start + PAGE_SIZE]
     return Page(list(rows), number, total)
 

@@ -8,6 +8,14 @@ its connection: `post` connects only to addresses it has just vetted, so a name 
 to a public address for the check and to a private one for the connection (DNS rebinding)
 gets nowhere. Redirects are never followed; the receiver must answer at the address given.
 
+A webhook URL is a credential: Slack, Teams and most receivers carry their secret in the path
+or the query. The rule keeps it encrypted; everywhere else (deliveries, audit records, error
+text, pages, logs) it appears only as `label`: scheme, host and a short hash of the whole URL,
+enough to tell two receivers apart and nothing to post with.
+
+A delivery reads at most MAX_RESPONSE_BYTES of the answer, all within one overall deadline, so
+a receiver that answers slowly or endlessly holds no worker.
+
 ALERT_WEBHOOK_ALLOW_PRIVATE turns the address rules off, and allows plain http, for development
 and tests whose receiver runs on localhost. Without it only https is accepted: a delivery
 carries alert details and a signature that anyone on the path could read and replay within the
@@ -17,8 +25,10 @@ offer TLS as a matter of course.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import socket
+import time
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
@@ -28,7 +38,7 @@ from django.utils.translation import gettext as _
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -36,6 +46,35 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 # IPv6 prefixes that carry an IPv4 address the packets may end up at: NAT64 (RFC 6052).
 # IPv4-mapped, 6to4 and Teredo have their own properties on IPv6Address.
 NAT64_PREFIX = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+# The receiver's answer is read only to see that it came: a few kilobytes are plenty.
+MAX_RESPONSE_BYTES = 64 * 1024
+READ_CHUNK_BYTES = 8 * 1024
+HASH_CHARS = 8
+
+
+def label(url: str) -> str:
+    """`https://hooks.slack.com/…#1a2b3c4d`: what may be stored and shown of a webhook URL."""
+    if not url:
+        return ""
+    digest = hashlib.sha256(url.encode()).hexdigest()[:HASH_CHARS]
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = (
+            f":{parts.port}" if parts.port and parts.port != DEFAULT_PORTS.get(parts.scheme) else ""
+        )
+    except ValueError:
+        return f"…#{digest}"
+    return f"{parts.scheme}://{host}{port}/…#{digest}"
+
+
+def host_of(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
 
 
 class WebhookTargetRefused(Exception):
@@ -95,12 +134,13 @@ def vetted_addresses(host: str, port: int) -> list[str]:
     addresses = _resolve(host, port)
     for address in addresses:
         if not is_public(address):
+            # Which address is not said: the form would otherwise map the internal network.
             raise WebhookTargetRefused(
                 _(
-                    "%(host)s points inside the network (%(address)s). Webhooks can only go "
-                    "to addresses on the public internet."
+                    "%(host)s points inside the network. Webhooks can only go to addresses "
+                    "on the public internet."
                 )
-                % {"host": host, "address": address}
+                % {"host": host}
             )
     return [str(address) for address in addresses]
 
@@ -160,16 +200,57 @@ def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
 # -- sending -------------------------------------------------------------------------------
 
 
-def post(url: str, **kwargs: Any) -> requests.Response:
+class ResponseTooSlow(Exception):
+    """The receiver did not finish its answer within the delivery's deadline."""
+
+
+def post(url: str, *, deadline_seconds: float, **kwargs: Any) -> requests.Response:
     """POST without following redirects, connecting only to vetted addresses.
+
+    Connecting, sending and reading the answer all end within `deadline_seconds`; at most
+    MAX_RESPONSE_BYTES of the answer are read (`content` holds them), the rest is dropped.
 
     Through a proxy (HTTPS_PROXY in the environment) the proxy opens the connection, so only the
     check in `vet_url` applies; such a proxy should refuse internal addresses itself.
     """
+    deadline = time.monotonic() + deadline_seconds
     with requests.Session() as session:
         session.mount("http://", _VettedAdapter())
         session.mount("https://", _VettedAdapter())
-        return session.post(url, allow_redirects=False, **kwargs)
+        response = session.post(
+            url, allow_redirects=False, stream=True, timeout=deadline_seconds, **kwargs
+        )
+        try:
+            response._content = _read_limited(response, deadline)
+        finally:
+            response.close()
+        return response
+
+
+def _read_limited(response: requests.Response, deadline: float) -> bytes:
+    """Up to MAX_RESPONSE_BYTES of the body, taking what each read brings (read1), each read
+    allowed only the time left before the deadline: a trickle cannot stretch it."""
+    raw = response.raw
+    body = b""
+    while len(body) < MAX_RESPONSE_BYTES:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise ResponseTooSlow
+        _set_read_timeout(raw, remaining)
+        try:
+            chunk = raw.read1(min(READ_CHUNK_BYTES, MAX_RESPONSE_BYTES - len(body)))
+        except (ReadTimeoutError, TimeoutError):
+            raise ResponseTooSlow from None
+        if not chunk:
+            break
+        body += chunk
+    return body
+
+
+def _set_read_timeout(raw: Any, seconds: float) -> None:
+    sock = getattr(getattr(raw, "connection", None), "sock", None)
+    if sock is not None:
+        sock.settimeout(max(seconds, 0.001))
 
 
 class _VettedConnectionMixin:

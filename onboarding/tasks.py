@@ -31,6 +31,7 @@ from monitoring.audit import record
 from monitoring.clients import client_for
 from monitoring.models import Dataflow, Sandbox
 from onboarding import mapping, provisioning
+from onboarding.housekeeping import forget_abandoned_keys
 from onboarding.models import Draft
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,12 @@ def _draft(job: Job) -> Draft:
 
 
 # -- step 1: probe and connect -----------------------------------------------------------------
+
+
+@shared_task(name="onboarding.housekeeping", ignore_result=True)
+def housekeeping() -> int:
+    """Beat: forget the Stripe keys of abandoned drafts (onboarding/housekeeping.py)."""
+    return forget_abandoned_keys()
 
 
 @shared_task(name="onboarding.probe_stripe_key")

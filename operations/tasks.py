@@ -148,6 +148,12 @@ def resume_due_dataflows() -> int:
     return len(resume.start_due(OPERATION_TASKS))
 
 
+@shared_task(name="operations.housekeeping", ignore_result=True)
+def housekeeping() -> int:
+    """Beat: forget new Stripe keys of rotations nobody confirmed within KEY_KEPT_FOR."""
+    return service.forget_stale_keys()
+
+
 @shared_task(name="operations.load_mapping")
 def load_mapping(job_id: str) -> None:
     perform(job_id, _load_mapping)

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.crypto import defer_secrets
 from core.decorators import requires
 from core.http import AuthenticatedHttpRequest, positive_int
-from core.permissions import can_edit_alerts, can_manage_alerts
+from core.permissions import can_delete_alert_rule, can_edit_alerts, can_manage_alerts
 from monitoring import queries
 from monitoring.audit import record
 from monitoring.forms import AlertRuleForm
@@ -72,9 +73,7 @@ def delivery_summary(deliveries) -> DeliverySummary:
 
 
 def _where(delivery: AlertDelivery) -> str:
-    # A webhook's path and query may hold the receiver's own token: show its host only.
-    if delivery.channel == AlertDelivery.Channel.WEBHOOK:
-        return urlsplit(delivery.target).hostname or ""
+    # A webhook's target is its label (scheme, host, hash), never the URL.
     return delivery.target
 
 
@@ -88,7 +87,9 @@ def _editable_flows(user):
 
 @requires("view_monitoring")
 def rule_list(request: AuthenticatedHttpRequest):
-    rules = AlertRule.objects.select_related("dataflow").order_by("dataflow__name", "kind")
+    rules = defer_secrets(
+        AlertRule.objects.select_related("dataflow").order_by("dataflow__name", "kind")
+    )
     editable = set(_editable_flows(request.user).values_list("pk", flat=True))
     manage_all = can_manage_alerts(request.user)
     rows = [(rule, manage_all or rule.dataflow_id in editable) for rule in rules]
@@ -142,17 +143,21 @@ def rule_edit(request: AuthenticatedHttpRequest, pk: int):
         _audit(request, "alert_rule.update", rule)
         messages.success(request, _("Alert rule saved."))
         return _back(rule)
-    return render(request, "monitoring/alert_rule_form.html", {"form": form, "rule": rule})
+    context = {"form": form, "rule": rule, "can_delete": can_delete_alert_rule(request.user, rule)}
+    return render(request, "monitoring/alert_rule_form.html", context)
 
 
 @require_POST
 @requires("view_monitoring")
 def rule_delete(request: AuthenticatedHttpRequest, pk: int):
     rule = get_object_or_404(AlertRule.objects.select_related("dataflow"), pk=pk)
-    if not can_edit_alerts(request.user, rule.dataflow):
+    if not can_delete_alert_rule(request.user, rule):
         raise PermissionDenied
     _audit(request, "alert_rule.delete", rule)
-    rule.delete()
+    # Kept as history with its alerts and their deliveries; its webhook credentials are not.
+    AlertRule.objects.filter(pk=rule.pk).update(
+        deleted_at=timezone.now(), enabled=False, webhook_url="", webhook_secret=""
+    )
     messages.success(request, _("Alert rule deleted."))
     return redirect("monitoring:alert-rules")
 
@@ -170,7 +175,8 @@ def _audit(request: AuthenticatedHttpRequest, action: str, rule: AlertRule) -> N
         "threshold": rule.threshold,
         "enabled": rule.enabled,
         "emails": rule.emails,
-        "webhook_url": rule.webhook_url,
+        # The address is a credential: its label (scheme, host, hash) tells changes apart.
+        "webhook_url": rule.webhook_label,
         "webhook_format": rule.webhook_format,
     }
     record(

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.crypto import defer_secrets
 from core.http import AuthenticatedHttpRequest
 from core.roles import ADMIN, role_of
 from onboarding import forms
@@ -18,8 +19,12 @@ from onboarding.views.helpers import draft_for, redirect_unless_editable, wizard
 
 @wizard_view
 def drafts(request: AuthenticatedHttpRequest):
-    visible = Draft.objects.exclude(status=Draft.Status.DISCARDED).select_related(
-        "sandbox", "account", "created_by"
+    visible = defer_secrets(
+        Draft.objects.exclude(status=Draft.Status.DISCARDED).select_related(
+            "sandbox", "account", "created_by"
+        ),
+        "sandbox",
+        "account",
     )
     if not request.user.is_superuser and role_of(request.user) != ADMIN:
         visible = visible.filter(Q(created_by=request.user) | Q(shared_with=request.user))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Q
 from django.shortcuts import redirect, render
 
+from core.crypto import defer_secrets
 from core.decorators import requires
 from core.http import AuthenticatedHttpRequest
 from core.permissions import OPERATE, VIEW
@@ -31,10 +32,11 @@ def index(request: AuthenticatedHttpRequest):
 
 @requires(VIEW)
 def account_list(request: AuthenticatedHttpRequest):
-    accounts = (
+    accounts = defer_secrets(
         Account.objects.filter(deleted_at=None)
         .select_related("sandbox")
-        .annotate(flow_count=Count("dataflows", filter=Q(dataflows__deleted_at=None)))
+        .annotate(flow_count=Count("dataflows", filter=Q(dataflows__deleted_at=None))),
+        "sandbox",
     )
     return render(request, "operations/account_list.html", {"accounts": accounts})
 

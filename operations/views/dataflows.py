@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from core.crypto import defer_secrets
 from core.decorators import requires
 from core.http import AuthenticatedHttpRequest, positive_int
 from core.jobs import start_job
@@ -48,10 +49,12 @@ from operations.views.access import (
 
 @requires(VIEW)
 def dataflow_list(request: AuthenticatedHttpRequest):
-    dataflows = (
+    dataflows = defer_secrets(
         Dataflow.objects.filter(deleted_at=None)
         .select_related("account", "sandbox")
-        .annotate(failed_runs=Count("runs", filter=Q(runs__status__iexact="failed")))
+        .annotate(failed_runs=Count("runs", filter=Q(runs__status__iexact="failed"))),
+        "account",
+        "sandbox",
     )
     return render(
         request,

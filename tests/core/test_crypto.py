@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import io
+from unittest import mock
+
 import pytest
 from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.db import connection
-from django.test import TestCase, override_settings
+from django.test import TestCase, TransactionTestCase, override_settings
 
 from core import crypto
 from monitoring.models import Sandbox
@@ -54,6 +57,79 @@ class EncryptedSecretFieldTestCase(TestCase):
         sandbox = make_sandbox(client_secret="p8e-very-secret-value-1234")
         with (
             override_settings(FIELD_ENCRYPTION_KEYS=[NEW_KEY]),
-            pytest.raises(ValueError, match="cannot be decrypted"),
+            pytest.raises(ValueError, match="cannot be read"),
         ):
-            Sandbox.objects.get(pk=sandbox.pk)
+            Sandbox.objects.get(pk=sandbox.pk).client_secret.reveal()
+
+
+class UnreadableSecretTestCase(TestCase):
+    """A secret written under a key no longer in the list breaks only what uses it (#12)."""
+
+    def test_loading_a_row_does_not_decrypt_its_secret(self):
+        sandbox = make_sandbox(display_name="Prod EU", client_secret="p8e-very-secret-value-1234")
+        with override_settings(FIELD_ENCRYPTION_KEYS=[NEW_KEY]):
+            fresh = Sandbox.objects.get(pk=sandbox.pk)
+            assert fresh.display_name == "Prod EU"
+            assert fresh.client_secret  # set, though unreadable
+            assert not fresh.client_secret.readable
+
+    def test_using_it_names_the_row_and_the_fix(self):
+        sandbox = make_sandbox(display_name="Prod EU", client_secret="p8e-very-secret-value-1234")
+        with override_settings(FIELD_ENCRYPTION_KEYS=[NEW_KEY]):
+            fresh = Sandbox.objects.get(pk=sandbox.pk)
+            with pytest.raises(crypto.UnreadableSecret) as caught:
+                fresh.client_secret.reveal()
+        message = str(caught.value)
+        assert "Prod EU" in message
+        assert "FIELD_ENCRYPTION_KEY" in message
+        assert "Enter" in message or "enter" in message
+
+    def test_saving_a_row_keeps_an_unreadable_secret_as_it_was(self):
+        sandbox = make_sandbox(client_secret="p8e-very-secret-value-1234")
+        before = raw_secret(sandbox)
+        with override_settings(FIELD_ENCRYPTION_KEYS=[NEW_KEY]):
+            fresh = Sandbox.objects.get(pk=sandbox.pk)
+            fresh.display_name = "Renamed"
+            fresh.save()
+        assert raw_secret(sandbox) == before
+        with override_settings(FIELD_ENCRYPTION_KEYS=[OLD_KEY]):
+            assert Sandbox.objects.get(pk=sandbox.pk).client_secret.reveal().endswith("1234")
+
+    def test_unreadable_secrets_are_counted(self):
+        make_sandbox(client_secret="p8e-very-secret-value-1234")
+        assert crypto.count_unreadable() == 0
+        with override_settings(FIELD_ENCRYPTION_KEYS=[NEW_KEY]):
+            assert crypto.count_unreadable() == 1
+            errors = crypto.check_secrets_readable(app_configs=None)
+            assert len(errors) == 1
+            assert "1 stored secret" in errors[0].msg
+
+    def test_rotate_secrets_skips_unreadable_ones_and_says_so(self):
+        sandbox = make_sandbox(client_secret="p8e-very-secret-value-1234")
+        before = raw_secret(sandbox)
+        out = io.StringIO()
+        with override_settings(FIELD_ENCRYPTION_KEYS=[NEW_KEY]):
+            call_command("rotate_secrets", stdout=out)
+        assert raw_secret(sandbox) == before
+        assert "1 secret(s) could not be read" in out.getvalue()
+
+
+class RotateCompareAndSetTestCase(TransactionTestCase):
+    """A secret saved while rotate_secrets runs is not overwritten with the old value (#12)."""
+
+    def test_a_secret_changed_during_rotation_is_kept(self):
+        sandbox = make_sandbox(client_secret="p8e-old-secret-value-1234")
+        original_rotate = crypto.rotate
+
+        def rotate_while_someone_saves(token: str) -> str:
+            rotated = original_rotate(token)
+            # Another request re-enters the secret between the read and the write.
+            Sandbox.objects.filter(pk=sandbox.pk).update(client_secret="p8e-new-secret-value-5678")
+            return rotated
+
+        with (
+            override_settings(FIELD_ENCRYPTION_KEYS=[NEW_KEY, OLD_KEY]),
+            mock.patch.object(crypto, "rotate", rotate_while_someone_saves),
+        ):
+            call_command("rotate_secrets", stdout=io.StringIO())
+            assert Sandbox.objects.get(pk=sandbox.pk).client_secret.reveal().endswith("5678")

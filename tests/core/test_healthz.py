@@ -9,12 +9,14 @@ from unittest import mock
 
 import pytest
 from celery import signals
+from cryptography.fernet import Fernet
 from django.db import OperationalError
 from django.test import TestCase, override_settings
 
 from config import queues
 from core import healthz, tasks
 from emulators.process import free_port
+from tests.base import make_sandbox
 from tests.core.redis_keys import delete_prefixed, unique_prefixes
 
 
@@ -140,11 +142,24 @@ class BackgroundTestCase(HealthzTestCase):
             "worker:interactive": "ok",
             "worker:sync": "ok",
             "worker:default": "ok",
+            "secrets": "ok",
         }
         assert 4.5 < checks["worker:sync"]["age_seconds"] < 10
         assert checks["beat"]["age_seconds"] < 5
         assert set(body["queue_depth"]) == {"interactive", "sync", "default"}
         assert all(isinstance(n, int) for n in body["queue_depth"].values())
+
+    def test_a_secret_the_current_keys_cannot_read_is_503_with_the_count(self):
+        all_alive()
+        make_sandbox(client_secret="p8e-written-under-the-old-key")
+        with override_settings(FIELD_ENCRYPTION_KEYS=[Fernet.generate_key().decode()]):
+            r, body = self.get("/healthz/background")
+        assert r.status_code == 503
+        assert body["checks"]["secrets"]["status"] == "failing"
+        assert body["checks"]["secrets"]["detail"] == (
+            "1 stored secret(s) cannot be read with FIELD_ENCRYPTION_KEY"
+        )
+        assert body["checks"]["beat"]["status"] == "ok"
 
     def test_a_queue_without_a_heartbeat_for_two_periods_is_503(self):
         all_alive()

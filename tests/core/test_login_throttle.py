@@ -87,3 +87,25 @@ class LoginThrottleTestCase(BaseTestCase):
             headers=other,
         )
         assert r.status_code == 302
+
+
+@override_settings(LOGIN_USERNAME_FAILURE_LIMIT=8)
+class UsernameTierTestCase(BaseTestCase):
+    """One username guessed from many addresses is locked too, from every address (#12)."""
+
+    def test_failures_from_several_addresses_lock_the_username(self):
+        for ip in ("203.0.113.1", "203.0.113.2"):
+            for _ in range(4):
+                assert fail(self.client, ip=ip).status_code == 200
+        r = log_in(self.client, ip="198.51.100.77")
+        assert r.status_code == 429
+        self.assertContains(r, "logging in as this user is paused", status_code=429)
+        assert self.client.get("/").status_code == 302  # not logged in
+        assert log_in(self.client, username="sam", ip="198.51.100.77").status_code == 302
+
+    def test_the_username_lock_lifts_after_the_cool_off(self):
+        for ip in ("203.0.113.1", "203.0.113.2"):
+            for _ in range(4):
+                fail(self.client, ip=ip)
+        AccessAttempt.objects.update(attempt_time=timezone.now() - timedelta(minutes=16))
+        assert log_in(self.client, ip="198.51.100.77").status_code == 302

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from django.conf import settings
 from django.test import Client, override_settings
 
 from tests.base import PASSWORD, BaseTestCase
@@ -65,6 +66,16 @@ class HeadersTestCase(BaseTestCase):
         csrf = r.cookies["csrftoken"]
         assert csrf["secure"] and csrf["httponly"]
 
+    def test_a_session_ends_after_12_idle_hours_and_each_request_extends_it(self):
+        r = self.client.post("/login/", {"username": "mina", "password": PASSWORD})
+        assert int(r.cookies["sessionid"]["max-age"]) == 12 * 3600
+        session = self.client.session
+        assert session.get_expiry_age() == 12 * 3600
+        first_expiry = session.get_expiry_date()
+        r = self.client.get("/")
+        assert "sessionid" in r.cookies  # saved again: the 12 hours start over
+        assert self.client.session.get_expiry_date() >= first_expiry
+
     @override_settings(SECURE_SSL_REDIRECT=True)
     def test_plain_http_is_redirected_except_probes(self):
         r = self.client.get("/login/")
@@ -73,7 +84,8 @@ class HeadersTestCase(BaseTestCase):
         for probe in ("/healthz", "/healthz/live", "/healthz/ready"):
             assert self.client.get(probe).status_code == 200, probe
         assert self.client.get("/healthz/background").status_code in (200, 503)
-        assert self.client.get("/metrics").status_code == 200
+        token = {"Authorization": f"Bearer {settings.METRICS_TOKEN}"}
+        assert self.client.get("/metrics", headers=token).status_code == 200
         assert self.client.get("/login/", secure=True).status_code == 200
 
 

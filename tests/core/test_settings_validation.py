@@ -14,6 +14,7 @@ GOOD = {
     "SECRET_KEY": "a-secret-key-that-is-long-enough-for-production-use",
     "FIELD_ENCRYPTION_KEY": "Egff6j5QvyPRk9RUNQ381atrSywkEyE-mZAqTevzNIc=",
     "ALLOWED_HOSTS": "example.com",
+    "METRICS_TOKEN": "a-metrics-token",
 }
 
 
@@ -70,6 +71,8 @@ def test_good_configuration_passes_the_check():
         ),
         ({"PASSWORD_LOGIN": "admins"}, "PASSWORD_LOGIN=admins needs single sign-on"),
         ({"PASSWORD_LOGIN": "sometimes"}, "PASSWORD_LOGIN='sometimes' must be one of"),
+        ({"METRICS_TOKEN": None}, "METRICS_TOKEN is required when DEBUG is off"),
+        ({"METRICS_TOKEN": ""}, "METRICS_TOKEN is required when DEBUG is off"),
     ],
 )
 def test_bad_value_gives_one_line_naming_the_variable(overrides, expected):
@@ -79,6 +82,10 @@ def test_bad_value_gives_one_line_naming_the_variable(overrides, expected):
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("Configuration error: ")
     assert expected in lines[0]
+
+
+def test_with_debug_metrics_may_stay_open_for_local_use():
+    assert run_check(DEBUG="True", METRICS_TOKEN=None).returncode == 0
 
 
 def test_secret_can_come_from_a_file(tmp_path):

@@ -48,10 +48,10 @@ def test_sign_in_is_audited_with_the_role_it_gave(site, oidc_provider, sso_setti
     sso_sign_in(site, oidc_provider, "sofia")
 
     events = {e.action: e for e in AuditEvent.objects.filter(target_type="user")}
-    assert events["sso_sign_in"].after["role"] == SUPPORT
-    assert events["sso_sign_in"].actor_name == "sofia"
-    assert events["role_changed"].before == {"role": ""}
-    assert events["role_changed"].after == {"role": SUPPORT}
+    assert events["user.sso_sign_in"].after["role"] == SUPPORT
+    assert events["user.sso_sign_in"].actor_name == "sofia"
+    assert events["user.role_change"].before == {"role": ""}
+    assert events["user.role_change"].after == {"role": SUPPORT}
 
 
 def test_role_is_rederived_at_each_sign_in(site, oidc_provider, sso_settings):
@@ -68,9 +68,9 @@ def test_role_is_rederived_at_each_sign_in(site, oidc_provider, sso_settings):
     user = User.objects.get(username="sofia")
     assert role_of(user) == MARKETING_OPS
     assert User.objects.filter(sso_identity__isnull=False).count() == 1
-    change = AuditEvent.objects.filter(action="role_changed").first()
+    change = AuditEvent.objects.filter(action="user.role_change").first()
     assert change.before == {"role": SUPPORT} and change.after == {"role": MARKETING_OPS}
-    assert AuditEvent.objects.filter(action="sso_sign_in").count() == 2
+    assert AuditEvent.objects.filter(action="user.sso_sign_in").count() == 2
 
 
 def test_person_in_no_mapped_group_is_refused(site, oidc_provider, sso_settings):

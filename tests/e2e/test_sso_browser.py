@@ -35,7 +35,7 @@ def test_support_person_signs_in_with_sso_and_opens_support_pages(
     page.wait_for_url("**/ops/audit/")
     assert page.get_by_role("heading", name="Audit trail").is_visible()
     assert "Support" in page.locator("header").inner_text()
-    assert "sso_sign_in" in page.content()
+    assert "user.sso_sign_in" in page.content()
     screenshots(page, "sso-support-audit")
 
 

@@ -12,6 +12,7 @@ from monitoring import alerts
 from monitoring.health import refresh_health
 from monitoring.models import Alert, AlertDelivery, AlertRule
 from monitoring.tasks import deliver_later
+from monitoring.webhook_targets import label
 from tests.base import BaseTestCase, make_sandbox
 from tests.monitoring.factories import make_dataflow, make_run
 from tests.monitoring.fakes import Receiver
@@ -147,7 +148,7 @@ class ChatDeliveryTestCase(BaseTestCase):
             rule=rule, dataflow=self.flow, kind=rule.kind, summary="The latest run failed."
         )
         delivery = AlertDelivery.objects.create(
-            alert=alert, event="opened", channel="webhook", target=self.receiver.url
+            alert=alert, event="opened", channel="webhook", target=label(self.receiver.url)
         )
         assert delivery.webhook_format == "generic"
         assert alerts.deliver(delivery.pk) is None

@@ -65,7 +65,7 @@ class RuleCreateTestCase(AlertPageTestCase):
         )
         assert r.status_code == 200 and not AlertRule.objects.exists()
         assert (
-            "metadata.example.org points inside the network (169.254.169.254). Webhooks can only "
+            "metadata.example.org points inside the network. Webhooks can only "
             "go to addresses on the public internet."
         ) in r.content.decode()
         r = self.client.post(

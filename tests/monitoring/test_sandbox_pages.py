@@ -2,6 +2,9 @@ from __future__ import annotations
 
 from unittest.mock import patch
 
+from cryptography.fernet import Fernet
+from django.test import override_settings
+
 from core.models import Job
 from monitoring.models import Sandbox
 from tests.base import BaseTestCase, make_sandbox
@@ -46,13 +49,70 @@ class SandboxPagesTestCase(BaseTestCase):
         self.assertContains(r, "…9876")
 
     def test_empty_secret_on_edit_keeps_the_stored_one(self):
-        sandbox = make_sandbox(client_secret="p8e-acme-secret-9876")
+        sandbox = make_sandbox(
+            client_secret="p8e-acme-secret-9876",
+            platform_url=FORM["platform_url"],
+            ims_url=FORM["ims_url"],
+        )
         self.login(self.alex)
         data = {**FORM, "client_secret": "", "display_name": "Renamed"}
         self.client.post(f"/sandboxes/{sandbox.pk}/", data)
         sandbox.refresh_from_db()
         assert sandbox.display_name == "Renamed"
         assert sandbox.client_secret.reveal() == "p8e-acme-secret-9876"
+
+    def test_changing_a_url_needs_the_client_secret_again(self):
+        sandbox = make_sandbox(
+            client_secret="p8e-acme-secret-9876",
+            platform_url=FORM["platform_url"],
+            ims_url=FORM["ims_url"],
+        )
+        self.login(self.alex)
+        for field in ("platform_url", "ims_url"):
+            data = {**FORM, "client_secret": "", field: "https://aep.attacker.example"}
+            r = self.client.post(f"/sandboxes/{sandbox.pk}/", data)
+            assert r.status_code == 200
+            self.assertContains(r, "Enter the client secret again to change the platform or IMS")
+            sandbox.refresh_from_db()
+            assert sandbox.platform_url == FORM["platform_url"]
+            assert sandbox.ims_url == FORM["ims_url"]
+        data = {**FORM, "platform_url": "https://platform-eu.adobe.io"}
+        r = self.client.post(f"/sandboxes/{sandbox.pk}/", data)
+        assert r.status_code == 302
+        sandbox.refresh_from_db()
+        assert sandbox.platform_url == "https://platform-eu.adobe.io"
+
+    @override_settings(AEP_ALLOW_HTTP=False)
+    def test_urls_must_be_https(self):
+        self.login(self.alex)
+        data = {**FORM, "platform_url": "http://platform.example", "ims_url": "http://ims.example"}
+        r = self.client.post("/sandboxes/new/", data)
+        assert r.status_code == 200
+        assert r.content.decode().count("Use an address starting with https://.") == 2
+        assert not Sandbox.objects.exists()
+
+    @override_settings(AEP_ALLOW_HTTP=True)
+    def test_http_is_allowed_where_the_setting_says_so(self):
+        self.login(self.alex)
+        data = {**FORM, "platform_url": "http://127.0.0.1:8100", "ims_url": "http://127.0.0.1:8100"}
+        assert self.client.post("/sandboxes/new/", data).status_code == 302
+
+    def test_an_unreadable_secret_must_be_entered_again(self):
+        sandbox = make_sandbox(
+            client_secret="p8e-acme-secret-9876",
+            platform_url=FORM["platform_url"],
+            ims_url=FORM["ims_url"],
+        )
+        self.login(self.alex)
+        with override_settings(FIELD_ENCRYPTION_KEYS=[Fernet.generate_key().decode()]):
+            r = self.client.get(f"/sandboxes/{sandbox.pk}/")
+            self.assertContains(r, "cannot be read with the current FIELD_ENCRYPTION_KEY")
+            r = self.client.post(f"/sandboxes/{sandbox.pk}/", {**FORM, "client_secret": ""})
+            self.assertContains(r, "enter it again")
+            r = self.client.post(f"/sandboxes/{sandbox.pk}/", FORM)
+            assert r.status_code == 302
+            sandbox.refresh_from_db()
+            assert sandbox.client_secret.reveal() == FORM["client_secret"]
 
     def test_bad_input_is_explained_next_to_the_field(self):
         self.login(self.alex)

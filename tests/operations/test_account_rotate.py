@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
 from operations.models import Operation
+from operations.tasks import housekeeping
 from tests.operations.pages import AccountPageTestCase
 
 NEW_KEY = "sk_live_brand_new_secret_4242"
@@ -105,3 +107,14 @@ class AccountRotateTestCase(AccountPageTestCase):
         )
         stale.refresh_from_db()
         assert not stale.secret
+
+    def test_housekeeping_forgets_an_unconfirmed_key_without_another_rotation(self):
+        stale = self.rotation_awaiting([])
+        fresh = self.rotation_awaiting([])
+        Operation.objects.filter(pk=stale.pk).update(updated=timezone.now() - timedelta(hours=2))
+        assert "operations-housekeeping" in settings.CELERY_BEAT_SCHEDULE
+        assert housekeeping() == 1
+        stale.refresh_from_db()
+        fresh.refresh_from_db()
+        assert not stale.secret
+        assert fresh.secret.reveal() == NEW_KEY

@@ -20,6 +20,8 @@ PASTED_KEY = "sk_test_LEAKCANARYpastedKey51MfY2hLpQ7Cz"
 ROTATED_KEY = "rk_test_LEAKCANARYrotatedKey51JvR5nGwD3Ty"
 WIZARD_KEY = "sk_test_LEAKCANARYwizardKey51KpX3sWqE8Lm"
 WEBHOOK_SECRET = "whsec_LEAKCANARYwebhookSecret51Gh7Rt2Yu"
+# A chat webhook carries its secret in the URL's path: the URL is shown only as its label.
+WEBHOOK_URL_TOKEN = "LEAKCANARYwebhookUrlPath51Zq8Vn4Kc"
 # Pasted with a line break (a form accepts it): an HTTP client refuses it as a header value.
 MALFORMED_KEY = "sk_test_LEAKCANARYmalformedKey51Tq\r\nZ9"
 
@@ -30,6 +32,7 @@ CANARIES = {
     "rotated key": ROTATED_KEY,
     "wizard draft key": WIZARD_KEY,
     "webhook signing secret": WEBHOOK_SECRET,
+    "webhook URL": WEBHOOK_URL_TOKEN,
     "malformed key": MALFORMED_KEY,
 }
 SHOWN_CHARS = 4

@@ -22,9 +22,11 @@ from aep.payloads import STRIPE_CONNECTION_SPEC_ID
 from emulators.stripe.accounts import redact as stripe_redact
 from emulators.stripe.errors import invalid_key, missing_permission
 from tests.monitoring.factories import run_doc
+from tests.security.canaries import WEBHOOK_URL_TOKEN
 
 AEP_URL = "http://aep.invalid"
-WEBHOOK_URL = "https://hooks.example.invalid/stripe-sources"
+# The receiver's token sits in the path, as in a Slack or Teams URL.
+WEBHOOK_URL = f"https://hooks.example.invalid/stripe-sources/{WEBHOOK_URL_TOKEN}"
 Reply = tuple[int, dict[str, str], str]
 
 

@@ -313,6 +313,9 @@ class FormFuzzTestCase(TestCase):
         for name in ("onboarding:mapping-resource", "monitoring:sandbox-create", "login"):
             path = self.post_routes[name][1][0]
             assert self.catalog.for_path(path), f"no form found posting to {path}"
+        # The webhook URL (a credential, never rendered back) and its removal are fuzzed too.
+        rule_path = self.post_routes["monitoring:alert-rule-edit"][1][0]
+        assert {"webhook_url", "remove_webhook"} <= set(self.catalog.for_path(rule_path))
 
     def test_each_form_refuses_the_obvious_garbage(self):
         """Every form and post-only endpoint, deterministically: nothing, the form untouched,

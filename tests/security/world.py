@@ -29,6 +29,7 @@ from monitoring.models import (
     Sandbox,
     Subscription,
 )
+from monitoring.webhook_targets import label
 from onboarding.models import STEP_NAMES, Draft
 from operations import service, steps
 from operations.models import Operation
@@ -138,7 +139,9 @@ def seed_world() -> World:
     alert = Alert.objects.create(
         rule=rule, dataflow=dataflow, kind=rule.kind, summary="Run failed", details={}
     )
-    AlertDelivery.objects.create(alert=alert, event="opened", channel="webhook", target=WEBHOOK_URL)
+    AlertDelivery.objects.create(
+        alert=alert, event="opened", channel="webhook", target=label(WEBHOOK_URL)
+    )
     job = Job.objects.create(
         kind="operations.load_mapping",
         target=f"dataflow:{dataflow.pk}",

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from django.apps import apps
 from django.core.management.base import BaseCommand
-from django.db import connection, transaction
+from django.db import connection
 
-from core.crypto import EncryptedSecretField, rotate
+from core import crypto
 
 
 class Command(BaseCommand):
@@ -16,27 +15,39 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options) -> None:
-        total = 0
-        with transaction.atomic():
-            for model in apps.get_models():
-                pk = model._meta.pk
-                for field in model._meta.fields:
-                    if isinstance(field, EncryptedSecretField):
-                        # Every model has a primary key; it and this (concrete) field have a column.
-                        assert pk is not None and pk.column and field.column
-                        total += _rotate_column(model._meta.db_table, pk.column, field.column)
-        self.stdout.write(self.style.SUCCESS(f"Re-encrypted {total} secret(s)."))
-
-
-def _rotate_column(table: str, pk: str, column: str) -> int:
-    # Raw SQL on purpose: the field itself would decrypt on read and encrypt again on write.
-    quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {quote(pk)}, {quote(column)} FROM {quote(table)}")  # noqa: S608
-        rows = [(key, token) for key, token in cursor.fetchall() if token]
-        for key, token in rows:
-            cursor.execute(
-                f"UPDATE {quote(table)} SET {quote(column)} = %s WHERE {quote(pk)} = %s",  # noqa: S608
-                [rotate(token), key],
+        rotated = unreadable = 0
+        for table, pk, column in crypto.secret_columns():
+            done, failed = _rotate_column(table, pk, column)
+            rotated += done
+            unreadable += failed
+        self.stdout.write(self.style.SUCCESS(f"Re-encrypted {rotated} secret(s)."))
+        if unreadable:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"{unreadable} secret(s) could not be read with any key and were left as "
+                    "they were: put their key back in FIELD_ENCRYPTION_KEY, or enter them again."
+                )
             )
-    return len(rows)
+
+
+def _rotate_column(table: str, pk: str, column: str) -> tuple[int, int]:
+    """Re-encrypt one column row by row; returns (rotated, unreadable).
+
+    Compare-and-set: a row is written only if it still holds the token that was read, so a
+    secret someone saves while the rotation runs is never overwritten with the old value (it
+    is already encrypted with the first key).
+    """
+    quote = connection.ops.quote_name
+    rotated = unreadable = 0
+    for key, token in crypto.stored_tokens(table, pk, column):
+        if not crypto.is_readable(token):
+            unreadable += 1
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {quote(table)} SET {quote(column)} = %s "  # noqa: S608
+                f"WHERE {quote(pk)} = %s AND {quote(column)} = %s",
+                [crypto.rotate(token), key, token],
+            )
+            rotated += cursor.rowcount
+    return rotated, unreadable
