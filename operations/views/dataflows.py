@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -25,9 +24,11 @@ from core.permissions import (
     can_operate,
     may_edit_mapping,
 )
+from monitoring import queries
 from monitoring.models import Dataflow, Run
 from operations import forms, impact, service, steps
 from operations.concurrency import flow_seen, seen_from, seen_token
+from operations.lists import attach_last_operations
 from operations.models import Operation
 from operations.tasks import OPERATION_TASKS, load_mapping
 from operations.timeline import timeline
@@ -47,28 +48,29 @@ from operations.views.access import (
 
 
 @requires(VIEW)
+@vary_on_headers("HX-Request")
 def dataflow_list(request: AuthenticatedHttpRequest):
-    dataflows = (
-        Dataflow.objects.filter(deleted_at=None)
-        .select_related("account", "sandbox")
-        .annotate(failed_runs=Count("runs", filter=Q(runs__status__iexact="failed")))
-    )
-    return render(
-        request,
-        "operations/dataflow_list.html",
-        {"dataflows": dataflows, "can_operate": can_operate(request.user)},
-    )
+    """The overview's list (same filters, paging and badges) with Support's columns: the
+    account's key, the last support action, and boxes to retry failed runs together."""
+    filters = queries.Filters.from_query(request.GET)
+    flows = queries.flow_list(filters, request.user)
+    attach_last_operations(flows.page.flows)
+    context = {
+        "filters": filters,
+        "counts": flows.counts,
+        "page": flows.page,
+        "can_operate": can_operate(request.user),
+    }
+    if request.htmx and request.htmx.target == "live":
+        return render(request, "operations/dataflow_list.html#live", context)
+    context.update(queries.filter_choices(filters))
+    return render(request, "operations/dataflow_list.html", context)
 
 
 @requires(VIEW)
 def dataflow_detail(request: AuthenticatedHttpRequest, pk: int):
-    dataflow = dataflow_or_404(pk)
-    context = {
-        "dataflow": dataflow,
-        "runs": dataflow.runs.order_by("-created_at")[:20],
-        "entries": timeline(dataflow),
-    }
-    return render(request, "operations/dataflow_detail.html", context)
+    """One dataflow page: monitoring's, which shows Support's actions to those who may."""
+    return redirect("monitoring:dataflow-detail", pk, permanent=True)
 
 
 @requires(VIEW)
@@ -222,7 +224,7 @@ def run_retry(request: AuthenticatedHttpRequest, pk: int):
     )
     if run.status.lower() != "failed":
         messages.error(request, _("Only failed runs can be retried."))
-        return redirect("operations:dataflow-detail", run.dataflow_id)
+        return redirect("monitoring:dataflow-detail", run.dataflow_id)
     form = forms.ReasonFields(request.POST)
     form.is_valid()  # a retry needs no reason; whatever valid one was given is recorded
     operation = launch(

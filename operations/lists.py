@@ -1,0 +1,26 @@
+"""What Support's lists add to monitoring's list of dataflows: each flow's last support action."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db.models import OuterRef, Subquery
+
+from monitoring.models import Dataflow
+from operations.models import Operation
+
+
+def attach_last_operations(flows: Sequence[Dataflow]) -> None:
+    """Set `last_operation` (or None) on each flow of a page: two queries, each on the
+    (dataflow, -created) index, for the page's flows only."""
+    latest = Operation.objects.filter(dataflow=OuterRef("pk")).order_by("-created").values("pk")[:1]
+    newest = dict(
+        Dataflow.objects.filter(pk__in=[flow.pk for flow in flows])
+        .annotate(operation=Subquery(latest))
+        .values_list("pk", "operation")
+    )
+    operations = Operation.objects.only(
+        "kind", "status", "created", "actor_id", "dataflow_id"
+    ).in_bulk([pk for pk in newest.values() if pk])
+    for flow in flows:
+        flow.last_operation = operations.get(newest.get(flow.pk))  # type: ignore[attr-defined]
