@@ -11,16 +11,17 @@ from operations.models import Operation
 
 
 def attach_last_operations(flows: Sequence[Dataflow]) -> None:
-    """Set `last_operation` (or None) on each flow of a page: two queries, each on the
+    """Set `last_operation` (or None) on each flow of a page: one query, on the
     (dataflow, -created) index, for the page's flows only."""
     latest = Operation.objects.filter(dataflow=OuterRef("pk")).order_by("-created").values("pk")[:1]
-    newest = dict(
-        Dataflow.objects.filter(pk__in=[flow.pk for flow in flows])
-        .annotate(operation=Subquery(latest))
-        .values_list("pk", "operation")
+    newest = Dataflow.objects.filter(pk__in=[flow.pk for flow in flows]).values(
+        operation=Subquery(latest)
     )
-    operations = Operation.objects.only(
-        "kind", "status", "created", "actor_id", "dataflow_id"
-    ).in_bulk([pk for pk in newest.values() if pk])
+    operations = {
+        operation.dataflow_id: operation
+        for operation in Operation.objects.filter(pk__in=newest).only(
+            "kind", "status", "created", "actor_id", "dataflow_id"
+        )
+    }
     for flow in flows:
-        flow.last_operation = operations.get(newest.get(flow.pk))  # type: ignore[attr-defined]
+        flow.last_operation = operations.get(flow.pk)  # type: ignore[attr-defined]

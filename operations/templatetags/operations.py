@@ -51,8 +51,9 @@ def paused_until(dataflow: Dataflow) -> dict:
 
 
 @register.inclusion_tag("operations/_timeline.html")
-def dataflow_timeline(dataflow: Dataflow, limit: int = 50) -> dict:
-    return {"dataflow": dataflow, "entries": timeline(dataflow, limit)}
+def dataflow_timeline(dataflow: Dataflow, limit: int = 50, runs=None) -> dict:
+    """`runs`: the flow's latest runs (newest first) when the page has them, to spare a query."""
+    return {"dataflow": dataflow, "entries": timeline(dataflow, limit, runs)}
 
 
 @register.inclusion_tag("operations/_operation_list.html")
