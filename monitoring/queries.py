@@ -205,7 +205,7 @@ def flow_page(filters: Filters, flows: QuerySet[Dataflow], counts: dict[str, int
         severity_ordered(with_status(flows, filters.status))
         .select_related("account", "sandbox", "owner")
         # No list shows the key; leaving its ciphertext unread spares a decryption per row.
-        .defer("account__access_token", "sync_state")
+        .defer("account__access_token", "sandbox__client_secret", "sync_state")
     )
     return Page(list(rows[start : start + PAGE_SIZE]), number, total)
 
