@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -88,8 +89,13 @@ def compact(value: float) -> str:
 def _abbreviations() -> list[tuple[float, str]]:
     # Translators: number abbreviations, largest first, as "power of ten:suffix" pairs
     # separated by spaces. Languages that count in 10⁴ (만) and 10⁸ (억) list those powers.
-    pairs = pgettext("number abbreviations", "9:B 6:M 3:k").split()
-    split = (pair.partition(":") for pair in pairs)
+    return _parsed_abbreviations(pgettext("number abbreviations", "9:B 6:M 3:k"))
+
+
+@lru_cache(maxsize=16)
+def _parsed_abbreviations(pairs: str) -> list[tuple[float, str]]:
+    """Parsed once per language: a list page formats a few hundred numbers."""
+    split = (pair.partition(":") for pair in pairs.split())
     return [(10.0 ** int(power), suffix) for power, _sep, suffix in split]
 
 

@@ -3,6 +3,7 @@ first. Read from the database only."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
 from core.i18n import localize_stored
-from monitoring.models import Alert, AuditEvent, Dataflow
+from monitoring.models import Alert, AuditEvent, Dataflow, Run
 from operations.models import Operation
 
 RUN, CHANGE, SUPPORT, ALERT, OPERATION = "run", "change", "support", "alert", "operation"
@@ -51,9 +52,10 @@ class Entry:
     link: str = ""
 
 
-def timeline(dataflow: Dataflow, limit: int = 50) -> list[Entry]:
+def timeline(dataflow: Dataflow, limit: int = 50, runs: Sequence[Run] | None = None) -> list[Entry]:
+    """`runs`: the flow's latest runs, newest first, when the page has read them already."""
     entries = [
-        *_runs(dataflow, limit),
+        *_runs(dataflow, limit, runs),
         *_audit(dataflow, limit),
         *_alerts(dataflow, limit),
         *_operations(dataflow),
@@ -62,7 +64,9 @@ def timeline(dataflow: Dataflow, limit: int = 50) -> list[Entry]:
     return entries[:limit]
 
 
-def _runs(dataflow: Dataflow, limit: int) -> list[Entry]:
+def _runs(dataflow: Dataflow, limit: int, runs: Sequence[Run] | None) -> list[Entry]:
+    if runs is None:
+        runs = list(dataflow.runs.defer("activities").order_by("-created_at")[:limit])
     return [
         Entry(
             when=run.created_at,
@@ -71,7 +75,7 @@ def _runs(dataflow: Dataflow, limit: int) -> list[Entry]:
             status=run.status,
             detail=_run_detail(run),
         )
-        for run in dataflow.runs.order_by("-created_at")[:limit]
+        for run in runs[:limit]
     ]
 
 

@@ -3,14 +3,52 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from django import template
+from django.db.models import Model
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from monitoring import charts
 
 register = template.Library()
+
+
+@register.filter
+def choice_label(obj: Model, field_name: str) -> str:
+    """What `obj.get_<field>_display()` shows, for list rows: Django rebuilds the whole choices
+    mapping on every call, which cost a list page more than its SQL; this reads a mapping
+    built once per field and language."""
+    value = getattr(obj, field_name)
+    return _choice_labels(type(obj), field_name, get_language()).get(value, value)
+
+
+# A primary key no row reaches, reversed in its place once per URL name.
+_PLACEHOLDER_PK = 2_147_483_646
+
+
+@register.filter
+def pk_url(pk: int, url_name: str) -> str:
+    """`{% url url_name pk %}` for list rows: the URL is reversed once per name (and script
+    prefix) with a placeholder key, then each row's key is put in its place. Fifty rows with
+    three links each spent more time in `reverse` than in their SQL."""
+    before, after = _url_around_pk(url_name, get_script_prefix())
+    return f"{before}{int(pk)}{after}"
+
+
+@lru_cache(maxsize=64)
+def _url_around_pk(url_name: str, _script_prefix: str) -> tuple[str, str]:
+    before, _pk, after = reverse(url_name, args=[_PLACEHOLDER_PK]).partition(str(_PLACEHOLDER_PK))
+    return before, after
+
+
+@lru_cache(maxsize=64)
+def _choice_labels(model: type[Model], field_name: str, language: str | None) -> dict[str, str]:
+    field = model._meta.get_field(field_name)
+    return {str(value): str(label) for value, label in field.flatchoices}  # type: ignore[union-attr]
 
 
 @register.simple_tag

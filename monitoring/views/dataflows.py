@@ -61,37 +61,34 @@ def _dataflow(pk: int) -> Dataflow:
     return get_object_or_404(Dataflow.objects.select_related("sandbox", "account", "owner"), pk=pk)
 
 
-def _runs_page(dataflow: Dataflow, page: int) -> tuple[list[Run], bool]:
+def _latest_runs(dataflow: Dataflow, page: int) -> tuple[list[Run], list[Run], bool]:
+    """The runs of the chart (the latest 30) and of the table's page, in one query for the
+    first page (which the chart's runs contain), two for older pages."""
+    latest = list(
+        Run.objects.filter(dataflow=dataflow)
+        .defer("activities")
+        .order_by("-created_at")[: max(CHART_RUNS, RUNS_PAGE_SIZE + 1)]
+    )
+    if page == 1:
+        return latest, latest[:RUNS_PAGE_SIZE], len(latest) > RUNS_PAGE_SIZE
     start = (page - 1) * RUNS_PAGE_SIZE
     rows = list(
         Run.objects.filter(dataflow=dataflow)
         .defer("activities")
         .order_by("-created_at")[start : start + RUNS_PAGE_SIZE + 1]
     )
-    return rows[:RUNS_PAGE_SIZE], len(rows) > RUNS_PAGE_SIZE
+    return latest, rows[:RUNS_PAGE_SIZE], len(rows) > RUNS_PAGE_SIZE
 
 
 def _live_context(dataflow: Dataflow, page: int) -> dict:
-    runs, has_more = _runs_page(dataflow, page)
-    chart_runs = list(
-        Run.objects.filter(dataflow=dataflow)
-        .only(
-            "created_at",
-            "started_at",
-            "completed_at",
-            "input_records",
-            "output_records",
-            "failed_records",
-            "status",
-        )
-        .order_by("-created_at")[:CHART_RUNS]
-    )
+    chart_runs, runs, has_more = _latest_runs(dataflow, page)
     return {
         "dataflow": dataflow,
         "runs": runs,
+        "latest_runs": chart_runs,
         "runs_page": page,
         "runs_has_more": has_more,
-        "run_chart": queries.run_chart(chart_runs) if chart_runs else None,
+        "run_chart": queries.run_chart(chart_runs[:CHART_RUNS]) if chart_runs else None,
         "open_alerts": list(
             Alert.objects.filter(dataflow=dataflow, resolved_at=None).select_related("rule")
         ),

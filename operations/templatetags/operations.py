@@ -7,6 +7,7 @@ from django import template
 from core.permissions import VIEW, can, can_fix_mapping, can_operate, editable_dataflow_fields
 from monitoring.models import Dataflow
 from operations import impact
+from operations.models import Operation
 from operations.service import in_flight, pending_resume
 from operations.timeline import timeline
 
@@ -50,5 +51,14 @@ def paused_until(dataflow: Dataflow) -> dict:
 
 
 @register.inclusion_tag("operations/_timeline.html")
-def dataflow_timeline(dataflow: Dataflow, limit: int = 50) -> dict:
-    return {"dataflow": dataflow, "entries": timeline(dataflow, limit)}
+def dataflow_timeline(dataflow: Dataflow, limit: int = 50, runs=None) -> dict:
+    """`runs`: the flow's latest runs (newest first) when the page has them, to spare a query."""
+    return {"dataflow": dataflow, "entries": timeline(dataflow, limit, runs)}
+
+
+@register.inclusion_tag("operations/_operation_list.html")
+def recent_operations(*, dataflow=None, account=None, limit: int = 5) -> dict:
+    """The latest support actions on a dataflow or an account, newest first."""
+    target = {"dataflow": dataflow} if dataflow is not None else {"account": account}
+    operations = Operation.objects.filter(**target).select_related("actor").order_by("-created")
+    return {"operations": list(operations[:limit])}

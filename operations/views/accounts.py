@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q
 from django.shortcuts import redirect, render
 
-from core.crypto import defer_secrets
 from core.decorators import requires
-from core.http import AuthenticatedHttpRequest
+from core.http import AuthenticatedHttpRequest, positive_int
 from core.permissions import OPERATE, VIEW
-from monitoring.models import Account
+from monitoring import queries
 from operations import forms, steps
 from operations.concurrency import account_seen, seen_from, seen_token
 from operations.views.access import (
@@ -32,24 +30,16 @@ def index(request: AuthenticatedHttpRequest):
 
 @requires(VIEW)
 def account_list(request: AuthenticatedHttpRequest):
-    accounts = defer_secrets(
-        Account.objects.filter(deleted_at=None)
-        .select_related("sandbox")
-        .annotate(flow_count=Count("dataflows", filter=Q(dataflows__deleted_at=None))),
-        "sandbox",
-    )
-    return render(request, "operations/account_list.html", {"accounts": accounts})
+    """The accounts, a page at a time, with their flows and failing flows (from the flows'
+    health, never from their runs)."""
+    page = queries.account_page(positive_int(request.GET.get("page")) or 1)
+    return render(request, "operations/account_list.html", {"page": page})
 
 
 @requires(VIEW)
 def account_detail(request: AuthenticatedHttpRequest, pk: int):
-    account = account_or_404(pk)
-    context = {
-        "account": account,
-        "dataflows": account.dataflows.filter(deleted_at=None),
-        "operations": account.operations.select_related("actor")[:10],
-    }
-    return render(request, "operations/account_detail.html", context)
+    """One account page: monitoring's, which shows Support's actions to those who may."""
+    return redirect("monitoring:account-detail", pk, permanent=True)
 
 
 @requires(OPERATE)

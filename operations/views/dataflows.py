@@ -7,13 +7,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from core.crypto import defer_secrets
 from core.decorators import requires
 from core.http import AuthenticatedHttpRequest, positive_int
 from core.jobs import start_job
@@ -26,9 +24,11 @@ from core.permissions import (
     can_operate,
     may_edit_mapping,
 )
+from monitoring import queries
 from monitoring.models import Dataflow, Run
 from operations import forms, impact, service, steps
 from operations.concurrency import flow_seen, seen_from, seen_token
+from operations.lists import attach_last_operations
 from operations.models import Operation
 from operations.tasks import OPERATION_TASKS, load_mapping
 from operations.timeline import timeline
@@ -48,30 +48,29 @@ from operations.views.access import (
 
 
 @requires(VIEW)
+@vary_on_headers("HX-Request")
 def dataflow_list(request: AuthenticatedHttpRequest):
-    dataflows = defer_secrets(
-        Dataflow.objects.filter(deleted_at=None)
-        .select_related("account", "sandbox")
-        .annotate(failed_runs=Count("runs", filter=Q(runs__status__iexact="failed"))),
-        "account",
-        "sandbox",
-    )
-    return render(
-        request,
-        "operations/dataflow_list.html",
-        {"dataflows": dataflows, "can_operate": can_operate(request.user)},
-    )
+    """The overview's list (same filters, paging and badges) with Support's columns: the
+    account's key, the last support action, and boxes to retry failed runs together."""
+    filters = queries.Filters.from_query(request.GET)
+    flows = queries.flow_list(filters, request.user)
+    attach_last_operations(flows.page.flows)
+    context = {
+        "filters": filters,
+        "counts": flows.counts,
+        "page": flows.page,
+        "can_operate": can_operate(request.user),
+    }
+    if request.htmx and request.htmx.target == "live":
+        return render(request, "operations/dataflow_list.html#live", context)
+    context.update(queries.filter_choices(filters))
+    return render(request, "operations/dataflow_list.html", context)
 
 
 @requires(VIEW)
 def dataflow_detail(request: AuthenticatedHttpRequest, pk: int):
-    dataflow = dataflow_or_404(pk)
-    context = {
-        "dataflow": dataflow,
-        "runs": dataflow.runs.order_by("-created_at")[:20],
-        "entries": timeline(dataflow),
-    }
-    return render(request, "operations/dataflow_detail.html", context)
+    """One dataflow page: monitoring's, which shows Support's actions to those who may."""
+    return redirect("monitoring:dataflow-detail", pk, permanent=True)
 
 
 @requires(VIEW)
@@ -225,7 +224,7 @@ def run_retry(request: AuthenticatedHttpRequest, pk: int):
     )
     if run.status.lower() != "failed":
         messages.error(request, _("Only failed runs can be retried."))
-        return redirect("operations:dataflow-detail", run.dataflow_id)
+        return redirect("monitoring:dataflow-detail", run.dataflow_id)
     form = forms.ReasonFields(request.POST)
     form.is_valid()  # a retry needs no reason; whatever valid one was given is recorded
     operation = launch(

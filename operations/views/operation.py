@@ -104,7 +104,7 @@ def operation_cancel(request: AuthenticatedHttpRequest, pk):
     else:
         messages.info(request, _("Cancelled. Nothing was changed in AEP."))
     if operation.dataflow_id and operation.dataflow and not operation.dataflow.deleted_at:
-        return redirect("operations:dataflow-detail", operation.dataflow_id)
+        return redirect("monitoring:dataflow-detail", operation.dataflow_id)
     if operation.account_id and operation.account and not operation.account.deleted_at:
-        return redirect("operations:account-detail", operation.account_id)
+        return redirect("monitoring:account-detail", operation.account_id)
     return redirect("operations:account-list")

@@ -141,3 +141,48 @@ class DataflowPageTestCase(BaseTestCase):
         self.client.post(f"{self.url}sla/", {"freshness_sla_minutes": "1"})
         self.flow.refresh_from_db()
         assert self.flow.freshness_sla_minutes is None
+
+
+class MergedDataflowPageTestCase(BaseTestCase):
+    """One dataflow page: Support's actions, its recent operations and the timeline appear on
+    monitoring's page for the roles that may use them; the operations URL leads there."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        from operations import service
+        from operations.models import Operation
+
+        sandbox = make_sandbox()
+        self.flow = make_dataflow(
+            sandbox, account=make_account(sandbox), description="EU charges", owner=self.mina
+        )
+        self.run = make_run(self.flow, status="failed", output_records=0)
+        self.operation = service.create(
+            Operation.Kind.DATAFLOW_DISABLE, actor=self.sam, dataflow=self.flow, reason="noisy"
+        )
+        Operation.objects.filter(pk=self.operation.pk).update(status=Operation.Status.SUCCEEDED)
+        self.url = f"/dataflows/{self.flow.pk}/"
+
+    def test_support_sees_the_actions_the_retry_and_recent_support_actions(self):
+        self.login(self.sam)
+        response = self.client.get(self.url)
+        self.assertContains(response, f'href="/ops/dataflows/{self.flow.pk}/delete/"')
+        self.assertContains(response, f'action="/ops/runs/{self.run.pk}/retry/"')
+        self.assertContains(response, 'id="support-actions"')
+        self.assertContains(response, f'href="/ops/operations/{self.operation.pk}/"')
+        self.assertContains(response, 'id="timeline"')
+        self.assertContains(response, "EU charges")
+
+    def test_marketing_ops_sees_the_timeline_but_not_support_actions(self):
+        self.login(self.mina)
+        response = self.client.get(self.url)
+        self.assertContains(response, 'id="timeline"')
+        self.assertContains(response, "Edit schedule")  # her own flow's schedule
+        self.assertNotContains(response, 'id="support-actions"')
+        self.assertNotContains(response, f"/ops/dataflows/{self.flow.pk}/delete/")
+        self.assertNotContains(response, f"/ops/runs/{self.run.pk}/retry/")
+
+    def test_the_operations_url_redirects_to_this_page(self):
+        self.login(self.sam)
+        response = self.client.get(f"/ops/dataflows/{self.flow.pk}/")
+        self.assertRedirects(response, self.url, status_code=301)

@@ -69,7 +69,6 @@ class RunStatusPagesTestCase(BaseTestCase):
             "/overview/",
             f"/dataflows/{flow.pk}/",
             f"/runs/{run.pk}/",
-            f"/ops/dataflows/{flow.pk}/",
             "/ops/dataflows/",
         ):
             response = self.client.get(url)
