@@ -16,15 +16,34 @@ from aep import quirks
 
 
 def ms_to_datetime(value: Any) -> datetime | None:
-    """Epoch milliseconds (int or numeric string) as an aware UTC datetime."""
-    number = quirks.to_int(value)
-    return None if number is None else datetime.fromtimestamp(number / 1000, tz=UTC)
+    """Epoch milliseconds (int or numeric string) as an aware UTC datetime; None for garbage,
+    so one odd timestamp cannot make a whole listing unreadable."""
+    number = _int_or_none(value)
+    if number is None:
+        return None
+    try:
+        return datetime.fromtimestamp(number / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def seconds_to_datetime(value: Any) -> datetime | None:
-    """Epoch seconds (int or numeric string) as an aware UTC datetime."""
-    number = quirks.to_int(value)
-    return None if number is None else datetime.fromtimestamp(number, tz=UTC)
+    """Epoch seconds (int or numeric string) as an aware UTC datetime. A value only
+    milliseconds can be (quirks.epoch_to_datetime) is read as milliseconds; None for garbage."""
+    if _int_or_none(value) is None:
+        return None
+    try:
+        return quirks.epoch_to_datetime(value)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _int_or_none(value: Any) -> int | None:
+    """`quirks.to_int`, with None for what is not a whole number (`"weekly"`, `"1.5"`)."""
+    try:
+        return quirks.to_int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _dig(data: Mapping[str, Any], *keys: str) -> Any:
@@ -38,7 +57,11 @@ def _dig(data: Mapping[str, Any], *keys: str) -> Any:
 
 
 def _str_tuple(values: Any) -> tuple[str, ...]:
-    return tuple(str(value) for value in values or ())
+    if isinstance(values, str):
+        return (values,)
+    if not isinstance(values, (list, tuple)):
+        return ()
+    return tuple(str(value) for value in values)
 
 
 @dataclass(frozen=True)
@@ -205,7 +228,7 @@ class Schedule:
         return cls(
             start_time=start_time,
             frequency=data.get("frequency") or "once",
-            interval=quirks.to_int(data.get("interval")),
+            interval=_int_or_none(data.get("interval")),
             backfill=quirks.to_bool(data.get("backfill")),
         )
 
@@ -226,7 +249,7 @@ class Transformation:
 
     @property
     def mapping_version(self) -> int | None:
-        return quirks.to_int(self.params.get("mappingVersion"))
+        return _int_or_none(self.params.get("mappingVersion"))
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Transformation:
@@ -276,6 +299,8 @@ class Flow:
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Flow:
+        """Tolerant: a flow without a readable schedule (no `startTime`, say) or with odd
+        parts still parses, with those parts empty; only the id is required."""
         schedule = data.get("scheduleParams")
         last_run = data.get("lastRunDetails")
         return cls(
@@ -285,17 +310,30 @@ class Flow:
             flow_spec_id=_dig(data, "flowSpec", "id"),
             source_connection_ids=_str_tuple(data.get("sourceConnectionIds")),
             target_connection_ids=_str_tuple(data.get("targetConnectionIds")),
-            schedule=Schedule.from_api(schedule) if schedule else None,
+            schedule=_schedule_or_none(schedule),
             transformations=tuple(
-                Transformation.from_api(t) for t in data.get("transformations") or ()
+                Transformation.from_api(t)
+                for t in data.get("transformations") or ()
+                if isinstance(t, Mapping)
             ),
             etag=data.get("etag"),
             description=data.get("description") or "",
-            last_run=LastRun.from_api(last_run) if last_run else None,
-            options=dict(data.get("options") or {}),
+            last_run=LastRun.from_api(last_run) if isinstance(last_run, Mapping) else None,
+            options=dict(data.get("options") or {})
+            if isinstance(data.get("options"), Mapping)
+            else {},
             created_at=ms_to_datetime(data.get("createdAt")),
             updated_at=ms_to_datetime(data.get("updatedAt")),
         )
+
+
+def _schedule_or_none(data: Any) -> Schedule | None:
+    if not isinstance(data, Mapping) or not data:
+        return None
+    try:
+        return Schedule.from_api(data)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -646,9 +684,10 @@ class FailedRecord:
 
     @property
     def record(self) -> Any:
-        """The source record parsed, or None when it is not JSON (a corrupt row)."""
+        """The source record parsed and out of any lone root field, or None when it is not
+        JSON (a corrupt row)."""
         try:
-            return json.loads(self.source)
+            return quirks.unwrap_lone_root(json.loads(self.source))
         except ValueError:
             return None
 

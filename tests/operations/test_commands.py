@@ -111,7 +111,8 @@ class OpsCommandsTestCase(BaseTestCase):
     def test_account_delete_dry_run_lists_the_cascade_then_deletes_it(self):
         out = command("ops_account", "delete", str(self.account.pk), "--user", "alex", "--dry-run")
         lines = [line.strip() for line in out.splitlines()]
-        assert lines[1].startswith("2. Delete dataflow")
+        assert lines[0].startswith("1. Check that nothing else started using")
+        assert lines[2].startswith("3. Delete dataflow")
         assert "Delete account" in lines[-2]
         assert self.world.exists("flows", self.flow.flow_id)
 
@@ -209,7 +210,8 @@ class OpsCommandsTestCase(BaseTestCase):
     def test_dataflow_delete_dry_run_lists_the_steps_and_changes_nothing(self):
         out = command("ops_dataflow", "delete", str(self.flow.pk), "--user", "sam", "--dry-run")
         lines = [line.strip() for line in out.splitlines()]
-        assert lines[0].startswith("1. Delete dataflow")
+        assert lines[0].startswith("1. Check that nothing else started using")
+        assert lines[1].startswith("2. Delete dataflow")
         assert not any("account" in line for line in lines)
         assert lines[-1] == "Dry run: nothing was changed."
         assert self.world.exists("flows", self.flow.flow_id)
