@@ -16,14 +16,17 @@ from aep import quirks
 
 
 def ms_to_datetime(value: Any) -> datetime | None:
-    """Epoch milliseconds (int or numeric string) as an aware UTC datetime; None for garbage,
-    so one odd timestamp cannot make a whole listing unreadable."""
-    number = _int_or_none(value)
-    if number is None:
-        return None
+    """Epoch milliseconds (int or numeric string) as an aware UTC datetime."""
+    number = quirks.to_int(value)
+    return None if number is None else datetime.fromtimestamp(number / 1000, tz=UTC)
+
+
+def lenient_ms_to_datetime(value: Any) -> datetime | None:
+    """`ms_to_datetime`, with None for garbage: connections and flows are listed together (a
+    delete preview, discovery), and one odd timestamp must not make the listing unreadable."""
     try:
-        return datetime.fromtimestamp(number / 1000, tz=UTC)
-    except (OverflowError, OSError, ValueError):
+        return ms_to_datetime(value)
+    except (OverflowError, OSError, TypeError, ValueError):
         return None
 
 
@@ -100,8 +103,8 @@ class Connection:
             auth_spec_name=_dig(data, "auth", "specName"),
             etag=data.get("etag"),
             description=data.get("description") or "",
-            created_at=ms_to_datetime(data.get("createdAt")),
-            updated_at=ms_to_datetime(data.get("updatedAt")),
+            created_at=lenient_ms_to_datetime(data.get("createdAt")),
+            updated_at=lenient_ms_to_datetime(data.get("updatedAt")),
         )
 
 
@@ -173,8 +176,8 @@ class SourceConnection:
             params=dict(data.get("params") or {}),
             etag=data.get("etag"),
             description=data.get("description") or "",
-            created_at=ms_to_datetime(data.get("createdAt")),
-            updated_at=ms_to_datetime(data.get("updatedAt")),
+            created_at=lenient_ms_to_datetime(data.get("createdAt")),
+            updated_at=lenient_ms_to_datetime(data.get("updatedAt")),
         )
 
 
@@ -206,8 +209,8 @@ class TargetConnection:
             schema_version=_dig(data, "data", "schema", "version"),
             etag=data.get("etag"),
             description=data.get("description") or "",
-            created_at=ms_to_datetime(data.get("createdAt")),
-            updated_at=ms_to_datetime(data.get("updatedAt")),
+            created_at=lenient_ms_to_datetime(data.get("createdAt")),
+            updated_at=lenient_ms_to_datetime(data.get("updatedAt")),
         )
 
 
@@ -270,8 +273,8 @@ class LastRun:
         return cls(
             id=data.get("id"),
             state=quirks.normalize_run_status(data.get("state")),
-            started_at=ms_to_datetime(data.get("startedAtUTC")),
-            completed_at=ms_to_datetime(data.get("completedAtUTC")),
+            started_at=lenient_ms_to_datetime(data.get("startedAtUTC")),
+            completed_at=lenient_ms_to_datetime(data.get("completedAtUTC")),
         )
 
 
@@ -322,8 +325,8 @@ class Flow:
             options=dict(data.get("options") or {})
             if isinstance(data.get("options"), Mapping)
             else {},
-            created_at=ms_to_datetime(data.get("createdAt")),
-            updated_at=ms_to_datetime(data.get("updatedAt")),
+            created_at=lenient_ms_to_datetime(data.get("createdAt")),
+            updated_at=lenient_ms_to_datetime(data.get("updatedAt")),
         )
 
 
