@@ -12,10 +12,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal
 from urllib.parse import quote
 
+from aep.errors import AEPAPIError, NotFoundError
 from aep.http import AEPHttp, iter_offset
 from aep.types import MappingPreview, MappingSet, MappingValidation
 
 SOURCE_TYPES = ("ATTRIBUTE", "EXPRESSION", "STATIC")
+# Answers to DELETE /mappingSets/{id} that mean "this sandbox keeps mapping sets".
+MAPPING_SET_KEPT_STATUSES = frozenset({400, 404, 405})
 
 MappingShape = Literal["legacy", "modern"]
 
@@ -91,9 +94,21 @@ class DataPrepClient:
             return self.get_mapping_set(mapping_set_id)
         return MappingSet.from_api({"id": mapping_set_id, **answer})
 
-    def delete_mapping_set(self, mapping_set_id: str) -> None:
-        """DELETE /mappingSets/{id}: missing from the public spec, used by aepp (notes §4, §7.2)."""
-        self._http.call("DELETE", f"{self._base}/mappingSets/{quote(mapping_set_id, safe='')}")
+    def delete_mapping_set(self, mapping_set_id: str) -> bool:
+        """DELETE /mappingSets/{id}: True when deleted, False when AEP left it in place.
+
+        The call is missing from the public spec and used by aepp (notes §4, §7.2), so a
+        sandbox may not offer it: 400, 404 and 405 mean "not deleted here", never a failure.
+        Any other error still raises.
+        """
+        url = f"{self._base}/mappingSets/{quote(mapping_set_id, safe='')}"
+        try:
+            self._http.call("DELETE", url)
+        except AEPAPIError as exc:
+            if exc.status_code in MAPPING_SET_KEPT_STATUSES or isinstance(exc, NotFoundError):
+                return False
+            raise
+        return True
 
     def validate_mapping_set(
         self, body: Mapping[str, Any], *, require_schema: bool = True

@@ -71,7 +71,8 @@ class PermissionDeniedError(AEPAPIError):
 
 
 class NotFoundError(AEPAPIError):
-    """404: the entity does not exist (or was deleted)."""
+    """The entity does not exist (or was deleted): a 404, or a not-found code at any status
+    (see `quirks.is_not_found_code`)."""
 
 
 class ConflictError(AEPAPIError):

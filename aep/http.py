@@ -26,6 +26,7 @@ from aep.errors import (
     AEPAPIError,
     AEPConnectionError,
     AEPTimeout,
+    NotFoundError,
     RateLimitError,
     error_class_for_status,
 )
@@ -234,6 +235,8 @@ def error_for(response: requests.Response) -> AEPAPIError:
     message = message or f"HTTP {response.status_code} {response.reason or ''}".strip()
     request_id = request_id or response.headers.get("x-request-id")
     cls = error_class_for_status(response.status_code)
+    if quirks.is_not_found_code(code):
+        cls = NotFoundError
     if cls is RateLimitError:
         return RateLimitError(
             message,

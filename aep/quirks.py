@@ -6,6 +6,7 @@ of the package calls these helpers instead of guessing at field names, units or 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -177,13 +178,35 @@ def token_lifetime_seconds(expires_in: Any) -> float:
 
 
 def error_code_from_type(type_uri: Any) -> str | None:
-    """notes §2.6 and §9 "Error bodies" / "Flow-not-found code": the code is the last segment
-    of the problem `type` URI (`…/errors/FLOW-1439-404`). The HTTP status is what counts
-    (the error table lists 1439-400, the service answers 404), so the code is kept as data only.
-    """
+    """notes §2.6 and §9 "Error bodies": the code is the last segment of the problem `type`
+    URI (`…/errors/FLOW-1439-404`)."""
     if not isinstance(type_uri, str) or "/errors/" not in type_uri:
         return None
     return type_uri.rsplit("/", 1)[-1] or None
+
+
+# notes §2.6 and §9 "Flow-not-found code": Flow Service's error table lists "resource not
+# found" as `1439-400` and `1101-404`, the service has been seen answering `FLOW-1439-404`,
+# and Schema Registry's is `XDM-1010-404`. The code decides, whatever the status it came with.
+_NOT_FOUND_CODE = re.compile(r"^(?:FLOW-)?(?:1439|1101)(?:-\d{3})?$|^XDM-1010(?:-\d{3})?$")
+
+
+def is_not_found_code(code: Any) -> bool:
+    """Whether an error code (`FLOW-1439-400`, `1101-404`, `XDM-1010-404`…) means "not found"."""
+    return code is not None and bool(_NOT_FOUND_CODE.match(str(code).strip().upper()))
+
+
+def unwrap_lone_root(record: Any) -> Any:
+    """A rejected record as Data Access keeps it may sit inside one root field
+    (`{"data": {...}}`, `{"result": {...}}`: ingestion/batch-ingestion/partial.md shows
+    `_corrupt_record` as the source row, and a REST source's row is what it read). A Stripe
+    object has many fields, so a mapping whose only field is another mapping is a wrapper."""
+    while isinstance(record, Mapping) and len(record) == 1:
+        (inner,) = record.values()
+        if not isinstance(inner, Mapping):
+            break
+        record = inner
+    return record
 
 
 def normalize_run_status(status: Any) -> str | None:

@@ -21,10 +21,32 @@ def ms_to_datetime(value: Any) -> datetime | None:
     return None if number is None else datetime.fromtimestamp(number / 1000, tz=UTC)
 
 
+def lenient_ms_to_datetime(value: Any) -> datetime | None:
+    """`ms_to_datetime`, with None for garbage: connections and flows are listed together (a
+    delete preview, discovery), and one odd timestamp must not make the listing unreadable."""
+    try:
+        return ms_to_datetime(value)
+    except (OverflowError, OSError, TypeError, ValueError):
+        return None
+
+
 def seconds_to_datetime(value: Any) -> datetime | None:
-    """Epoch seconds (int or numeric string) as an aware UTC datetime."""
-    number = quirks.to_int(value)
-    return None if number is None else datetime.fromtimestamp(number, tz=UTC)
+    """Epoch seconds (int or numeric string) as an aware UTC datetime. A value only
+    milliseconds can be (quirks.epoch_to_datetime) is read as milliseconds; None for garbage."""
+    if _int_or_none(value) is None:
+        return None
+    try:
+        return quirks.epoch_to_datetime(value)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _int_or_none(value: Any) -> int | None:
+    """`quirks.to_int`, with None for what is not a whole number (`"weekly"`, `"1.5"`)."""
+    try:
+        return quirks.to_int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _dig(data: Mapping[str, Any], *keys: str) -> Any:
@@ -38,7 +60,11 @@ def _dig(data: Mapping[str, Any], *keys: str) -> Any:
 
 
 def _str_tuple(values: Any) -> tuple[str, ...]:
-    return tuple(str(value) for value in values or ())
+    if isinstance(values, str):
+        return (values,)
+    if not isinstance(values, (list, tuple)):
+        return ()
+    return tuple(str(value) for value in values)
 
 
 @dataclass(frozen=True)
@@ -77,8 +103,8 @@ class Connection:
             auth_spec_name=_dig(data, "auth", "specName"),
             etag=data.get("etag"),
             description=data.get("description") or "",
-            created_at=ms_to_datetime(data.get("createdAt")),
-            updated_at=ms_to_datetime(data.get("updatedAt")),
+            created_at=lenient_ms_to_datetime(data.get("createdAt")),
+            updated_at=lenient_ms_to_datetime(data.get("updatedAt")),
         )
 
 
@@ -150,8 +176,8 @@ class SourceConnection:
             params=dict(data.get("params") or {}),
             etag=data.get("etag"),
             description=data.get("description") or "",
-            created_at=ms_to_datetime(data.get("createdAt")),
-            updated_at=ms_to_datetime(data.get("updatedAt")),
+            created_at=lenient_ms_to_datetime(data.get("createdAt")),
+            updated_at=lenient_ms_to_datetime(data.get("updatedAt")),
         )
 
 
@@ -183,8 +209,8 @@ class TargetConnection:
             schema_version=_dig(data, "data", "schema", "version"),
             etag=data.get("etag"),
             description=data.get("description") or "",
-            created_at=ms_to_datetime(data.get("createdAt")),
-            updated_at=ms_to_datetime(data.get("updatedAt")),
+            created_at=lenient_ms_to_datetime(data.get("createdAt")),
+            updated_at=lenient_ms_to_datetime(data.get("updatedAt")),
         )
 
 
@@ -205,7 +231,7 @@ class Schedule:
         return cls(
             start_time=start_time,
             frequency=data.get("frequency") or "once",
-            interval=quirks.to_int(data.get("interval")),
+            interval=_int_or_none(data.get("interval")),
             backfill=quirks.to_bool(data.get("backfill")),
         )
 
@@ -226,7 +252,7 @@ class Transformation:
 
     @property
     def mapping_version(self) -> int | None:
-        return quirks.to_int(self.params.get("mappingVersion"))
+        return _int_or_none(self.params.get("mappingVersion"))
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Transformation:
@@ -247,8 +273,8 @@ class LastRun:
         return cls(
             id=data.get("id"),
             state=quirks.normalize_run_status(data.get("state")),
-            started_at=ms_to_datetime(data.get("startedAtUTC")),
-            completed_at=ms_to_datetime(data.get("completedAtUTC")),
+            started_at=lenient_ms_to_datetime(data.get("startedAtUTC")),
+            completed_at=lenient_ms_to_datetime(data.get("completedAtUTC")),
         )
 
 
@@ -276,6 +302,8 @@ class Flow:
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Flow:
+        """Tolerant: a flow without a readable schedule (no `startTime`, say) or with odd
+        parts still parses, with those parts empty; only the id is required."""
         schedule = data.get("scheduleParams")
         last_run = data.get("lastRunDetails")
         return cls(
@@ -285,17 +313,30 @@ class Flow:
             flow_spec_id=_dig(data, "flowSpec", "id"),
             source_connection_ids=_str_tuple(data.get("sourceConnectionIds")),
             target_connection_ids=_str_tuple(data.get("targetConnectionIds")),
-            schedule=Schedule.from_api(schedule) if schedule else None,
+            schedule=_schedule_or_none(schedule),
             transformations=tuple(
-                Transformation.from_api(t) for t in data.get("transformations") or ()
+                Transformation.from_api(t)
+                for t in data.get("transformations") or ()
+                if isinstance(t, Mapping)
             ),
             etag=data.get("etag"),
             description=data.get("description") or "",
-            last_run=LastRun.from_api(last_run) if last_run else None,
-            options=dict(data.get("options") or {}),
-            created_at=ms_to_datetime(data.get("createdAt")),
-            updated_at=ms_to_datetime(data.get("updatedAt")),
+            last_run=LastRun.from_api(last_run) if isinstance(last_run, Mapping) else None,
+            options=dict(data.get("options") or {})
+            if isinstance(data.get("options"), Mapping)
+            else {},
+            created_at=lenient_ms_to_datetime(data.get("createdAt")),
+            updated_at=lenient_ms_to_datetime(data.get("updatedAt")),
         )
+
+
+def _schedule_or_none(data: Any) -> Schedule | None:
+    if not isinstance(data, Mapping) or not data:
+        return None
+    try:
+        return Schedule.from_api(data)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -646,9 +687,10 @@ class FailedRecord:
 
     @property
     def record(self) -> Any:
-        """The source record parsed, or None when it is not JSON (a corrupt row)."""
+        """The source record parsed and out of any lone root field, or None when it is not
+        JSON (a corrupt row)."""
         try:
-            return json.loads(self.source)
+            return quirks.unwrap_lone_root(json.loads(self.source))
         except ValueError:
             return None
 

@@ -11,9 +11,11 @@ import json
 import re
 from typing import Any
 
+from aep import quirks
 from aep.dataaccess import batch_id_of
+from aep.errors import NotFoundError
 from aep.redaction import MASK, is_secret_key, redact
-from aep.types import FailedRecord
+from aep.types import FailedRecord, FailedRecordSample
 from core.models import Job
 from monitoring.clients import client_for
 from monitoring.models import Run
@@ -38,12 +40,17 @@ def fetch(job: Job) -> dict:
     client = client_for(run.dataflow.sandbox)
     try:
         sample = client.dataaccess.failed_records(batch, limit=SAMPLE_SIZE)
+        if not sample.available and _diagnostics_on(client, run.dataflow.flow_id):
+            # A 404 alone does not mean "diagnostics off": with them on, AEP may simply have
+            # no error files for a batch that rejected nothing it kept.
+            sample = FailedRecordSample(batch_id=batch, available=True)
     finally:
         close = getattr(client, "close", None)
         if close is not None:
             close()
     if not sample.available:
         return {"available": False, "reason": "no_diagnostics", "message": sample.message[:500]}
+    # An empty listing (200, no files) is "no rejected records", shown as such.
     rows = [row for record in sample.records for row in rows_of(record)]
     return {
         "available": True,
@@ -52,6 +59,15 @@ def fetch(job: Job) -> dict:
         "truncated": sample.truncated,
         "rows": rows,
     }
+
+
+def _diagnostics_on(client, flow_id: str) -> bool:
+    """The flow's `options.errorDiagnosticsEnabled`, which is what decides "diagnostics off"."""
+    try:
+        flow = client.flowservice.get_flow(flow_id)
+    except NotFoundError:
+        return False
+    return quirks.to_bool(flow.options.get("errorDiagnosticsEnabled")) is True
 
 
 def rows_of(record: FailedRecord) -> list[dict[str, Any]]:

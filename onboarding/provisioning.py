@@ -760,7 +760,7 @@ def _account_for(draft: Draft) -> Account:
 
 # -- discarding --------------------------------------------------------------------------------
 
-DELETERS: dict[str, Callable[[AEPClient, str], None]] = {
+DELETERS: dict[str, Callable[[AEPClient, str], object]] = {
     Kind.FLOW: lambda c, i: c.flowservice.delete_flow(i),
     Kind.MAPPING_SET: lambda c, i: c.dataprep.delete_mapping_set(i),
     Kind.TARGET_CONNECTION: lambda c, i: c.flowservice.delete_target_connection(i),

@@ -22,19 +22,33 @@ SALT = "operations.seen"
 MAX_AGE_SECONDS = 24 * 3600
 
 
+# A snapshot holds the fields a person can change; a conflict is one of them changing in AEP.
+# The etag rides along for the record only: AEP moves a flow's etag whenever a run ends.
+
+
 def account_seen(account: Account) -> dict[str, Any]:
-    return {"name": account.name, "description": account.description, "etag": account.etag}
+    return {
+        "name": account.name,
+        "description": account.description,
+        "key_ending": account.token_last4,
+        "etag": account.etag,
+    }
 
 
 def flow_seen(dataflow: Dataflow, etag: str = "") -> dict[str, Any]:
-    return {
+    seen = {
         "name": dataflow.name,
         "description": dataflow.description,
         "frequency": dataflow.frequency,
         "interval": dataflow.interval,
+        "mapping_set_id": dataflow.mapping_set_id,
         "mapping_version": dataflow.mapping_version,
+        "state": "enabled" if dataflow.enabled else "disabled",
         "etag": etag or dataflow.etag,
     }
+    if not dataflow.mapping_set_id:
+        del seen["mapping_set_id"]  # not known here, so it cannot be compared
+    return seen
 
 
 def seen_token(snapshot: dict[str, Any]) -> str:

@@ -14,22 +14,27 @@ from django.utils.translation import gettext as _
 
 from aep import quirks
 from aep.errors import BadRequestError, NotFoundError, PreconditionFailedError
-from aep.types import Connection, Flow, Run
+from aep.types import Connection, Created, Flow, Run
 from core.mapping import mapping_set_body
 from monitoring.models import Account, Dataflow
 from monitoring.models import Run as RunRow
 from operations.concurrency import changes_between, conflict_message, last_changed_by, seen_at
-from operations.impact import discover_account_flows
+from operations.impact import discover_account_flows, now_in_use
 from operations.mapping import parse_rules, rule_line
 from operations.models import Operation
 from operations.runner import Conflict, Context, Done, Handler, OperationStopped
 
-ACCOUNT_FIELDS = {"name": _("Name"), "description": _("Description")}
+ACCOUNT_FIELDS = {
+    "name": _("Name"),
+    "description": _("Description"),
+    "key_ending": _("Stripe key ending"),
+}
 FLOW_FIELDS = {
     "name": _("Name"),
     "description": _("Description"),
     "frequency": _("Frequency"),
     "interval": _("Interval"),
+    "mapping_set_id": _("Mapping set"),
     "mapping_version": _("Mapping version"),
     "state": _("State"),
 }
@@ -53,21 +58,42 @@ def _dataflow_of(op: Operation) -> Dataflow:
 
 
 def patch_connection(ctx: Context, step: dict[str, Any]) -> Done:
-    """PATCH the base connection with If-Match: new name/description, or a new Stripe key."""
+    """PATCH the base connection with If-Match: new name/description, or a new Stripe key.
+
+    A conflict is a change to a field the person can change (name, description, the key), not
+    a moved etag: the etag read just now is only what If-Match needs. A 412 in between is
+    checked the same way and the PATCH tried once more.
+    """
     op = ctx.operation
     account = _account_of(op)
     seen = op.params.get("seen", {})
-    etag = seen.get("etag") or account.etag
-    if not etag:
-        # Never read before: there is no earlier view of it that could be stale.
-        etag = ctx.client.flowservice.get_connection(account.connection_id).etag or ""
+    fs = ctx.client.flowservice
     patch, before, after = _connection_patch(op, account)
+    current = fs.get_connection(account.connection_id)
+    _raise_if_account_changed(ctx, account, seen, current, None)
     try:
-        created = ctx.client.flowservice.patch_connection(account.connection_id, etag, patch)
+        created = fs.patch_connection(account.connection_id, current.etag or "", patch)
     except PreconditionFailedError as exc:
-        raise _connection_conflict(ctx, account, seen, exc) from exc
+        current = fs.get_connection(account.connection_id)
+        _raise_if_account_changed(ctx, account, seen, current, exc)
+        try:
+            created = fs.patch_connection(account.connection_id, current.etag or "", patch)
+        except PreconditionFailedError as again:
+            raise _connection_conflict(ctx, account, seen, [], again) from again
     _apply_to_account(op, account, created.etag or "")
     return Done(before=before, after=after)
+
+
+def _raise_if_account_changed(
+    ctx: Context, account: Account, seen: dict, current: Connection, exc
+) -> None:
+    wanted = dict(ctx.operation.params.get("changes", {}))
+    changes = _concurrent(seen, _connection_view(current, account), ACCOUNT_FIELDS, wanted)
+    if changes:
+        conflict = _connection_conflict(ctx, account, seen, changes, exc, current)
+        if exc is not None:
+            raise conflict from exc
+        raise conflict
 
 
 def _connection_patch(op, account: Account) -> tuple[list[dict], dict, dict]:
@@ -119,9 +145,15 @@ def _apply_to_account(op, account: Account, etag: str) -> None:
     Account.objects.filter(pk=account.pk).update(updated=timezone.now(), **fields)
 
 
-def _connection_conflict(ctx: Context, account: Account, seen: dict, exc) -> Conflict:
-    current = ctx.client.flowservice.get_connection(account.connection_id)
-    changes = changes_between(seen, _connection_view(current), ACCOUNT_FIELDS)
+def _connection_conflict(
+    ctx: Context,
+    account: Account,
+    seen: dict,
+    changes: list,
+    exc,
+    current: Connection | None = None,
+) -> Conflict:
+    current = current or ctx.client.flowservice.get_connection(account.connection_id)
     Account.objects.filter(pk=account.pk).update(
         name=current.name, description=current.description, etag=current.etag or ""
     )
@@ -134,8 +166,30 @@ def _connection_conflict(ctx: Context, account: Account, seen: dict, exc) -> Con
     return _conflict(ctx, _("account"), changes, by, current.updated_at, exc)
 
 
-def _connection_view(connection: Connection) -> dict[str, Any]:
-    return {"name": connection.name, "description": connection.description}
+def _connection_view(connection: Connection, account: Account) -> dict[str, Any]:
+    # AEP never shows the key; the fingerprint is the one the dashboard last wrote.
+    return {
+        "name": connection.name,
+        "description": connection.description,
+        "key_ending": account.token_last4,
+    }
+
+
+def _concurrent(
+    seen: dict, current: dict, labels: dict, wanted: dict[str, Any]
+) -> list[dict[str, str]]:
+    """Fields changed in AEP since the person looked, except those already holding the value
+    this operation writes (a resumed operation meeting its own earlier change)."""
+    return [
+        change
+        for change in changes_between(seen, current, labels)
+        if not _is_wanted(change, labels, wanted, current)
+    ]
+
+
+def _is_wanted(change: dict, labels: dict, wanted: dict, current: dict) -> bool:
+    name = next(key for key, label in labels.items() if str(label) == change["field"])
+    return name in wanted and str(wanted[name]) == str(current.get(name))
 
 
 def verify_account_flows(ctx: Context, step: dict[str, Any]) -> Done:
@@ -154,17 +208,33 @@ def verify_account_flows(ctx: Context, step: dict[str, Any]) -> Done:
     return Done()
 
 
+def verify_sharing(ctx: Context, step: dict[str, Any]) -> Done:
+    """Before deleting anything: nothing the preview found unused may be in use now."""
+    op = ctx.operation
+    in_use = now_in_use(ctx.client, op.preview, datasets=bool(op.params.get("delete_datasets")))
+    if in_use:
+        raise OperationStopped(
+            _(
+                "Since the impact preview, other dataflows started using %(names)s. Nothing "
+                "more was deleted. Check the impact again."
+            )
+            % {"names": ", ".join(in_use)}
+        )
+    return Done()
+
+
 # -- dataflows -------------------------------------------------------------------------------
 
 
 def check_flow(ctx: Context, step: dict[str, Any]) -> Done:
-    """Read the flow; if its etag moved since the user opened the form, stop before writing."""
+    """Read the flow; if a field the person can change moved since they opened the form, stop
+    before writing. The etag alone proves nothing: AEP moves it whenever a run ends."""
     op = ctx.operation
     dataflow = _dataflow_of(op)
     flow = ctx.client.flowservice.get_flow(dataflow.flow_id)
-    seen = op.params.get("seen", {})
-    if seen.get("etag") and flow.etag and flow.etag != seen["etag"]:
-        raise _flow_conflict(ctx, dataflow, flow, None)
+    changes = _flow_changes(op, flow)
+    if changes:
+        raise _flow_conflict(ctx, dataflow, flow, None, changes)
     mapping_index = next(
         (i for i, t in enumerate(flow.transformations) if t.name == "Mapping"), None
     )
@@ -172,9 +242,20 @@ def check_flow(ctx: Context, step: dict[str, Any]) -> Done:
     ctx.remember(
         mapping_index=mapping_index,
         mapping_set_id=mapping.mapping_id if mapping else dataflow.mapping_set_id,
-        etag=flow.etag or seen.get("etag", ""),
+        etag=flow.etag or op.params.get("seen", {}).get("etag", ""),
     )
     return Done()
+
+
+def _flow_changes(op: Operation, flow: Flow) -> list[dict[str, str]]:
+    """Fields the person can change that AEP now holds differently from what they saw."""
+    seen = op.params.get("seen", {})
+    if seen.get("etag") and flow.etag == seen["etag"]:
+        return []  # not updated at all since then
+    wanted = {k: v for k, v in op.params.get("changes", {}).items() if k in FLOW_FIELDS}
+    if op.result.get("mapping_version") is not None:
+        wanted["mapping_version"] = op.result["mapping_version"]
+    return _concurrent(seen, flow_view(flow), FLOW_FIELDS, wanted)
 
 
 def validate_mapping(ctx: Context, step: dict[str, Any]) -> Done:
@@ -223,11 +304,7 @@ def patch_flow(ctx: Context, step: dict[str, Any]) -> Done:
     changes = dict(op.params.get("changes", {}))
     patch = _flow_patch(changes, op.result)
     etag = op.result.get("etag") or op.params.get("seen", {}).get("etag") or dataflow.etag
-    try:
-        created = ctx.client.flowservice.patch_flow(dataflow.flow_id, etag, patch)
-    except PreconditionFailedError as exc:
-        flow = ctx.client.flowservice.get_flow(dataflow.flow_id)
-        raise _flow_conflict(ctx, dataflow, flow, exc) from exc
+    created = _patch_flow_checked(ctx, dataflow, etag, patch)
     fields = {k: v for k, v in changes.items() if k in ("name", "description", "frequency")}
     if "interval" in changes:
         fields["interval"] = changes["interval"]
@@ -238,6 +315,25 @@ def patch_flow(ctx: Context, step: dict[str, Any]) -> Done:
         etag=created.etag or "", updated=timezone.now(), **fields
     )
     return Done(before=before, after=fields)
+
+
+def _patch_flow_checked(ctx: Context, dataflow: Dataflow, etag: str, patch: list) -> Created:
+    """PATCH with If-Match; on 412 re-read the flow, stop if a field the person can change
+    moved, otherwise try once more with the fresh etag (a run ended in between)."""
+    fs = ctx.client.flowservice
+    try:
+        return fs.patch_flow(dataflow.flow_id, etag, patch)
+    except PreconditionFailedError as exc:
+        flow = fs.get_flow(dataflow.flow_id)
+        changes = _flow_changes(ctx.operation, flow)
+        if changes:
+            raise _flow_conflict(ctx, dataflow, flow, exc, changes) from exc
+    try:
+        return fs.patch_flow(dataflow.flow_id, flow.etag or "", patch)
+    except PreconditionFailedError as again:
+        flow = fs.get_flow(dataflow.flow_id)
+        changes = _flow_changes(ctx.operation, flow)
+        raise _flow_conflict(ctx, dataflow, flow, again, changes) from again
 
 
 def _flow_patch(changes: dict[str, Any], result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -278,14 +374,16 @@ def flow_view(flow: Flow) -> dict[str, Any]:
         "description": flow.description,
         "frequency": schedule.frequency if schedule else "",
         "interval": schedule.interval if schedule else None,
+        "mapping_set_id": mapping.mapping_id if mapping else None,
         "mapping_version": mapping.mapping_version if mapping else None,
         "state": flow.state,
     }
 
 
-def _flow_conflict(ctx: Context, dataflow: Dataflow, flow: Flow, exc) -> Conflict:
+def _flow_conflict(
+    ctx: Context, dataflow: Dataflow, flow: Flow, exc, changes: list[dict[str, str]]
+) -> Conflict:
     current = flow_view(flow)
-    changes = changes_between(ctx.operation.params.get("seen", {}), current, FLOW_FIELDS)
     mirror = {k: current[k] for k in ("name", "description", "frequency") if current[k]}
     Dataflow.objects.filter(pk=dataflow.pk).update(
         etag=flow.etag or "",
@@ -319,7 +417,11 @@ def _conflict(ctx: Context, what: str, changes: list, by: str, when, exc) -> Con
 
 
 def flow_action(ctx: Context, step: dict[str, Any]) -> Done:
-    """Enable or disable the flow; a flow already in that state counts as done."""
+    """Enable or disable the flow; a flow already in that state counts as done.
+
+    AEP refuses an action on a flow already in its state with a 400 whose code is not
+    dependable, so any 400 is followed by reading the flow: its `state` decides.
+    """
     op = ctx.operation
     enable = step["op"] == "enable"
     fs = ctx.client.flowservice
@@ -327,10 +429,11 @@ def flow_action(ctx: Context, step: dict[str, Any]) -> Done:
     after = {"state": "enabled" if enable else "disabled", **step.get("extra", {})}
     try:
         created = fs.enable_flow(step["id"]) if enable else fs.disable_flow(step["id"])
-    except BadRequestError as exc:
-        if "1422" not in (exc.code or ""):
+    except BadRequestError:  # not a NotFoundError (1439-400 is one): a gone flow still fails
+        flow = fs.get_flow(step["id"])
+        if flow.state != after["state"]:
             raise
-        _set_enabled(op.dataflow_id, enable, None)
+        _set_enabled(op.dataflow_id, enable, flow.etag)
         return Done(skipped=True, note=_("It already was."))
     _set_enabled(op.dataflow_id, enable, created.etag)
     return Done(before=before, after=after)
@@ -420,7 +523,15 @@ def delete_target_connection(ctx: Context, step: dict[str, Any]) -> Done:
 
 
 def delete_mapping_set(ctx: Context, step: dict[str, Any]) -> Done:
-    return _deleting(ctx.client.dataprep.delete_mapping_set, step)
+    """Data Prep's public API has no delete: where AEP refuses it, the set stays and we go on."""
+    if ctx.client.dataprep.delete_mapping_set(step["id"]):
+        return Done(before=dict(step.get("before", {})), after={"deleted": True})
+    kept = [*ctx.operation.result.get("mapping_sets_left", []), step["id"]]
+    ctx.remember(mapping_sets_left=sorted(set(kept)))
+    return Done(
+        skipped=True,
+        note=_("AEP does not delete mapping sets here: it was left in place (it holds no data)."),
+    )
 
 
 def delete_dataset(ctx: Context, step: dict[str, Any]) -> Done:
@@ -442,6 +553,7 @@ def delete_connection(ctx: Context, step: dict[str, Any]) -> Done:
 HANDLERS: dict[str, Handler] = {
     "patch_connection": patch_connection,
     "verify_account_flows": verify_account_flows,
+    "verify_sharing": verify_sharing,
     "check_flow": check_flow,
     "validate_mapping": validate_mapping,
     "update_mapping_set": update_mapping_set,

@@ -33,11 +33,37 @@ WINDOWS_SHOWN = 6
 
 # -- delete previews (AEP) -------------------------------------------------------------------
 
+# Flow Service filters on array properties (dataflows/api/sort-and-filter.md, "Filtering on
+# array properties"): `sourceConnectionIds[]==a,b` lists the flows that use a or b. Asking AEP
+# for the flows that share something with the doomed ones keeps a preview to a few small
+# pages, however many flows the sandbox has.
+SOURCES_FILTER = "sourceConnectionIds[]"
+TARGETS_FILTER = "targetConnectionIds[]"
+MAPPINGS_FILTER = "transformations[].params.mappingId"
+
+
+def _flows_using(client: AEPClient, prop: str, ids: Iterable[str]) -> list[Flow]:
+    """Flows whose `prop` holds one of `ids`, checked again here: a filter AEP ignored must not
+    make every flow of the sandbox look like a user."""
+    wanted = sorted({i for i in ids if i})
+    if not wanted:
+        return []
+    listing = client.flowservice.list_flows(properties=[f"{prop}=={','.join(wanted)}"])
+    return [flow for flow in listing if set(_ids_of(flow, prop)) & set(wanted)]
+
+
+def _ids_of(flow: Flow, prop: str) -> tuple[str, ...]:
+    if prop == SOURCES_FILTER:
+        return flow.source_connection_ids
+    if prop == TARGETS_FILTER:
+        return flow.target_connection_ids
+    return (flow.mapping.mapping_id,) if flow.mapping and flow.mapping.mapping_id else ()
+
 
 def discover_account_flows(client: AEPClient, connection_id: str) -> list[Flow]:
     """Every flow whose source connection hangs off the base connection `connection_id`."""
     source_ids = {s.id for s in _account_sources(client, connection_id)}
-    return [f for f in client.flowservice.list_flows() if set(f.source_connection_ids) & source_ids]
+    return _flows_using(client, SOURCES_FILTER, source_ids)
 
 
 def _account_sources(client: AEPClient, connection_id: str):
@@ -50,29 +76,25 @@ def _account_sources(client: AEPClient, connection_id: str):
 def account_impact(client: AEPClient, account: Account) -> dict[str, Any]:
     connection = client.flowservice.get_connection(account.connection_id)
     sources = _account_sources(client, connection.id)
-    source_ids = {s.id for s in sources}
-    all_flows = list(client.flowservice.list_flows())
-    doomed = [f for f in all_flows if set(f.source_connection_ids) & source_ids]
-    impact = _impact(client, account.sandbox, all_flows, doomed, sources)
+    doomed = _flows_using(client, SOURCES_FILTER, {s.id for s in sources})
+    impact = _impact(client, account.sandbox, doomed, sources)
     impact["connection"] = {"id": connection.id, "name": connection.name, "etag": connection.etag}
     return impact
 
 
 def dataflow_impact(client: AEPClient, dataflow: Dataflow) -> dict[str, Any]:
     flow = client.flowservice.get_flow(dataflow.flow_id)
-    all_flows = list(client.flowservice.list_flows())
     sources = [client.flowservice.get_source_connection(i) for i in flow.source_connection_ids]
-    return _impact(client, dataflow.sandbox, all_flows, [flow], sources)
+    return _impact(client, dataflow.sandbox, [flow], sources)
 
 
-def _impact(client, sandbox: Sandbox, all_flows, doomed, sources) -> dict[str, Any]:
+def _impact(client, sandbox: Sandbox, doomed, sources) -> dict[str, Any]:
     """The flows and everything only they use; shared objects are listed as kept."""
     doomed = sorted(doomed, key=lambda f: (f.created_at or datetime.min.replace(tzinfo=UTC), f.id))
     doomed_ids = {f.id for f in doomed}
-    others = [f for f in all_flows if f.id not in doomed_ids]
-    used_elsewhere = _ids_used_by(others)
+    used_elsewhere = _ids_used_by(_other_users(client, doomed))
     targets = _targets(client, doomed, used_elsewhere["targets"])
-    datasets = _datasets(client, targets, others_targets=used_elsewhere["targets"])
+    datasets = _datasets(client, targets, doomed_ids)
     return {
         "flow_ids": sorted(doomed_ids),
         "flows": [_flow_entry(f, sandbox) for f in doomed],
@@ -89,7 +111,25 @@ def _impact(client, sandbox: Sandbox, all_flows, doomed, sources) -> dict[str, A
         "mapping_sets": _mapping_sets(doomed, used_elsewhere["mappings"]),
         "datasets": datasets,
         "schemas": _schemas(client, datasets),
+        # A preview describes AEP at one moment; operations.service refuses it once stale.
+        "read_at": timezone.now().isoformat(),
     }
+
+
+def _other_users(client, doomed: list[Flow]) -> list[Flow]:
+    """Flows outside `doomed` that share a source, target or mapping set with them."""
+    doomed_ids = {f.id for f in doomed}
+    used = _ids_used_by(doomed)
+    found: dict[str, Flow] = {}
+    for prop, key in (
+        (SOURCES_FILTER, "sources"),
+        (TARGETS_FILTER, "targets"),
+        (MAPPINGS_FILTER, "mappings"),
+    ):
+        for flow in _flows_using(client, prop, used[key]):
+            if flow.id not in doomed_ids:
+                found[flow.id] = flow
+    return list(found.values())
 
 
 def _ids_used_by(flows: Iterable[Flow]) -> dict[str, set[str]]:
@@ -147,15 +187,9 @@ def _mapping_sets(doomed: list[Flow], shared: set[str]) -> list[dict[str, Any]]:
     return list(found.values())
 
 
-def _datasets(client, targets: list[dict], others_targets: set[str]) -> list[dict[str, Any]]:
+def _datasets(client, targets: list[dict], doomed_ids: set[str]) -> list[dict[str, Any]]:
     """Datasets the doomed target connections write to; a dataset another flow writes to is
     kept whatever the user picks."""
-    other_datasets = set()
-    for target_id in others_targets:
-        try:
-            other_datasets.add(client.flowservice.get_target_connection(target_id).dataset_id)
-        except NotFoundError:
-            continue
     entries = {}
     for target in targets:
         dataset_id = target["dataset_id"]
@@ -165,9 +199,18 @@ def _datasets(client, targets: list[dict], others_targets: set[str]) -> list[dic
             "id": dataset_id,
             "name": _dataset_name(client, dataset_id),
             "schema_id": target["schema_id"],
-            "shared": dataset_id in other_datasets or target["shared"],
+            "shared": target["shared"] or _written_by_others(client, dataset_id, doomed_ids),
         }
     return list(entries.values())
+
+
+def _written_by_others(client, dataset_id: str, doomed_ids: set[str]) -> bool:
+    """Whether a flow outside `doomed_ids` writes to the dataset, through any target."""
+    listing = client.flowservice.list_target_connections(
+        properties=[f"params.dataSetId=={dataset_id}"]
+    )
+    target_ids = {t.id for t in listing if t.dataset_id == dataset_id}
+    return any(f.id not in doomed_ids for f in _flows_using(client, TARGETS_FILTER, target_ids))
 
 
 def _dataset_name(client, dataset_id: str) -> str:
@@ -183,14 +226,52 @@ def _schemas(client, datasets: list[dict]) -> list[dict[str, Any]]:
     if not schema_ids:
         return []
     doomed_datasets = {d["id"] for d in datasets if not d["shared"]}
-    users: dict[str, set[str]] = {s: set() for s in schema_ids}
-    for dataset in client.catalog.list_datasets():
-        if dataset.schema_id in users:
-            users[dataset.schema_id].add(dataset.id)
+    users = _schema_users(client, schema_ids)
     return [
         {"id": schema_id, "shared": bool(users[schema_id] - doomed_datasets)}
         for schema_id in sorted(schema_ids)
     ]
+
+
+def _schema_users(client, schema_ids: set[str]) -> dict[str, set[str]]:
+    users: dict[str, set[str]] = {s: set() for s in schema_ids}
+    for dataset in client.catalog.list_datasets():
+        if dataset.schema_id in users:
+            users[dataset.schema_id].add(dataset.id)
+    return users
+
+
+def now_in_use(client: AEPClient, operation_preview: dict[str, Any], *, datasets: bool) -> list:
+    """What the preview planned to delete that something outside it uses now.
+
+    A delete is confirmed after its preview, sometimes much later: a dataflow created in the
+    meantime may write to a dataset the preview found unused. Checked before anything goes.
+    """
+    doomed = set(operation_preview.get("flow_ids", []))
+
+    def planned(key: str) -> list[dict[str, Any]]:
+        return [e for e in operation_preview.get(key, []) if not e.get("shared")]
+
+    in_use = []
+    for key, prop in (
+        ("source_connections", SOURCES_FILTER),
+        ("target_connections", TARGETS_FILTER),
+        ("mapping_sets", MAPPINGS_FILTER),
+    ):
+        for entry in planned(key):
+            if any(f.id not in doomed for f in _flows_using(client, prop, [entry["id"]])):
+                in_use.append(entry.get("name") or entry["id"])
+    if datasets:
+        for entry in planned("datasets"):
+            if _written_by_others(client, entry["id"], doomed):
+                in_use.append(entry.get("name") or entry["id"])
+        planned_datasets = {e["id"] for e in planned("datasets")}
+        schemas = planned("schemas")
+        users = _schema_users(client, {e["id"] for e in schemas}) if schemas else {}
+        for entry in schemas:
+            if users[entry["id"]] - planned_datasets:
+                in_use.append(entry["id"])
+    return in_use
 
 
 # -- enable preview (mirror) -----------------------------------------------------------------

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -10,6 +11,9 @@ from django.utils.translation import gettext_lazy as _
 from core.crypto import EncryptedSecretField
 from core.models import Job
 from monitoring.models import Account, Dataflow, Sandbox
+
+# How long a delete may be confirmed after its impact preview read AEP.
+PREVIEW_VALID_FOR = timedelta(hours=1)
 
 
 class Operation(models.Model):
@@ -108,6 +112,18 @@ class Operation(models.Model):
     @property
     def is_settled(self) -> bool:
         return self.status in self.SETTLED
+
+    @property
+    def preview_expired(self) -> bool:
+        """A delete preview waiting longer than PREVIEW_VALID_FOR no longer describes AEP."""
+        read_at = self.preview.get("read_at") if isinstance(self.preview, dict) else None
+        if self.status != self.Status.AWAITING_CONFIRMATION or not read_at:
+            return False
+        try:
+            moment = datetime.fromisoformat(read_at)
+        except (TypeError, ValueError):
+            return True
+        return timezone.now() - moment > PREVIEW_VALID_FOR
 
     @property
     def can_resume(self) -> bool:

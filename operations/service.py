@@ -26,6 +26,10 @@ KEY_KEPT_FOR = timedelta(hours=1)
 PREVIEWED = (Kind.ACCOUNT_ROTATE_KEY, Kind.ACCOUNT_DELETE, Kind.DATAFLOW_DELETE)
 
 
+class PreviewExpired(ValueError):
+    """The preview is older than models.PREVIEW_VALID_FOR: check the impact again first."""
+
+
 class OperationTasks(NamedTuple):
     """The worker tasks that run an operation's jobs, each called with (job id, operation id)."""
 
@@ -123,6 +127,8 @@ def plan_confirmed(
         locked = Operation.objects.select_for_update().get(pk=operation.pk)
         if locked.status != Status.AWAITING_CONFIRMATION:
             raise ValueError("operation is not waiting for confirmation")
+        if locked.preview_expired:
+            raise PreviewExpired("the impact preview is too old to confirm")
         locked.save_fields(
             status=Status.QUEUED,
             reason=reason.strip(),
@@ -147,6 +153,18 @@ def _steps_after_preview(op: Operation, delete_datasets: bool, delete_schemas: b
         delete_datasets=delete_datasets,
         delete_schemas=delete_schemas,
     )
+
+
+def preview_again(operation: Operation, tasks: OperationTasks) -> Job:
+    """Read AEP again for an unconfirmed preview (an expired one, say)."""
+    with transaction.atomic():
+        updated = Operation.objects.filter(
+            pk=operation.pk, status=Status.AWAITING_CONFIRMATION
+        ).update(status=Status.PREVIEWING, preview={}, updated=timezone.now())
+        if not updated:
+            raise ValueError("only an unconfirmed preview can be read again")
+        operation.refresh_from_db()
+        return start(operation, tasks)
 
 
 def resume(operation: Operation, tasks: OperationTasks) -> Job:

@@ -120,8 +120,19 @@ def delete_steps(
     delete_datasets: bool = False,
     delete_schemas: bool = False,
 ) -> list[dict[str, Any]]:
-    """Steps for an impact preview; shared objects are never planned for deletion."""
-    steps: list[dict[str, Any]] = []
+    """Steps for an impact preview; shared objects are never planned for deletion.
+
+    The first step checks the sharing again (every attempt): the preview may be old.
+    """
+    steps: list[dict[str, Any]] = [
+        step(
+            "verify_sharing",
+            _("Check that nothing else started using what will be deleted"),
+            id=connection_id or ",".join(impact.get("flow_ids", [])),
+            target_type="account" if connection_id else "dataflow",
+            repeat=True,
+        )
+    ]
     if connection_id:
         steps.append(
             step(

@@ -40,6 +40,11 @@ operation_urls = [
     path("operations/<uuid:pk>/status/", operation.operation_status, name="operation-status"),
     path("operations/<uuid:pk>/confirm/", operation.operation_confirm, name="operation-confirm"),
     path("operations/<uuid:pk>/resume/", operation.operation_resume, name="operation-resume"),
+    path(
+        "operations/<uuid:pk>/preview-again/",
+        operation.operation_preview_again,
+        name="operation-preview-again",
+    ),
     path("operations/<uuid:pk>/cancel/", operation.operation_cancel, name="operation-cancel"),
 ]
 

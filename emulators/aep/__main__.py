@@ -13,6 +13,7 @@ from werkzeug.serving import make_server
 
 from emulators.aep.app import Emulator, create_app
 from emulators.aep.settings import DEFAULT_TOKEN_LIFETIME, Settings, builtin_orgs, load_orgs
+from emulators.aep.variance import ALL as ALL_VARIANCE
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -43,6 +44,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--scheduler-tick", type=float, default=0.05, help="seconds between scheduler passes"
     )
+    parser.add_argument(
+        "--without-variance",
+        action="append",
+        default=[],
+        choices=ALL_VARIANCE,
+        metavar="NAME",
+        help="turn off one documented platform behaviour (see README, Deviations and variance)",
+    )
     args = parser.parse_args(argv)
     if args.time_scale <= 0:
         parser.error("--time-scale must be positive")
@@ -62,6 +71,7 @@ def main(argv: list[str] | None = None) -> None:
         token_lifetime=args.token_lifetime,
         orgs=load_orgs(args.orgs) if args.orgs else builtin_orgs(),
         scheduler_tick=args.scheduler_tick,
+        without_variance=tuple(args.without_variance),
     )
     emulator = Emulator(settings)
     server = make_server(args.host, args.port, create_app(emulator), threaded=True)

@@ -27,6 +27,7 @@ def health() -> Response:
             "timeScale": settings.time_scale,
             "tokenLifetime": settings.token_lifetime,
             "stripeApiBase": settings.stripe_api_base,
+            "variance": emulator().variance.public(),
             "orgs": [
                 {
                     "imsOrgId": org.ims_org_id,
@@ -58,6 +59,7 @@ def state() -> Response:
 def reset() -> Response:
     emulator().store.reset()
     emulator().faults.clear()
+    emulator().variance.reset()
     return jsonify({"reset": True})
 
 
@@ -109,6 +111,25 @@ def remove_fault(fault_id: int):
     if not emulator().faults.remove(fault_id):
         raise RawError(404, {"error": f"no fault {fault_id}"})
     return "", 204
+
+
+@blueprint.get("/variance")
+def list_variance() -> Response:
+    return jsonify(emulator().variance.public())
+
+
+@blueprint.post("/variance")
+def set_variance() -> Response:
+    """`{"<name>": true|false}`: turn documented platform behaviours on or off (variance.py)."""
+    variance = emulator().variance
+    for name, enabled in read_json_object().items():
+        if not isinstance(enabled, bool):
+            raise RawError(400, {"error": f"{name} must be true or false"})
+        try:
+            variance.set(name, enabled)
+        except ValueError as exc:
+            raise RawError(400, {"error": str(exc)}) from exc
+    return jsonify(variance.public())
 
 
 @blueprint.post("/flows/<flow_id>/run-now")

@@ -25,6 +25,7 @@ from emulators.aep.gateway import authenticate, check_content_type, ims
 from emulators.aep.scheduler import Scheduler
 from emulators.aep.settings import Settings
 from emulators.aep.store import Store
+from emulators.aep.variance import Variance
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,8 @@ class Emulator:
         self.settings = settings
         self.store = Store(settings.db_path)
         self.faults = FaultRegistry()
-        self.executor = FlowExecutor(settings, self.store)
+        self.variance = Variance(settings.without_variance)
+        self.executor = FlowExecutor(settings, self.store, self.variance)
         self.scheduler = Scheduler(settings, self.store, self.executor)
 
     def start(self) -> None:

@@ -25,6 +25,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from emulators.aep.context import caller, emulator
 from emulators.aep.errors import ApiError
+from emulators.aep.variance import WRAPPED_CORRUPT_RECORD
 
 blueprint = Blueprint("dataaccess", __name__, url_prefix="/data/foundation/export")
 
@@ -108,8 +109,11 @@ def _file_body(batch: str, name: str) -> str:
 
 
 def _line(row: dict[str, Any], name: str) -> dict[str, Any]:
+    record = row.get("record")
+    if emulator().variance.on(WRAPPED_CORRUPT_RECORD):
+        record = {"data": record}  # the record as the REST source read it
     return {
-        "_corrupt_record": json.dumps(row.get("record"), separators=(",", ":")),
+        "_corrupt_record": json.dumps(record, separators=(",", ":")),
         "_errors": [_error(e) for e in row.get("errors") or []],
         "_filename": name,
     }

@@ -25,6 +25,7 @@ from emulators.aep.mapping import (
     validate_mappings,
 )
 from emulators.aep.store import Scope, Store
+from emulators.aep.variance import MAPPING_SET_DELETE_REFUSED
 from emulators.aep.web import invalid, read_json_object
 from emulators.aep.xdm import resolve_schema
 
@@ -121,6 +122,10 @@ def update_mapping_set(mapping_id: str) -> Response:
 
 @blueprint.delete("/mappingSets/<mapping_id>")
 def delete_mapping_set(mapping_id: str):
+    if emulator().variance.on(MAPPING_SET_DELETE_REFUSED):
+        raise ApiError(
+            405, "1100", "DELETE /mappingSets/{id} is not supported: mapping sets are kept."
+        )
     store = emulator().store
     with store.transaction():
         _load(mapping_id, None)

@@ -125,14 +125,21 @@ def _schema_registry_body(error: ApiError, request_id: str) -> dict[str, Any]:
     }
 
 
-def not_found(kind: str, entity_id: str) -> ApiError:
-    """Flow Service serves 'flow not found' as FLOW-1439-404; other kinds use 1101-404."""
+def not_found(kind: str, entity_id: str, *, as_400: bool = False) -> ApiError:
+    """Flow Service serves 'flow not found' as FLOW-1439-404; other kinds use 1101-404.
+
+    ``as_400``: the error table's other spelling, ``1439-400`` "Resource not found", for any
+    kind (sources/errors/flow-service-errors.md; variance.NOT_FOUND_AS_400).
+    """
     message = (
         f"The requested {kind} resource {entity_id} is not found. "
         "Verify the resource ID before trying again."
     )
+    report = {"id": entity_id, "type": kind}
+    if as_400:
+        return ApiError(400, "1439", message, title="Resource not found", report=report)
     code = "1439" if kind == "flows" else "1101"
-    return ApiError(404, code, message, report={"id": entity_id, "type": kind})
+    return ApiError(404, code, message, report=report)
 
 
 def bad_request(code: str, message: str) -> ApiError:

@@ -18,6 +18,7 @@ from emulators.aep import dataprep, runner
 from emulators.aep.ids import batch_id, flow_entity_id, new_etag, now_ms
 from emulators.aep.settings import Settings
 from emulators.aep.store import Scope, Store
+from emulators.aep.variance import RUN_END_TOUCHES_FLOW, Variance
 from emulators.aep.xdm import resolve_schema
 
 logger = logging.getLogger(__name__)
@@ -70,9 +71,10 @@ class MissingDependency(Exception):
 
 
 class FlowExecutor:
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Settings, store: Store, variance: Variance | None = None) -> None:
         self.settings = settings
         self.store = store
+        self.variance = variance or Variance()
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -198,7 +200,8 @@ class FlowExecutor:
         return final
 
     def _record_last_run(self, flow_id: str, scope: Scope, run: dict[str, Any]) -> None:
-        # Run bookkeeping is not an edit of the flow: its etag stays, so clients' If-Match holds.
+        # The platform writes the run's outcome into the flow, which is an update of the flow:
+        # its etag and updatedAt move although nobody edited it (variance.RUN_END_TOUCHES_FLOW).
         with self.store.transaction():
             flow = self.store.get("flows", flow_id, scope)
             if flow is None:
@@ -210,6 +213,9 @@ class FlowExecutor:
                 "startedAtUTC": duration.get("startedAtUTC"),
                 "completedAtUTC": duration.get("completedAtUTC"),
             }
+            if self.variance.on(RUN_END_TOUCHES_FLOW):
+                etag = new_etag()
+                flow.update(updatedAt=now_ms(), etag=etag, version=etag)
             self.store.replace("flows", flow_id, flow, flow["updatedAt"])
 
     def _promote(self, dataset_id: str, scope: Scope, run_id: str, batch: str) -> None:

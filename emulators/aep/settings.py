@@ -58,6 +58,8 @@ class Settings:
     orgs: tuple[Org, ...] = field(default_factory=lambda: builtin_orgs())
     scheduler_tick: float = 0.05
     stripe_timeout: float = 30.0
+    # Names from `variance.ALL` that start turned off (every other one is on).
+    without_variance: tuple[str, ...] = ()
 
     def org_by_id(self, ims_org_id: str) -> Org | None:
         return next((o for o in self.orgs if o.ims_org_id == ims_org_id), None)

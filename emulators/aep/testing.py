@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,6 +63,7 @@ __all__ = [
     "expect",
     "fetch_token",
     "start_aep_emulator",
+    "variance",
 ]
 
 
@@ -96,6 +99,19 @@ def start_aep_emulator(
         port=port,
         log_path=tmp_path / f"{name}.log",
     )
+
+
+@contextmanager
+def variance(base_url: str, **behaviours: bool) -> Iterator[None]:
+    """Turn documented platform behaviours (``emulators.aep.variance``) on or off for a block,
+    e.g. ``with variance(url, runEndTouchesFlow=False):``; they are all on again after it."""
+    response = requests.post(f"{base_url}/__emulator__/variance", json=behaviours, timeout=10)
+    response.raise_for_status()
+    try:
+        yield
+    finally:
+        restore = dict.fromkeys(behaviours, True)
+        requests.post(f"{base_url}/__emulator__/variance", json=restore, timeout=10)
 
 
 def fetch_token(

@@ -64,6 +64,9 @@ def operation_confirm(request: AuthenticatedHttpRequest, pk):
     if operation.status != Operation.Status.AWAITING_CONFIRMATION:
         messages.error(request, _("This operation is no longer waiting for confirmation."))
         return to_operation_page(request, operation)
+    if operation.preview_expired:
+        messages.error(request, _("This preview is more than an hour old: check the impact again."))
+        return to_operation_page(request, operation)
     form = _confirm_form(operation, request.POST)
     if operation.kind == Kind.ACCOUNT_ROTATE_KEY and not operation.preview.get("usable"):
         form.add_error(None, _("This key cannot read any Stripe resource; it cannot be used."))
@@ -79,6 +82,17 @@ def operation_confirm(request: AuthenticatedHttpRequest, pk):
         delete_datasets=bool(data.get("delete_datasets")),
         delete_schemas=bool(data.get("delete_schemas")),
     )
+    return to_operation_page(request, operation)
+
+
+@require_POST
+@requires(OPERATE)
+def operation_preview_again(request: AuthenticatedHttpRequest, pk):
+    operation = operation_or_404(request, pk)
+    try:
+        service.preview_again(operation, OPERATION_TASKS)
+    except ValueError:
+        messages.error(request, _("This operation is no longer waiting for confirmation."))
     return to_operation_page(request, operation)
 
 

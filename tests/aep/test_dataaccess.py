@@ -146,6 +146,22 @@ def test_a_corrupt_record_that_is_not_json_keeps_its_text():
     assert record.value_at("data.id") == (False, None)
 
 
+@pytest.mark.parametrize("root", ["data", "result"])
+def test_a_record_wrapped_in_a_lone_root_field_is_read_inside_it(root):
+    charge = {"id": "ch_7", "object": "charge", "amount": "12x", "metadata": {"k": "v"}}
+    record = FailedRecord.from_api(
+        {"_corrupt_record": json.dumps({root: charge}), "_errors": [{"code": "c"}]}
+    )
+    assert record.record_id == "ch_7"
+    assert record.value_at("data.amount") == (True, "12x")
+    assert record.value_at("data.metadata.k") == (True, "v")
+
+
+def test_a_record_with_one_plain_field_is_not_unwrapped():
+    record = FailedRecord.from_api({"_corrupt_record": json.dumps({"id": "ch_8"})})
+    assert record.record_id == "ch_8"
+
+
 def test_the_batch_of_a_run_comes_from_its_promotion_activity():
     activities = [
         {"id": "copyActivity"},

@@ -6,6 +6,7 @@ import pytest
 import responses
 
 from aep.dataprep import mapping_set_shape
+from aep.errors import PermissionDeniedError
 from aep.payloads import legacy_mapping_set, modern_mapping_set
 from tests.aep.fakes import CONVERSION, body, last_request, platform_calls, query
 
@@ -212,8 +213,21 @@ def test_checks_refuse_a_body_without_schema_by_default(client, mocked):
 
 def test_delete_mapping_set(client, mocked):
     mocked.add(responses.DELETE, f"{CONVERSION}/mappingSets/m%2F1", status=204)
-    assert client.dataprep.delete_mapping_set("m/1") is None
+    assert client.dataprep.delete_mapping_set("m/1") is True
     assert last_request(mocked).url == f"{CONVERSION}/mappingSets/m%2F1"
+
+
+@pytest.mark.parametrize("status", [400, 404, 405])
+def test_a_refused_mapping_set_delete_leaves_it_in_place(client, mocked, status):
+    # DELETE /mappingSets/{id} is not in Data Prep's public spec: a sandbox may not offer it.
+    mocked.add(responses.DELETE, f"{CONVERSION}/mappingSets/m1", status=status, json={})
+    assert client.dataprep.delete_mapping_set("m1") is False
+
+
+def test_other_mapping_set_delete_errors_still_raise(client, mocked):
+    mocked.add(responses.DELETE, f"{CONVERSION}/mappingSets/m1", status=403, json={})
+    with pytest.raises(PermissionDeniedError):
+        client.dataprep.delete_mapping_set("m1")
 
 
 def test_update_mapping_set_puts_the_body_and_returns_the_new_version(client, mocked):

@@ -164,6 +164,33 @@ def test_flow_service_problem_bodies_map_to_error_classes(
 
 
 @pytest.mark.parametrize(
+    ("status", "type_uri"),
+    [
+        (400, "https://ns.adobe.com/aep/errors/FLOW-1439-400"),
+        (404, "https://ns.adobe.com/aep/errors/FLOW-1439-404"),
+        (400, "https://ns.adobe.com/aep/errors/FLOW-1101-400"),
+        (404, "https://ns.adobe.com/aep/errors/FLOW-1101-404"),
+        (400, "http://ns.adobe.com/aep/errors/XDM-1010-400"),
+        (404, "http://ns.adobe.com/aep/errors/XDM-1010-404"),
+    ],
+)
+def test_not_found_codes_are_not_found_whatever_the_status(client, mocked, status, type_uri):
+    # Adobe's Flow Service error table lists "resource not found" as 1439-400 and 1101-404.
+    mocked.add(responses.DELETE, FLOW_URL, status=status, json={"type": type_uri})
+    with pytest.raises(NotFoundError) as excinfo:
+        client.flowservice.delete_flow(FLOW_ID)
+    assert excinfo.value.status_code == status
+
+
+def test_a_400_with_another_code_is_still_a_bad_request(client, mocked):
+    body = {"type": "https://ns.adobe.com/aep/errors/FLOW-1440-400"}
+    mocked.add(responses.DELETE, FLOW_URL, status=400, json=body)
+    with pytest.raises(BadRequestError) as excinfo:
+        client.flowservice.delete_flow(FLOW_ID)
+    assert not isinstance(excinfo.value, NotFoundError)
+
+
+@pytest.mark.parametrize(
     ("status", "error_code", "error_class"),
     [
         (400, "400003", BadRequestError),

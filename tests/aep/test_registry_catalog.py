@@ -169,11 +169,11 @@ def test_a_refused_delete_raises(client, mocked):
         responses.DELETE,
         re.compile(f"{REGISTRY}/tenant/classes/.*"),
         status=400,
-        json={"title": "Class in use", "type": "https://ns.adobe.com/aep/errors/XDM-1010-400"},
+        json={"title": "Class in use", "type": "https://ns.adobe.com/aep/errors/XDM-1521-400"},
     )
     with pytest.raises(BadRequestError) as caught:
         client.schemas.delete_class(CLASS_ID)
-    assert caught.value.code == "XDM-1010-400"
+    assert caught.value.code == "XDM-1521-400"
 
 
 # Catalog ------------------------------------------------------------------------------------

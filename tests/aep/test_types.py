@@ -62,6 +62,39 @@ def test_a_flow_without_schedule_or_runs_parses():
     assert (flow.schedule, flow.last_run, flow.mapping) == (None, None, None)
 
 
+def test_odd_flows_still_parse():
+    # Seen in sandboxes: no startTime, millisecond times, a string interval, odd parts.
+    no_start = Flow.from_api({"id": "f1", "scheduleParams": {"frequency": "hour"}})
+    assert no_start.schedule is None
+    millis = Flow.from_api(
+        {
+            "id": "f2",
+            "scheduleParams": {
+                "startTime": "1764300000000",
+                "frequency": "minute",
+                "interval": "15",
+            },
+            "createdAt": "not a time",
+        }
+    )
+    assert millis.schedule.start_time == datetime(2025, 11, 28, 3, 20, tzinfo=UTC)
+    assert millis.schedule.interval == 15 and millis.created_at is None
+    odd = Flow.from_api(
+        {
+            "id": "f3",
+            "scheduleParams": {"startTime": 1764300000, "frequency": "hour", "interval": "hourly"},
+            "transformations": ["Mapping", {"name": "Mapping", "params": {"mappingVersion": "x"}}],
+            "sourceConnectionIds": "src-1",
+            "lastRunDetails": "none",
+            "options": [],
+        }
+    )
+    assert odd.schedule.interval is None
+    assert odd.mapping.mapping_version is None
+    assert odd.source_connection_ids == ("src-1",)
+    assert odd.last_run is None and odd.options == {}
+
+
 def test_a_dataset_parses_from_the_keyed_object_alone():
     dataset = Dataset.from_api({"abc": {"name": "Charges", "schemaRef": {"id": "s"}}})
     assert (dataset.id, dataset.name, dataset.schema_id) == ("abc", "Charges", "s")

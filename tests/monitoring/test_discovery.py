@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import uuid
 
+import responses
+
+from aep import AEPClient, MemoryTokenCache
 from aep.payloads import STRIPE_CONNECTION_SPEC_ID
 from monitoring.discovery import STRIPE_FLOWS_FILTER, discover
 from monitoring.models import Account, Dataflow, Run
+from tests.aep.fakes import FLOW, add_token, make_config
 from tests.base import BaseTestCase, make_sandbox
 from tests.monitoring.factories import make_dataflow, make_run
 from tests.monitoring.fakes import FakeClient, FakeFlowService
@@ -104,6 +108,28 @@ class DiscoveryTestCase(BaseTestCase):
         assert result.deleted == [gone.pk]
         assert gone.deleted_at is not None and gone.health == Dataflow.Health.DELETED
         assert Run.objects.filter(dataflow=gone).count() == 1
+
+    def test_a_flow_aep_answers_1439_400_for_is_marked_deleted(self):
+        # Flow Service's error table lists "resource not found" as 1439-400 too.
+        gone = make_dataflow(self.sandbox, flow_id=str(uuid.uuid4()))
+        with responses.RequestsMock(assert_all_requests_are_fired=True) as mocked:
+            add_token(mocked)
+            mocked.get(f"{FLOW}/flows", json={"items": []})
+            mocked.get(
+                f"{FLOW}/flows/{gone.flow_id}",
+                status=400,
+                json={
+                    "type": "https://ns.adobe.com/aep/errors/FLOW-1439-400",
+                    "title": "Resource not found",
+                    "status": 400,
+                },
+            )
+            result = discover(
+                self.sandbox, AEPClient(make_config(), token_cache=MemoryTokenCache())
+            )
+        assert result.deleted == [gone.pk]
+        gone.refresh_from_db()
+        assert gone.health == Dataflow.Health.DELETED
 
     def test_a_flow_missing_from_a_lagging_listing_but_still_found_is_kept(self):
         kept = make_dataflow(self.sandbox, flow_id="flow-2")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from unittest.mock import patch
 
-from aep.types import FailedRecord, FailedRecordError, FailedRecordSample
+from aep.types import FailedRecord, FailedRecordError, FailedRecordSample, Flow
 from core.models import Job
 from monitoring import rejected_records
 from tests.base import BaseTestCase, make_sandbox
@@ -97,6 +97,33 @@ class RejectedRowsTestCase(BaseTestCase):
         assert result["available"] and result["records"] == 1
         assert result["rows"][0]["record_id"] == "ch_1"
         assert "source" not in result["rows"][0]
+
+    def fetch_with(self, sample: FailedRecordSample, options: dict) -> dict:
+        run = make_run(self.flow, status="partialSuccess", failed_records=3, activities=ACTIVITIES)
+        job = Job.objects.create(
+            kind=rejected_records.KIND, target=rejected_records.target_for(run)
+        )
+        with patch("monitoring.rejected_records.client_for") as factory:
+            factory.return_value.dataaccess.failed_records.return_value = sample
+            factory.return_value.flowservice.get_flow.return_value = Flow.from_api(
+                {"id": self.flow.flow_id, "options": options}
+            )
+            return rejected_records.fetch(job)
+
+    def test_a_404_with_diagnostics_on_is_no_rejected_records_not_diagnostics_off(self):
+        missing = FailedRecordSample(batch_id=BATCH, available=False, message="not found")
+        result = self.fetch_with(missing, {"errorDiagnosticsEnabled": True})
+        assert result["available"] and result["rows"] == [] and result["records"] == 0
+
+    def test_diagnostics_off_is_read_from_the_flows_options(self):
+        missing = FailedRecordSample(batch_id=BATCH, available=False, message="no files")
+        result = self.fetch_with(missing, {"errorDiagnosticsEnabled": "false"})
+        assert (result["available"], result["reason"]) == (False, "no_diagnostics")
+
+    def test_an_empty_listing_is_no_rejected_records(self):
+        empty = FailedRecordSample(batch_id=BATCH, available=True, files=0)
+        result = self.fetch_with(empty, {})
+        assert result["available"] and result["rows"] == []
 
     def test_a_run_without_a_batch_asks_aep_nothing(self):
         run = make_run(self.flow, status="failed", failed_records=0, activities=[{"id": "c"}])

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from operations import service
 from operations.models import Operation
 from tests.operations.pages import AccountPageTestCase
 
@@ -24,6 +30,7 @@ class AccountDeleteTestCase(AccountPageTestCase):
                 "mapping_sets": [{"id": "map-1", "shared": False}],
                 "datasets": [{"id": "ds-1", "name": "Charges", "shared": False}],
                 "schemas": [],
+                "read_at": timezone.now().isoformat(),
             },
         )
 
@@ -56,6 +63,7 @@ class AccountDeleteTestCase(AccountPageTestCase):
         assert (operation.reason, operation.ticket) == ("Customer left", "SUP-9")
         actions = [(s["action"], s["id"]) for s in operation.steps]
         assert actions == [
+            ("verify_sharing", self.account.connection_id),
             ("verify_account_flows", self.account.connection_id),
             ("delete_flow", self.flow.flow_id),
             ("delete_source_connection", "src-1"),
@@ -63,6 +71,40 @@ class AccountDeleteTestCase(AccountPageTestCase):
             ("delete_connection", self.account.connection_id),
         ]
         delay.assert_called_once()
+
+    def test_a_preview_older_than_an_hour_cannot_be_confirmed_and_is_read_again(self):
+        operation = self.awaiting_delete()
+        fresh = self.client.get(f"/ops/operations/{operation.pk}/")
+        self.assertContains(fresh, "can be confirmed for one hour")
+        read_at = (timezone.now() - timedelta(minutes=61)).isoformat()
+        operation.preview = {**operation.preview, "read_at": read_at}
+        operation.save()
+
+        page = self.client.get(f"/ops/operations/{operation.pk}/")
+        self.assertContains(page, "more than an hour old")
+        self.assertContains(page, "Check the impact again")
+        self.assertNotContains(page, "Delete permanently")
+        _response, delay = self.post(
+            f"/ops/operations/{operation.pk}/confirm/",
+            {"confirm_name": "Acme Stripe", "reason": "Customer left"},
+        )
+        delay.assert_not_called()
+        operation.refresh_from_db()
+        assert operation.status == Operation.Status.AWAITING_CONFIRMATION and not operation.steps
+
+        _response, delay = self.post(
+            f"/ops/operations/{operation.pk}/preview-again/", {}, task="preview_operation"
+        )
+        operation.refresh_from_db()
+        assert operation.status == Operation.Status.PREVIEWING and operation.preview == {}
+        delay.assert_called_once_with(str(operation.job_id), str(operation.pk))
+
+    def test_an_expired_preview_is_refused_by_the_service_too(self):
+        operation = self.awaiting_delete()
+        operation.preview = {**operation.preview, "read_at": "2020-01-01T00:00:00+00:00"}
+        operation.save()
+        with pytest.raises(service.PreviewExpired):
+            service.plan_confirmed(operation, reason="late")
 
     def test_the_operation_status_stops_polling_once_settled(self):
         operation = self.awaiting_delete()

@@ -34,6 +34,7 @@ class AccountUpdateTaskTestCase(BaseTestCase):
                 "seen": {
                     "name": "Acme Stripe",
                     "description": "Acme's live account",
+                    "key_ending": "0001",
                     "etag": '"etag-conn-1"',
                 },
             },
@@ -48,7 +49,20 @@ class AccountUpdateTaskTestCase(BaseTestCase):
         responses.reset()
         super().tearDown()
 
-    def test_it_patches_with_the_etag_the_user_saw(self):
+    def current(self, etag: str, name: str = "Acme Stripe", request_id: str = "") -> None:
+        """GET /connections/{id}: the connection as AEP has it now."""
+        item = {
+            "id": self.account.connection_id,
+            "name": name,
+            "description": "Acme's live account",
+            "etag": etag,
+        }
+        headers = {"x-request-id": request_id} if request_id else {}
+        responses.get(self.url, json={"items": [item]}, headers=headers)
+
+    def test_it_patches_with_the_etag_aep_has_now(self):
+        # The etag moved, but no field the person can change did: that is no conflict.
+        self.current('"etag-conn-5"')
         responses.patch(
             self.url,
             json={"id": self.account.connection_id, "etag": '"etag-conn-2"'},
@@ -56,7 +70,7 @@ class AccountUpdateTaskTestCase(BaseTestCase):
         )
         execute_operation(self.job_id, str(self.op.pk))
         sent = responses.calls[-1].request
-        assert sent.headers["If-Match"] == '"etag-conn-1"'
+        assert sent.headers["If-Match"] == '"etag-conn-5"'
         assert json.loads(sent.body) == [{"op": "replace", "path": "/name", "value": "Acme (EU)"}]
         self.account.refresh_from_db()
         assert self.account.name == "Acme (EU)"
@@ -74,30 +88,10 @@ class AccountUpdateTaskTestCase(BaseTestCase):
         )
         assert Job.objects.get(pk=self.job_id).status == Job.Status.SUCCEEDED
 
-    def test_a_stale_etag_shows_what_changed_and_overwrites_nothing(self):
-        responses.patch(
-            self.url,
-            status=412,
-            json={
-                "type": "https://ns.adobe.com/aep/errors/FLOW-1404-412",
-                "status": 412,
-                "report": {"detailed-message": "version mismatch", "request-id": "req-9"},
-            },
-        )
-        responses.get(
-            self.url,
-            json={
-                "items": [
-                    {
-                        "id": self.account.connection_id,
-                        "name": "Acme Payments",
-                        "description": "Acme's live account",
-                        "etag": '"etag-conn-7"',
-                    }
-                ]
-            },
-        )
+    def test_a_name_changed_in_aep_shows_what_changed_and_overwrites_nothing(self):
+        self.current('"etag-conn-7"', name="Acme Payments", request_id="req-9")
         execute_operation(self.job_id, str(self.op.pk))
+        assert not [c for c in responses.calls if c.request.method == "PATCH"]
         self.op.refresh_from_db()
         assert self.op.status == Operation.Status.CONFLICT
         assert "“Acme Stripe” → “Acme Payments”" in self.op.error
@@ -111,6 +105,29 @@ class AccountUpdateTaskTestCase(BaseTestCase):
         job = Job.objects.get(pk=self.job_id)
         assert job.status == Job.Status.FAILED
         assert "Acme Payments" in job.error
+
+    def test_a_412_is_checked_again_and_the_patch_tried_once_more(self):
+        self.current('"etag-conn-1"')
+        self.current('"etag-conn-3"')  # read again after the 412: only the etag moved
+        stale = {"type": "https://ns.adobe.com/aep/errors/FLOW-1404-412", "status": 412}
+        responses.patch(self.url, status=412, json=stale)
+        responses.patch(self.url, json={"id": self.account.connection_id, "etag": '"e4"'})
+        execute_operation(self.job_id, str(self.op.pk))
+        self.op.refresh_from_db()
+        assert self.op.status == Operation.Status.SUCCEEDED, self.op.error
+        patches = [c.request for c in responses.calls if c.request.method == "PATCH"]
+        assert [p.headers["If-Match"] for p in patches] == ['"etag-conn-1"', '"etag-conn-3"']
+
+    def test_a_key_rotated_meanwhile_is_a_conflict_naming_it(self):
+        self.account.token_last4 = "9999"
+        self.account.save()
+        self.current('"etag-conn-2"')
+        execute_operation(self.job_id, str(self.op.pk))
+        self.op.refresh_from_db()
+        assert self.op.status == Operation.Status.CONFLICT
+        assert self.op.result["conflict"]["changes"] == [
+            {"field": "Stripe key ending", "was": "0001", "now": "9999"}
+        ]
 
     def test_the_worker_refuses_a_user_who_lost_the_role(self):
         self.sam.groups.clear()

@@ -111,7 +111,8 @@ class OpsCommandsTestCase(BaseTestCase):
     def test_account_delete_dry_run_lists_the_cascade_then_deletes_it(self):
         out = command("ops_account", "delete", str(self.account.pk), "--user", "alex", "--dry-run")
         lines = [line.strip() for line in out.splitlines()]
-        assert lines[1].startswith("2. Delete dataflow")
+        assert lines[0].startswith("1. Check that nothing else started using")
+        assert lines[2].startswith("3. Delete dataflow")
         assert "Delete account" in lines[-2]
         assert self.world.exists("flows", self.flow.flow_id)
 
@@ -131,6 +132,8 @@ class OpsCommandsTestCase(BaseTestCase):
 
     def test_a_plan_rebuilds_the_dataflow_in_another_sandbox(self):
         path = self.tmp_path / "plan.json"
+        # A disabled flow: its GET carries `state`, which Flow Service refuses on create.
+        self.world.client.flowservice.disable_flow(self.flow.flow_id)
         call_command("ops_export_plan", str(self.flow.pk), "--out", str(path), stderr=io.StringIO())
         text = path.read_text()
         plan = json.loads(text)
@@ -144,6 +147,7 @@ class OpsCommandsTestCase(BaseTestCase):
         ]
         assert DEMO_KEY not in text
         assert plan["steps"][-1]["body"]["sourceConnectionIds"] == ["{{source_connection}}"]
+        assert "state" not in plan["steps"][-1]["body"]
 
         dev = make_sandbox(
             display_name="Demo dev",
@@ -209,7 +213,8 @@ class OpsCommandsTestCase(BaseTestCase):
     def test_dataflow_delete_dry_run_lists_the_steps_and_changes_nothing(self):
         out = command("ops_dataflow", "delete", str(self.flow.pk), "--user", "sam", "--dry-run")
         lines = [line.strip() for line in out.splitlines()]
-        assert lines[0].startswith("1. Delete dataflow")
+        assert lines[0].startswith("1. Check that nothing else started using")
+        assert lines[1].startswith("2. Delete dataflow")
         assert not any("account" in line for line in lines)
         assert lines[-1] == "Dry run: nothing was changed."
         assert self.world.exists("flows", self.flow.flow_id)

@@ -119,7 +119,8 @@ class EmulatorAccountOpsTestCase(EmulatorOpsTestCase):
         assert operation.status == Operation.Status.SUCCEEDED, operation.error
         self.assert_gone(*flows)
         actions = [step["action"] for step in operation.steps]
-        assert actions[0] == "verify_account_flows" and actions[-1] == "delete_connection"
+        assert actions[:2] == ["verify_sharing", "verify_account_flows"]
+        assert actions[-1] == "delete_connection"
         assert actions.index("delete_source_connection") > actions.index("delete_flow")
         assert "delete_dataset" in actions
         for dataflow in flows:

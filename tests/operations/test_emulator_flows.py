@@ -8,6 +8,7 @@ import time
 from core.models import Job
 from monitoring.models import AuditEvent, Dataflow
 from operations import impact, service, steps
+from operations.concurrency import flow_seen
 from operations.models import Operation
 from operations.tasks import OPERATION_TASKS
 from tests.base import wait_for
@@ -137,7 +138,8 @@ class EmulatorDataflowOpsTestCase(EmulatorOpsTestCase):
         dataflow = self.world.dataflow(self.account)
         seen = {"name": dataflow.name, "etag": dataflow.etag}
         changes = {"description": "Charges for the EU shop"}
-        self.world.fault(method="PATCH", path=f"*/flows/{dataflow.flow_id}", kind="412")
+        # One 412 is tried again after re-checking the fields; a second one is a conflict.
+        self.world.fault(method="PATCH", path=f"*/flows/{dataflow.flow_id}", kind="412", count=2)
         try:
             operation = run_next_job(
                 service.create(
@@ -155,6 +157,74 @@ class EmulatorDataflowOpsTestCase(EmulatorOpsTestCase):
         assert self.world.client.flowservice.get_flow(dataflow.flow_id).description == ""
         failed = AuditEvent.objects.get(action="dataflow.update")
         assert failed.result == AuditEvent.Result.FAILED and failed.request_id
+
+    def test_editing_the_schedule_while_runs_keep_finishing_is_not_a_conflict(self):
+        dataflow = self.world.dataflow(self.account, owner=self.mina)
+        seen = flow_seen(dataflow)
+        # Each finished run writes lastRunDetails into the flow, which moves its etag.
+        wait_for(
+            lambda: self.world.client.flowservice.get_flow(dataflow.flow_id).etag != seen["etag"],
+            "a run that moves the flow's etag",
+        )
+        changes = {"interval": 30}
+        operation = run_next_job(
+            service.create(
+                Operation.Kind.DATAFLOW_UPDATE,
+                actor=self.mina,
+                dataflow=dataflow,
+                params={"changes": changes, "seen": seen},
+                steps=steps.dataflow_update_steps(dataflow, changes),
+            )
+        )
+        assert operation.status == Operation.Status.SUCCEEDED, operation.error
+        assert self.world.client.flowservice.get_flow(dataflow.flow_id).schedule.interval == 30
+        dataflow.refresh_from_db()
+        assert dataflow.interval == 30
+
+    def test_a_412_from_a_run_ending_meanwhile_is_tried_again(self):
+        dataflow = self.world.dataflow(self.account)
+        changes = {"interval": 60}
+        self.world.fault(method="PATCH", path=f"*/flows/{dataflow.flow_id}", kind="412")
+        try:
+            operation = run_next_job(
+                service.create(
+                    Operation.Kind.DATAFLOW_UPDATE,
+                    actor=self.sam,
+                    dataflow=dataflow,
+                    params={"changes": changes, "seen": flow_seen(dataflow)},
+                    steps=steps.dataflow_update_steps(dataflow, changes),
+                )
+            )
+        finally:
+            self.world.clear_faults()
+        assert operation.status == Operation.Status.SUCCEEDED, operation.error
+        assert self.world.client.flowservice.get_flow(dataflow.flow_id).schedule.interval == 60
+
+    def test_a_schedule_changed_in_aep_meanwhile_is_a_conflict_naming_the_field(self):
+        dataflow = self.world.dataflow(self.account)
+        seen = flow_seen(dataflow)
+        fs = self.world.client.flowservice
+        fs.patch_flow(
+            dataflow.flow_id,
+            fs.get_flow(dataflow.flow_id).etag or "",
+            [{"op": "replace", "path": "/scheduleParams/interval", "value": 45}],
+        )
+        changes = {"name": "Charges (renamed)"}
+        operation = run_next_job(
+            service.create(
+                Operation.Kind.DATAFLOW_UPDATE,
+                actor=self.sam,
+                dataflow=dataflow,
+                params={"changes": changes, "seen": seen},
+                steps=steps.dataflow_update_steps(dataflow, changes),
+            )
+        )
+        assert operation.status == Operation.Status.CONFLICT
+        assert operation.result["conflict"]["changes"] == [
+            {"field": "Interval", "was": "15", "now": "45"}
+        ]
+        assert "Interval: “15” → “45”" in operation.error
+        assert fs.get_flow(dataflow.flow_id).name == dataflow.name
 
     def test_a_mapping_edit_writes_a_new_version_and_points_the_flow_at_it(self):
         dataflow = self.world.dataflow(self.account, owner=self.mina)
@@ -205,3 +275,8 @@ class EmulatorDataflowOpsTestCase(EmulatorOpsTestCase):
         assert self.world.exists("connections", self.account.connection_id)
         dataflow.refresh_from_db()
         assert dataflow.deleted_at is not None and dataflow.health == Dataflow.Health.DELETED
+        # Data Prep's public API has no delete: the mapping set is left in place, and said so.
+        assert operation.result["mapping_sets_left"] == [dataflow.mapping_set_id]
+        (kept,) = [s for s in operation.steps if s["action"] == "delete_mapping_set"]
+        assert kept["status"] == "skipped" and "left in place" in kept["note"]
+        assert self.world.client.dataprep.get_mapping_set(dataflow.mapping_set_id)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from unittest.mock import Mock
 
 import responses
 
-from aep.errors import ServerError
+from aep.errors import AEPError, ServerError
 from monitoring.models import AuditEvent
 from operations import service, steps
 from operations.models import Operation
@@ -89,27 +90,66 @@ class StepRunnerTestCase(BaseTestCase):
 class IdempotentHandlersTestCase(FakeAEPTestCase):
     """What makes resuming safe: a repeated call that AEP already carried out counts as done."""
 
-    def test_enabling_an_enabled_flow_is_skipped_not_failed(self):
+    def enable(self, *, error_code: str, state_in_aep: str) -> Operation:
         responses.post(
             f"{FLOWSERVICE}/flows/{self.flow.flow_id}/action",
             status=400,
             json={
-                "type": "https://ns.adobe.com/aep/errors/FLOW-1422-400",
+                "type": f"https://ns.adobe.com/aep/errors/{error_code}",
                 "status": 400,
                 "report": {"detailed-message": "cannot be applied on the current state"},
             },
         )
+        flow = {"id": self.flow.flow_id, "name": self.flow.name, "state": state_in_aep}
+        responses.get(f"{FLOWSERVICE}/flows/{self.flow.flow_id}", json={"items": [flow]})
         op = service.create(
             Operation.Kind.DATAFLOW_ENABLE,
             actor=self.sam,
             dataflow=self.flow,
             steps=steps.flow_action_steps(self.flow, "enable"),
         )
-        execute_operation(queue(op, execute_operation), str(op.pk))
+        with contextlib.suppress(AEPError):
+            execute_operation(queue(op, execute_operation), str(op.pk))
         op.refresh_from_db()
+        return op
+
+    def test_enabling_an_enabled_flow_is_skipped_not_failed(self):
+        op = self.enable(error_code="FLOW-1422-400", state_in_aep="enabled")
         assert op.status == Operation.Status.SUCCEEDED
         assert op.steps[0]["status"] == "skipped"
         assert not AuditEvent.objects.exists()
+
+    def test_any_400_on_a_flow_already_in_that_state_is_skipped(self):
+        # The code of "already in that state" is not one AEP documents for this; the state is.
+        op = self.enable(error_code="FLOW-1409-400", state_in_aep="enabled")
+        assert op.status == Operation.Status.SUCCEEDED, op.error
+        assert op.steps[0]["status"] == "skipped"
+        self.flow.refresh_from_db()
+        assert self.flow.enabled
+
+    def test_a_400_on_a_flow_still_in_the_other_state_fails(self):
+        op = self.enable(error_code="FLOW-1422-400", state_in_aep="disabled")
+        assert op.status == Operation.Status.FAILED
+        assert op.steps[0]["status"] == "failed"
+
+    def test_deleting_what_aep_answers_1439_400_for_is_skipped(self):
+        responses.delete(
+            f"{FLOWSERVICE}/flows/{self.flow.flow_id}",
+            status=400,
+            json={"type": "https://ns.adobe.com/aep/errors/FLOW-1439-400", "status": 400},
+        )
+        planned = steps.delete_steps(
+            {"flows": [{"id": self.flow.flow_id, "name": self.flow.name, "state": "enabled"}]}
+        )
+        op = service.create(
+            Operation.Kind.DATAFLOW_DELETE, actor=self.sam, dataflow=self.flow, steps=planned
+        )
+        op.status = Operation.Status.QUEUED
+        op.save()
+        execute_operation(queue(op, execute_operation), str(op.pk))
+        op.refresh_from_db()
+        assert op.status == Operation.Status.SUCCEEDED, op.error
+        assert op.steps[1]["note"] == "Already gone in AEP."
 
     def test_deleting_what_is_already_gone_is_skipped(self):
         responses.delete(
@@ -128,7 +168,7 @@ class IdempotentHandlersTestCase(FakeAEPTestCase):
         execute_operation(queue(op, execute_operation), str(op.pk))
         op.refresh_from_db()
         assert op.status == Operation.Status.SUCCEEDED
-        assert op.steps[0]["note"] == "Already gone in AEP."
+        assert op.steps[1]["note"] == "Already gone in AEP."  # after verify_sharing
         self.flow.refresh_from_db()
         assert self.flow.deleted_at is not None
 

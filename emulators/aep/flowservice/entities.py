@@ -13,6 +13,7 @@ from emulators.aep.flowservice.blueprint import BASE_PATH
 from emulators.aep.ids import new_etag, now_ms, strip_quotes
 from emulators.aep.querying import ListQuery, parse_list_query, run_list_query
 from emulators.aep.store import Scope
+from emulators.aep.variance import NOT_FOUND_AS_400
 from emulators.aep.web import multi_args
 
 CONNECTIONS = "connections"
@@ -80,9 +81,12 @@ def touch(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def load(kind: str, entity_id: str, scope: Scope | None = None) -> dict[str, Any]:
+    """The entity, or "not found": 404 for reads; for changes (PATCH, DELETE, actions) 400
+    with code 1439 while that variance is on (variance.NOT_FOUND_AS_400)."""
     doc = emulator().store.get(kind, entity_id, scope or caller().scope)
     if doc is None:
-        raise not_found(kind, entity_id)
+        as_400 = request.method != "GET" and emulator().variance.on(NOT_FOUND_AS_400)
+        raise not_found(kind, entity_id, as_400=as_400)
     return doc
 
 

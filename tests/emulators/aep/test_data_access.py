@@ -100,7 +100,7 @@ def test_with_diagnostics_the_failed_records_are_listed_and_downloaded(
     assert len(lines) == failed_count > 0
     expected = declined(stripe_list_all)
     for line in lines:
-        record = json.loads(line["_corrupt_record"])
+        (record,) = json.loads(line["_corrupt_record"]).values()  # wrapped, as a REST row
         assert record["id"] in expected
         assert record == expected[record["id"]]
         (error,) = line["_errors"]
