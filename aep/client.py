@@ -10,13 +10,14 @@ from aep.dataaccess import DataAccessClient
 from aep.dataprep import DataPrepClient
 from aep.flowservice import FlowServiceClient
 from aep.http import AEPHttp, build_session
+from aep.identity import IdentityClient
 from aep.ims import IMSTokenProvider, TokenCache, default_token_cache
 from aep.schemas import SchemaRegistryClient
 
 
 class AEPClient:
     """Entry point: `client.flowservice`, `client.dataprep`, `client.schemas`, `client.catalog`,
-    `client.dataaccess`.
+    `client.dataaccess`, `client.identity`.
 
     Without a `token_cache` the process-wide in-memory cache is used; pass a
     `RedisTokenCache` to share tokens between worker processes. `client.request_ids` holds
@@ -40,6 +41,7 @@ class AEPClient:
         self.schemas = SchemaRegistryClient(self.http)
         self.catalog = CatalogClient(self.http)
         self.dataaccess = DataAccessClient(self.http)
+        self.identity = IdentityClient(self.http)
 
     def close(self) -> None:
         """Close the HTTP session, unless the caller supplied (and so owns) it."""

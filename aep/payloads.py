@@ -3,7 +3,8 @@
 The client's `create_*` methods send the body they are given. The wizard's Review page,
 provisioning and plan export all build their bodies here, so what a person reviews or exports
 is, to the byte, what AEP receives. Shapes are in docs/aep-api-notes.md: §2.4 (Flow Service),
-§4.1 (Data Prep) and §5 (Schema Registry, Catalog).
+§4.1 (Data Prep) and §5 (Schema Registry, Catalog); identity descriptors and the union tag follow
+Adobe's xdm/api/descriptors.md and xdm/api/schemas.md.
 """
 
 from __future__ import annotations
@@ -27,6 +28,14 @@ XDM_FULL_SCHEMA_VERSION = XDM_FULL_CONTENT_TYPE
 XDM_CONTENT_TYPE = "application/vnd.adobe.xed+json;version=1"
 RECORD_BEHAVIOR = "https://ns.adobe.com/xdm/data/record"
 ATTRIBUTE = "ATTRIBUTE"
+IDENTITY_DESCRIPTOR = "xdm:descriptorIdentity"
+UNION_TAG = "union"
+# Catalog tags that enable a dataset for Profile and Identity Service, spelled as Adobe's
+# tutorial does (catalog/datasets/enable-for-profile.md: "enabled:true", no space).
+PROFILE_DATASET_TAGS: dict[str, list[str]] = {
+    "unifiedProfile": ["enabled:true"],
+    "unifiedIdentity": ["enabled:true"],
+}
 
 
 def spec_ref(spec_id: str, version: str = SPEC_VERSION) -> dict[str, str]:
@@ -248,6 +257,53 @@ def schema(
     """POST /tenant/schemas: a class plus field groups."""
     refs = [{"$ref": class_id}, *({"$ref": group} for group in field_group_ids)]
     return _registry_resource(title, description, refs)
+
+
+def xdm_pointer(destination: str) -> str:
+    """A dotted XDM path (`_tenant.charges.email`) as a descriptor's `xdm:sourceProperty`
+    (`/_tenant/charges/email`: leading slash, no `properties`; xdm/api/descriptors.md)."""
+    return "/" + "/".join(part for part in destination.split(".") if part)
+
+
+def identity_descriptor(
+    *,
+    schema_id: str,
+    destination: str,
+    namespace: str,
+    primary: bool,
+    schema_version: int = 1,
+) -> dict[str, Any]:
+    """POST /tenant/descriptors: the field `destination` of the schema is an identity of
+    `namespace` (its code), the primary one when `primary` (xdm/api/descriptors.md)."""
+    return {
+        "@type": IDENTITY_DESCRIPTOR,
+        "xdm:sourceSchema": schema_id,
+        "xdm:sourceVersion": schema_version,
+        "xdm:sourceProperty": xdm_pointer(destination),
+        "xdm:namespace": namespace,
+        "xdm:property": "xdm:code",
+        "xdm:isPrimary": bool(primary),
+    }
+
+
+def union_tag_patch() -> list[dict[str, Any]]:
+    """PATCH /tenant/schemas/{id}: enable the schema for Profile (xdm/api/schemas.md#union).
+
+    Immutable tags are set and never removed; the schema needs its primary identity first."""
+    return [{"op": "add", "path": "/meta:immutableTags", "value": [UNION_TAG]}]
+
+
+# Identity Service -------------------------------------------------------------------------------
+
+
+def identity_namespace(
+    *, name: str, code: str, id_type: str = "CROSS_DEVICE", description: str = ""
+) -> dict[str, Any]:
+    """POST /data/core/idnamespace/identities: a custom identity namespace."""
+    body: dict[str, Any] = {"name": name, "code": code, "idType": id_type}
+    if description:
+        body["description"] = description
+    return body
 
 
 # Catalog ---------------------------------------------------------------------------------------

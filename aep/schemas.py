@@ -1,4 +1,4 @@
-"""Schema Registry: tenant id, classes, field groups and schemas (notes §5).
+"""Schema Registry: tenant id, classes, field groups, schemas and descriptors (notes §5).
 
 Base path /data/foundation/schemaregistry. Resources are addressed by their URL-encoded `$id`
 (or `meta:altId`), and reads need an `Accept` header naming the representation (notes §1.2).
@@ -11,12 +11,15 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
 from aep.http import AEPHttp
-from aep.types import FieldGroup, RegistryStats, Schema, SchemaClass
+from aep.types import Descriptor, FieldGroup, RegistryStats, Schema, SchemaClass
 
 ACCEPT_JSON = "application/json"
 ACCEPT_LIST = "application/vnd.adobe.xed-id+json"
 ACCEPT_LOOKUP = "application/vnd.adobe.xed+json; version=1"
 ACCEPT_LOOKUP_FULL = "application/vnd.adobe.xed-full+json; version=1"
+# Descriptors take `xdm` Accept headers, not `xed` (xdm/api/descriptors.md): the expanded
+# objects, grouped by `@type`.
+ACCEPT_DESCRIPTORS = "application/vnd.adobe.xdm+json"
 
 Container = Literal["tenant", "global"]
 T = TypeVar("T")
@@ -114,3 +117,31 @@ class SchemaRegistryClient:
     def delete_schema(self, schema_id: str) -> None:
         """DELETE /tenant/schemas/{id} (answers 204)."""
         self._delete(f"/tenant/schemas/{quote(schema_id, safe='')}")
+
+    def patch_schema(self, schema_id: str, operations: list[dict[str, Any]]) -> Schema:
+        """PATCH /tenant/schemas/{id} with JSON Patch (`payloads.union_tag_patch`)."""
+        url = f"{self._base}/tenant/schemas/{quote(schema_id, safe='')}"
+        headers = {"Accept": ACCEPT_JSON}
+        return Schema.from_api(self._http.call("PATCH", url, json=operations, headers=headers))
+
+    def create_descriptor(self, body: Mapping[str, Any]) -> Descriptor:
+        """POST /tenant/descriptors (`payloads.identity_descriptor`)."""
+        return Descriptor.from_api(self._post("/tenant/descriptors", body))
+
+    def list_descriptors(self, *, schema_id: str | None = None) -> list[Descriptor]:
+        """GET /tenant/descriptors, expanded; only those of `schema_id` when given.
+
+        The answer groups descriptors by `@type` (`{"xdm:descriptorIdentity": [...]}`); the
+        paged `-v2` form (`{"results": [...]}`) is read too.
+        """
+        body = self._get("/tenant/descriptors", ACCEPT_DESCRIPTORS) or {}
+        found = []
+        for key, items in body.items() if isinstance(body, Mapping) else ():
+            if key.startswith("_") or not isinstance(items, list):
+                continue
+            found += [Descriptor.from_api(item) for item in items if isinstance(item, Mapping)]
+        return [d for d in found if schema_id is None or d.schema_id == schema_id]
+
+    def delete_descriptor(self, descriptor_id: str) -> None:
+        """DELETE /tenant/descriptors/{id} (answers 204)."""
+        self._delete(f"/tenant/descriptors/{quote(descriptor_id, safe='')}")

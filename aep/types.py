@@ -562,6 +562,8 @@ class Schema:
     description: str = ""
     class_id: str | None = None
     extends: tuple[str, ...] = ()
+    # `union` here enables the schema for Profile (xdm/api/schemas.md#union).
+    immutable_tags: tuple[str, ...] = ()
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Schema:
@@ -573,6 +575,7 @@ class Schema:
             description=data.get("description") or "",
             class_id=data.get("meta:class"),
             extends=_str_tuple(data.get("meta:extends")),
+            immutable_tags=_str_tuple(data.get("meta:immutableTags")),
         )
 
 
@@ -613,6 +616,57 @@ class SchemaClass:
             alt_id=data.get("meta:altId"),
             version=_registry_version(data),
             extends=_str_tuple(data.get("meta:extends")),
+        )
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    """A Schema Registry descriptor (`@id`, `@type`, the schema and field it applies to)."""
+
+    id: str
+    type: str
+    schema_id: str = ""
+    source_property: str = ""
+    namespace: str = ""
+    primary: bool = False
+
+    @property
+    def is_identity(self) -> bool:
+        return self.type == "xdm:descriptorIdentity"
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Descriptor:
+        return cls(
+            id=str(data.get("@id") or ""),
+            type=str(data.get("@type") or ""),
+            schema_id=str(data.get("xdm:sourceSchema") or ""),
+            source_property=str(data.get("xdm:sourceProperty") or ""),
+            namespace=str(data.get("xdm:namespace") or ""),
+            primary=bool(quirks.to_bool(data.get("xdm:isPrimary"))),
+        )
+
+
+@dataclass(frozen=True)
+class IdentityNamespace:
+    """An Identity Service namespace (GET /data/core/idnamespace/identities)."""
+
+    code: str
+    name: str
+    id: str = ""
+    id_type: str = ""
+    custom: bool = False
+    description: str = ""
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> IdentityNamespace:
+        code = str(data.get("code") or "")
+        return cls(
+            code=code,
+            name=str(data.get("name") or code),
+            id="" if data.get("id") is None else str(data["id"]),
+            id_type=str(data.get("idType") or ""),
+            custom=bool(quirks.to_bool(data.get("custom"))),
+            description=str(data.get("description") or ""),
         )
 
 

@@ -30,6 +30,7 @@ TASK_QUEUES: dict[str, str] = {
     "onboarding.connect_account": INTERACTIVE,
     "onboarding.explore_resources": INTERACTIVE,
     "onboarding.list_datasets": INTERACTIVE,
+    "onboarding.list_namespaces": INTERACTIVE,
     "onboarding.check_mapping": INTERACTIVE,
     "onboarding.import_flow_mapping": INTERACTIVE,
     "onboarding.estimate_backfill": INTERACTIVE,

@@ -69,6 +69,9 @@ class Sandbox(models.Model):
     platform_url = models.URLField(_("platform URL"), default=default_platform_url)
     ims_url = models.URLField(_("IMS URL"), default=default_ims_url)
     tenant_id = models.CharField(_("tenant ID"), max_length=64, blank=True)
+    # The sandbox's Identity Service namespaces, as a worker last read them: [{"code", "name",
+    # "custom", "id_type"}]. The wizard's identity fields choose theirs from these.
+    identity_namespaces = models.JSONField(default=list, blank=True, editable=False)
     created = models.DateTimeField(default=timezone.now)
     updated = models.DateTimeField(auto_now=True)
 

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from aep.flowservice import STRIPE_RESOURCE_PATHS
 from core.stripe import READABLE, key_shape
 from monitoring.models import Account, Dataflow, Sandbox
-from onboarding import mapping
+from onboarding import identities, mapping
 from onboarding import schedule as schedules
 from onboarding.models import Draft
 
@@ -431,6 +431,114 @@ MappingFormSet = cast(
 )
 
 
+NAMESPACE_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{1,39}$")
+
+
+class IdentityForm(forms.Form):
+    """The namespace of each identity row of one resource, which identity is primary, and a
+    custom namespace when the person asks for one (onboarding.identities)."""
+
+    primary = forms.ChoiceField(label=_("Primary identity"), widget=forms.RadioSelect)
+    new_name = forms.CharField(label=_("Name of the new namespace"), required=False, max_length=60)
+    new_code = forms.CharField(
+        label=_("Code of the new namespace"),
+        required=False,
+        max_length=40,
+        help_text=_("Letters, digits and _, e.g. StripeCustomer. Identity descriptors name it."),
+    )
+    new_type = forms.ChoiceField(
+        label=_("What it identifies"),
+        choices=[
+            ("CROSS_DEVICE", _("A person across devices (e.g. a customer id)")),
+            ("EMAIL", _("An email address")),
+            ("PHONE", _("A phone number")),
+            ("NON_PEOPLE", _("Not a person (e.g. an order id)")),
+        ],
+        required=False,
+        initial="CROSS_DEVICE",
+    )
+
+    def __init__(self, *args, draft: Draft, path: str, **kwargs) -> None:
+        self.draft = draft
+        self.identities = identities.identities(draft, path)
+        asked = draft.custom_namespace or {}
+        kwargs.setdefault(
+            "initial",
+            {
+                "primary": next((i.destination for i in self.identities if i.primary), ""),
+                "new_name": asked.get("name", ""),
+                "new_code": asked.get("code", ""),
+                "new_type": asked.get("id_type", "CROSS_DEVICE"),
+                **{f"namespace_{n}": i.namespace for n, i in enumerate(self.identities)},
+            },
+        )
+        super().__init__(*args, **kwargs)
+        options: list[tuple[str, Any]] = [
+            (ns["code"], f"{ns['name']} ({ns['code']})")
+            for ns in draft.sandbox.identity_namespaces or []
+        ]
+        code = identities.requested_code(draft)
+        if code and not identities.has_namespace(draft, code):
+            options.append((code, _("%(code)s (new, created with the dataflows)") % {"code": code}))
+        options.append((identities.NEW_NAMESPACE, _("A new namespace…")))
+        for n, identity in enumerate(self.identities):
+            self.fields[f"namespace_{n}"] = forms.ChoiceField(
+                label=identity.destination,
+                choices=[("", "—"), *options],
+                required=False,
+                widget=forms.Select(attrs={"aria-label": identity.destination}),
+            )
+        primary = self.fields["primary"]
+        assert isinstance(primary, forms.ChoiceField)
+        primary.choices = [(i.destination, i.destination) for i in self.identities]
+
+    def namespace_fields(self) -> list[tuple[identities.Identity, forms.BoundField]]:
+        return [(i, self[f"namespace_{n}"]) for n, i in enumerate(self.identities)]
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        wants_new = any(
+            data.get(f"namespace_{n}") == identities.NEW_NAMESPACE
+            for n in range(len(self.identities))
+        )
+        if not wants_new:
+            return data
+        code = (data.get("new_code") or "").strip()
+        if not NAMESPACE_CODE.match(code):
+            self.add_error(
+                "new_code",
+                _("Enter a code of 2 to 40 letters, digits or _, starting with a letter."),
+            )
+        elif code.lower() in {c.lower() for c in identities.known_codes(self.draft)}:
+            self.add_error(
+                "new_code",
+                _("The sandbox already has the namespace %(code)s: choose it in the list.")
+                % {"code": code},
+            )
+        if not (data.get("new_name") or "").strip():
+            self.add_error("new_name", _("Name the new namespace, e.g. Stripe customer."))
+        return data
+
+    def save(self, path: str) -> None:
+        data = self.cleaned_data
+        code = (data.get("new_code") or "").strip()
+        chosen = {}
+        for n, identity in enumerate(self.identities):
+            value = data.get(f"namespace_{n}") or ""
+            chosen[identity.destination] = code if value == identities.NEW_NAMESPACE else value
+        if identities.NEW_NAMESPACE in {data.get(f"namespace_{n}") for n in range(len(chosen))}:
+            self.draft.custom_namespace = {
+                "name": data["new_name"].strip(),
+                "code": code,
+                "id_type": data.get("new_type") or "CROSS_DEVICE",
+            }
+        self.draft.identities = {
+            **(self.draft.identities or {}),
+            path: {"namespaces": chosen, "primary": data.get("primary") or ""},
+        }
+
+
 class RecipeForm(forms.Form):
     recipe = forms.ChoiceField(
         label=_("Calculation"),
@@ -660,7 +768,9 @@ class ScheduleForm(forms.Form):
             if not data.get(f"profile_{path}"):
                 continue
             rows = (self.draft.mappings or {}).get(path) or []
-            if not any(row.get("identity") for row in rows):
+            has_identity = any(row.get("identity") for row in rows)
+            # Without an identity row, the resource's email field becomes one (Email namespace).
+            if not has_identity and identities.email_row(self.draft, path) is None:
                 self.add_error(
                     f"profile_{path}",
                     _(

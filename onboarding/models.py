@@ -99,6 +99,13 @@ class Draft(models.Model):
     mappings = models.JSONField(default=dict, blank=True)
     # Last Validate / Preview result per resource, shown until the mapping changes.
     mapping_checks = models.JSONField(default=dict, blank=True)
+    # Identity rows of a new schema: their namespaces (from Sandbox.identity_namespaces) and
+    # which one is primary (onboarding.identities).
+    # {"charges": {"namespaces": {"<destination>": "Email"}, "primary": "<destination>"}}
+    identities = models.JSONField(default=dict, blank=True)
+    # A custom namespace the person asked for, created with the dataflows: {"name", "code",
+    # "id_type"}; empty when none was asked for.
+    custom_namespace = models.JSONField(default=dict, blank=True)
 
     # Step 6.
     frequency = models.CharField(max_length=8, default="hour")
@@ -185,6 +192,9 @@ class ProvisioningStep(models.Model):
         SOURCE_CONNECTION = "source_connection", _("Source connection")
         FIELD_GROUP = "field_group", _("Field group")
         SCHEMA = "schema", _("XDM schema")
+        IDENTITY_NAMESPACE = "identity_namespace", _("Identity namespace")
+        IDENTITY = "identity", _("Identity descriptor")
+        PROFILE_SCHEMA = "profile_schema", _("Schema enabled for Profile")
         DATASET = "dataset", _("Dataset")
         TARGET_CONNECTION = "target_connection", _("Target connection")
         MAPPING_SET = "mapping_set", _("Mapping set")

@@ -1,10 +1,13 @@
 """Turn a Draft into AEP objects: ordered, resumable steps, each storing its AEP id at once.
 
-Per resource path: source connection → (field group + schema + dataset, when the user asked
-for a new dataset) → target connection → mapping set → flow; one shared XDM class comes first
-when any path needs a new schema. Each step's body comes from one function here (on top of
-`aep.payloads`), which both the Review page and the step's create call use, so what the user
-reviewed is what AEP receives.
+Per resource path: source connection → (field group + schema + identity descriptors + the
+schema's Profile tag + dataset, when the user asked for a new dataset) → target connection →
+mapping set → flow; one shared XDM class comes first when any path needs a new schema, and a
+custom identity namespace when the person asked for one. Profile follows Adobe's order
+(catalog/datasets/enable-for-profile.md): the primary identity descriptor, then the schema's
+`union` tag, then the dataset tagged `enabled:true`. Each step's body comes from one function
+here (on top of `aep.payloads`), which both the Review page and the step's create call use, so
+what the user reviewed is what AEP receives.
 
 A retry runs the steps again: `done` ones are skipped, and a step that was tried before first
 looks for the object it may already have created (AEP may have acted on a call that then timed
@@ -21,6 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.db import transaction
@@ -28,11 +32,12 @@ from django.utils import timezone
 
 import core.mapping
 from aep import AEPClient, AEPError, NotFoundError, payloads, redact
+from aep.types import Descriptor
 from core.explain import explain_step_failure, unexpected_failure
 from core.metrics import record_aep_error
 from monitoring.audit import record
 from monitoring.models import Account, AlertRule, Dataflow, Subscription
-from onboarding import mapping
+from onboarding import identities, mapping
 from onboarding import schedule as schedules
 from onboarding.models import Draft, ProvisioningStep
 
@@ -45,6 +50,8 @@ NEW_DATASET_KINDS = (
     Kind.SOURCE_CONNECTION,
     Kind.FIELD_GROUP,
     Kind.SCHEMA,
+    Kind.IDENTITY,
+    Kind.PROFILE_SCHEMA,
     Kind.DATASET,
     Kind.TARGET_CONNECTION,
     Kind.MAPPING_SET,
@@ -128,10 +135,21 @@ def plan(draft: Draft) -> list[tuple[str, str]]:
     steps: list[tuple[str, str]] = []
     if any(uses_new_dataset(draft, path) for path in draft.resource_paths):
         steps.append(("", Kind.SCHEMA_CLASS))
+    if identities.creates_namespace(draft):
+        steps.append(("", Kind.IDENTITY_NAMESPACE))
     for path in draft.resource_paths:
         kinds = NEW_DATASET_KINDS if uses_new_dataset(draft, path) else EXISTING_DATASET_KINDS
-        steps.extend((path, kind) for kind in kinds)
+        steps.extend((path, kind) for kind in kinds if _planned(draft, path, kind))
     return steps
+
+
+def _planned(draft: Draft, path: str, kind: str) -> bool:
+    """Identity descriptors only for identity rows; the Profile tag only when asked for."""
+    if kind == Kind.IDENTITY:
+        return bool(identities.identities(draft, path))
+    if kind == Kind.PROFILE_SCHEMA:
+        return wants_profile(draft, path)
+    return True
 
 
 def create_steps(draft: Draft) -> None:
@@ -171,6 +189,8 @@ def _placeholder(kind: str) -> str:
         Kind.SOURCE_CONNECTION: "id of the source connection",
         Kind.FIELD_GROUP: "id of the field group",
         Kind.SCHEMA: "id of the new schema",
+        Kind.IDENTITY_NAMESPACE: "code of the new namespace",
+        Kind.IDENTITY: "id of the primary identity descriptor",
         Kind.DATASET: "id of the new dataset",
         Kind.TARGET_CONNECTION: "id of the target connection",
         Kind.MAPPING_SET: "id of the mapping set",
@@ -233,7 +253,46 @@ def dataset_tags(draft: Draft, path: str) -> dict[str, list[str]]:
     """Catalog tags that enable the new dataset for Profile (and its identities for the graph)."""
     if not wants_profile(draft, path):
         return {}
-    return {"unifiedProfile": ["enabled: true"], "unifiedIdentity": ["enabled: true"]}
+    return {key: list(values) for key, values in payloads.PROFILE_DATASET_TAGS.items()}
+
+
+def namespace_body(draft: Draft) -> dict[str, Any]:
+    asked = draft.custom_namespace or {}
+    return payloads.identity_namespace(
+        name=str(asked.get("name") or asked.get("code") or ""),
+        code=identities.requested_code(draft),
+        id_type=str(asked.get("id_type") or "CROSS_DEVICE"),
+        description="Created by Stripe Sources for Stripe identities.",
+    )
+
+
+def identity_bodies(draft: Draft, path: str, ids: Ids) -> list[dict[str, Any]]:
+    """One identity descriptor per identity row of the new schema, the primary one first."""
+    chosen = sorted(identities.identities(draft, path), key=lambda i: not i.primary)
+    return [
+        payloads.identity_descriptor(
+            schema_id=ids.get(path, Kind.SCHEMA),
+            destination=identity.destination,
+            namespace=identity.namespace,
+            primary=identity.primary,
+        )
+        for identity in chosen
+    ]
+
+
+def bodies(draft: Draft, path: str, kind: str, ids: Ids) -> list[Any]:
+    """Every request body of one step: one, except for identity descriptors (one per field)."""
+    if kind == Kind.IDENTITY:
+        return list(identity_bodies(draft, path, ids))
+    return [PAYLOADS[kind](draft, path, ids)]
+
+
+def endpoint(path: str, kind: str, ids: Ids) -> str:
+    if kind == Kind.PROFILE_SCHEMA:
+        schema_id = ids.get(path, Kind.SCHEMA)
+        shown = schema_id if schema_id.startswith("{") else quote(schema_id, safe="")
+        return f"{ENDPOINTS[kind]}/{shown}"
+    return ENDPOINTS[kind]
 
 
 def dataset_body(draft: Draft, path: str, ids: Ids) -> dict[str, Any]:
@@ -292,8 +351,11 @@ def flow_body(draft: Draft, path: str, ids: Ids) -> dict[str, Any]:
     )
 
 
-PAYLOADS: dict[str, Callable[[Draft, str, Ids], dict[str, Any]]] = {
+PAYLOADS: dict[str, Callable[[Draft, str, Ids], Any]] = {
     Kind.SCHEMA_CLASS: lambda draft, path, ids: class_body(),
+    Kind.IDENTITY_NAMESPACE: lambda draft, path, ids: namespace_body(draft),
+    Kind.IDENTITY: lambda draft, path, ids: (identity_bodies(draft, path, ids) or [{}])[0],
+    Kind.PROFILE_SCHEMA: lambda draft, path, ids: payloads.union_tag_patch(),
     Kind.SOURCE_CONNECTION: lambda draft, path, ids: source_connection_body(draft, path),
     Kind.FIELD_GROUP: field_group_body,
     Kind.SCHEMA: schema_body,
@@ -307,6 +369,9 @@ ENDPOINTS: dict[str, str] = {
     Kind.SOURCE_CONNECTION: "POST /data/foundation/flowservice/sourceConnections",
     Kind.FIELD_GROUP: "POST /data/foundation/schemaregistry/tenant/fieldgroups",
     Kind.SCHEMA: "POST /data/foundation/schemaregistry/tenant/schemas",
+    Kind.IDENTITY_NAMESPACE: "POST /data/core/idnamespace/identities",
+    Kind.IDENTITY: "POST /data/foundation/schemaregistry/tenant/descriptors",
+    Kind.PROFILE_SCHEMA: "PATCH /data/foundation/schemaregistry/tenant/schemas",
     Kind.DATASET: "POST /data/foundation/catalog/dataSets",
     Kind.TARGET_CONNECTION: "POST /data/foundation/flowservice/targetConnections",
     Kind.MAPPING_SET: "POST /data/foundation/conversion/mappingSets",
@@ -314,8 +379,14 @@ ENDPOINTS: dict[str, str] = {
 }
 
 
-def payload(draft: Draft, path: str, kind: str, ids: Ids) -> dict[str, Any]:
+def payload(draft: Draft, path: str, kind: str, ids: Ids) -> Any:
     return redact(PAYLOADS[kind](draft, path, ids))
+
+
+def _shown_name(body: Any) -> str:
+    if not isinstance(body, dict):
+        return ""
+    return body.get("name") or body.get("title") or body.get("xdm:sourceProperty") or ""
 
 
 def review_groups(draft: Draft) -> list[dict[str, Any]]:
@@ -323,16 +394,17 @@ def review_groups(draft: Draft) -> list[dict[str, Any]]:
     ids = Ids()
     groups: dict[str, list[dict]] = {}
     for path, kind in plan(draft):
-        body = payload(draft, path, kind, ids)
-        groups.setdefault(path, []).append(
-            {
-                "kind": kind,
-                "label": Kind(kind).label,
-                "name": body.get("name") or body.get("title") or "",
-                "endpoint": ENDPOINTS[kind],
-                "payload": body,
-            }
-        )
+        for body in bodies(draft, path, kind, ids):
+            body = redact(body)
+            groups.setdefault(path, []).append(
+                {
+                    "kind": kind,
+                    "label": Kind(kind).label,
+                    "name": _shown_name(body),
+                    "endpoint": endpoint(path, kind, ids),
+                    "payload": body,
+                }
+            )
     return [
         {
             "resource": path,
@@ -370,7 +442,7 @@ class Attempt:
         creator = getattr(self, f"_create_{step.kind}")
         return creator(step.resource_path)
 
-    def body(self, path: str, kind: str) -> dict[str, Any]:
+    def body(self, path: str, kind: str) -> Any:
         """What the step of `kind` sends: the body Review showed, with the ids now known."""
         return PAYLOADS[kind](self.draft, path, self.ids)
 
@@ -382,6 +454,54 @@ class Attempt:
     def _create_schema_class(self, path: str):
         created = self.client.schemas.create_class(self.body(path, Kind.SCHEMA_CLASS))
         return created.id, "", {}
+
+    # custom identity namespace (Identity Service cannot delete one, so it is never removed)
+    def _find_identity_namespace(self, path: str):
+        code = identities.requested_code(self.draft).lower()
+        found = _first(self.client.identity.list_namespaces(), lambda n: n.code.lower() == code)
+        return (found.code, "", {}) if found else None
+
+    def _create_identity_namespace(self, path: str):
+        created = self.client.identity.create_namespace(namespace_body(self.draft))
+        return created.code, "", {}
+
+    # identity descriptors: each one adopted when the schema already has it, so a retry after
+    # a partial success creates only the missing ones
+    def _find_identity(self, path: str):
+        wanted = identity_bodies(self.draft, path, self.ids)
+        existing = self.descriptors_of(path)
+        if all(_matching(existing, body) for body in wanted):
+            return self._identity_result(wanted, existing)
+        return None
+
+    def _create_identity(self, path: str):
+        existing = self.descriptors_of(path)
+        for body in identity_bodies(self.draft, path, self.ids):
+            if _matching(existing, body) is None:
+                existing.append(self.client.schemas.create_descriptor(body))
+        return self._identity_result(identity_bodies(self.draft, path, self.ids), existing)
+
+    def descriptors_of(self, path: str) -> list[Descriptor]:
+        schema_id = self.ids.get(path, Kind.SCHEMA)
+        return [
+            d for d in self.client.schemas.list_descriptors(schema_id=schema_id) if d.is_identity
+        ]
+
+    @staticmethod
+    def _identity_result(wanted: list[dict[str, Any]], existing: list[Descriptor]):
+        matched = [_matching(existing, body) for body in wanted]
+        by_field = {d.source_property: d.id for d in matched if d is not None}
+        primary = next((d.id for d in matched if d is not None and d.primary), "")
+        return primary or next(iter(by_field.values()), ""), "", {"descriptors": by_field}
+
+    # the schema's union tag (Profile); adding it again is harmless, so a retry just repeats it
+    def _find_profile_schema(self, path: str):
+        return None
+
+    def _create_profile_schema(self, path: str):
+        schema_id = self.ids.get(path, Kind.SCHEMA)
+        self.client.schemas.patch_schema(schema_id, self.body(path, Kind.PROFILE_SCHEMA))
+        return schema_id, "", {}
 
     # source connection
     def _find_source_connection(self, path: str):
@@ -477,6 +597,17 @@ class Attempt:
     def _create_flow(self, path: str):
         created = self.client.flowservice.create_flow(self.body(path, Kind.FLOW))
         return created.id, created.etag or "", {}
+
+
+def _matching(existing: list[Descriptor], body: dict[str, Any]) -> Descriptor | None:
+    """The descriptor of `existing` on the same field of the same schema as `body`."""
+    return _first(
+        existing,
+        lambda d: (
+            d.schema_id == body["xdm:sourceSchema"]
+            and d.source_property == body["xdm:sourceProperty"]
+        ),
+    )
 
 
 # -- running -----------------------------------------------------------------------------------
@@ -596,8 +727,9 @@ def _attempt_step(attempt: Attempt, step: ProvisioningStep) -> None:
     step.error = step.error_code = step.request_id = ""
     step.save()
     found = None
-    # The shared class is looked up every time: another draft may have created it already.
-    if tried_before or step.kind == Kind.SCHEMA_CLASS:
+    # The shared class and a custom namespace are looked up every time: another draft may have
+    # created them already.
+    if tried_before or step.kind in (Kind.SCHEMA_CLASS, Kind.IDENTITY_NAMESPACE):
         found = attempt.find(step)
     if found:
         aep_id, etag, extra = found
@@ -624,6 +756,8 @@ def _attempt_step(attempt: Attempt, step: ProvisioningStep) -> None:
 
 def _audit_created(attempt: Attempt, step: ProvisioningStep) -> None:
     body = attempt.body(step.resource_path, step.kind)
+    if not isinstance(body, dict):
+        body = {"patch": body}
     if step.kind in (Kind.FIELD_GROUP, Kind.MAPPING_SET):
         # Whole field trees and mapping lists would swamp the audit trail; keep the gist.
         body = {
@@ -766,14 +900,23 @@ DELETERS: dict[str, Callable[[AEPClient, str], object]] = {
     Kind.TARGET_CONNECTION: lambda c, i: c.flowservice.delete_target_connection(i),
     Kind.DATASET: lambda c, i: c.catalog.delete_dataset(i),
     Kind.SCHEMA: lambda c, i: c.schemas.delete_schema(i),
+    Kind.IDENTITY: lambda c, i: c.schemas.delete_descriptor(i),
     Kind.FIELD_GROUP: lambda c, i: c.schemas.delete_field_group(i),
     Kind.SOURCE_CONNECTION: lambda c, i: c.flowservice.delete_source_connection(i),
     Kind.SCHEMA_CLASS: lambda c, i: c.schemas.delete_class(i),
 }
 
 
+# Left in place on discard: the union tag goes with the schema it is on (deleted next), and
+# Identity Service has no way to delete a namespace.
+KEPT_ON_DISCARD = (Kind.PROFILE_SCHEMA, Kind.IDENTITY_NAMESPACE)
+
+
 def discard(client: AEPClient, draft: Draft) -> None:
     """Delete what this draft created, newest first, then its base connection (new account).
+
+    Identity descriptors go before their schema: they are only ever put on a schema this
+    draft created, so they go with it.
 
     Raises AEPError when AEP refuses a delete; what was deleted until then stays recorded, so
     discarding again continues where it stopped.
@@ -787,7 +930,9 @@ def discard(client: AEPClient, draft: Draft) -> None:
             found = attempt.find(step)
             if found:
                 step.aep_id, step.created_here = found[0], True
-        if step.aep_id and step.created_here:
+        if step.kind == Kind.IDENTITY and step.attempts:
+            _delete_descriptors(client, draft, attempt, step)
+        elif step.aep_id and step.created_here and step.kind not in KEPT_ON_DISCARD:
             _delete(client, draft, step.kind, step.aep_id, step.resource_path)
         ProvisioningStep.objects.filter(pk=step.pk).update(status=StepStatus.DELETED)
     if draft.account_mode == Draft.AccountMode.NEW and draft.connection_id:
@@ -814,6 +959,23 @@ def _delete(client: AEPClient, draft: Draft, kind: str, aep_id: str, path: str) 
         target_label=path or kind,
         sandbox=draft.sandbox,
     )
+
+
+def _delete_descriptors(
+    client: AEPClient, draft: Draft, attempt: Attempt, step: ProvisioningStep
+) -> None:
+    """Every identity descriptor the step put on its schema, even those of a step that failed
+    half-way (found on the schema by field), so the schema can go without leftovers."""
+    if not attempt.ids.values.get((step.resource_path, Kind.SCHEMA)):
+        return  # no schema, so nothing can be on it
+    ours = {
+        body["xdm:sourceProperty"]
+        for body in identity_bodies(draft, step.resource_path, attempt.ids)
+    }
+    ours |= set((step.extra or {}).get("descriptors") or {})
+    for descriptor in attempt.descriptors_of(step.resource_path):
+        if descriptor.source_property in ours:
+            _delete(client, draft, Kind.IDENTITY, descriptor.id, step.resource_path)
 
 
 def _delete_connection(client: AEPClient, draft: Draft) -> None:

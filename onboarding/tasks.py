@@ -43,6 +43,7 @@ DATASETS = "wizard.datasets"
 CHECK_MAPPING = "wizard.check_mapping"
 IMPORT_MAPPING = "wizard.import_mapping"
 ESTIMATE = "wizard.estimate"
+NAMESPACES = "wizard.namespaces"
 DATASET_LIST_LIMIT = 500
 PREVIEW_RECORDS = 5
 
@@ -196,6 +197,25 @@ def _list_datasets(job: Job) -> dict:
     choices.sort(key=lambda c: c["name"].lower())
     Draft.objects.filter(pk=draft.pk).update(dataset_choices=choices)
     return {"datasets": len(choices)}
+
+
+@shared_task(name="onboarding.list_namespaces")
+def list_namespaces(job_id: str) -> None:
+    run_job(job_id, _list_namespaces)
+
+
+def _list_namespaces(job: Job) -> dict:
+    """The sandbox's identity namespaces, for the identity rows of the mapping step."""
+    draft = _draft(job)
+    found = client_for(draft.sandbox).identity.list_namespaces()
+    choices = [
+        {"code": ns.code, "name": ns.name, "custom": ns.custom, "id_type": ns.id_type}
+        for ns in found
+        if ns.code
+    ]
+    choices.sort(key=lambda c: (bool(c["custom"]), str(c["name"]).lower()))
+    Sandbox.objects.filter(pk=draft.sandbox_id).update(identity_namespaces=choices)
+    return {"namespaces": len(choices)}
 
 
 # -- step 5: mapping checks and imports --------------------------------------------------------

@@ -7,6 +7,7 @@ operation resume.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from django.utils import timezone
@@ -539,7 +540,16 @@ def delete_dataset(ctx: Context, step: dict[str, Any]) -> Done:
 
 
 def delete_schema(ctx: Context, step: dict[str, Any]) -> Done:
-    return _deleting(ctx.client.schemas.delete_schema, step)
+    """The schema's descriptors (its identities) go first: they describe only this schema, and
+    would otherwise be left pointing at nothing. A schema that is kept keeps them."""
+    descriptors = ctx.client.schemas.list_descriptors(schema_id=step["id"])
+    for descriptor in descriptors:
+        with contextlib.suppress(NotFoundError):
+            ctx.client.schemas.delete_descriptor(descriptor.id)
+    done = _deleting(ctx.client.schemas.delete_schema, step)
+    if descriptors and not done.skipped:
+        done.after["descriptors_deleted"] = len(descriptors)
+    return done
 
 
 def delete_connection(ctx: Context, step: dict[str, Any]) -> Done:

@@ -1,6 +1,7 @@
 """A stand-in Platform at the HTTP layer, for tests that compare bodies with what was sent.
 
-Every create call (POST) gets a fresh id in the shape its service answers with; GETs are
+Every create call (POST) gets a fresh id in the shape its service answers with (a PATCH its
+object); GETs are
 answered from a table of canned bodies by path (without one, a GET is an error). `sent(rsps)`
 lists the create requests in the order they were made, with their bodies exactly as the client
 put them on the wire.
@@ -27,7 +28,7 @@ class RecordingPlatform:
         self.ids = itertools.count(1)
 
     def install(self, rsps: responses.RequestsMock) -> None:
-        for method in ("GET", "POST") if self.reads else ("POST",):
+        for method in ("GET", "POST", "PATCH") if self.reads else ("POST", "PATCH"):
             rsps.add_callback(method, re.compile(re.escape(self.url) + "/.*"), self.answer)
 
     def answer(self, request: Any) -> tuple[int, dict[str, str], str]:
@@ -43,6 +44,12 @@ class RecordingPlatform:
     @staticmethod
     def created(path: str, body: Mapping[str, Any], n: int) -> Any:
         collection = path.rsplit("/", 1)[-1]
+        if path.endswith("/tenant/descriptors"):
+            return {**body, "@id": f"descriptor-{n}"}
+        if "/tenant/schemas/" in path:  # a PATCH answers the whole schema
+            return {"$id": path.rsplit("/", 1)[-1], "title": "patched"}
+        if path.startswith("/data/core/idnamespace/"):
+            return {**body, "id": 10_000_000 + n, "custom": True}
         if path.startswith("/data/foundation/schemaregistry/"):
             return {"$id": f"https://ns.adobe.com/acme/{collection}/{n}", "title": body["title"]}
         if path.startswith("/data/foundation/catalog/"):
@@ -53,10 +60,10 @@ class RecordingPlatform:
 
     @staticmethod
     def sent(rsps: responses.RequestsMock) -> list[Any]:
-        """The create requests, in order (the IMS token request left out)."""
+        """The create and update requests, in order (the IMS token request left out)."""
         return [
             call.request
             for call in rsps.calls
-            if call.request.method == "POST"
+            if call.request.method in ("POST", "PATCH")
             and not urlsplit(call.request.url).path.startswith("/ims/")
         ]

@@ -9,7 +9,15 @@ import uuid
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from emulators.aep import admin, catalog, dataaccess, dataprep, schemaregistry
+from emulators.aep import (
+    admin,
+    catalog,
+    dataaccess,
+    dataprep,
+    descriptors,
+    identity,
+    schemaregistry,
+)
 from emulators.aep.context import emulator
 from emulators.aep.errors import (
     ApiError,
@@ -60,8 +68,9 @@ def create_app(emulator: Emulator) -> Flask:
     app.url_map.strict_slashes = False
     app.url_map.merge_slashes = False
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    for blueprint in (ims, flowservice, dataprep.blueprint, schemaregistry.blueprint,
-                      catalog.blueprint, dataaccess.blueprint, admin.blueprint):  # fmt: skip
+    for blueprint in (ims, flowservice, dataprep.blueprint, descriptors.blueprint,
+                      schemaregistry.blueprint, catalog.blueprint, dataaccess.blueprint,
+                      identity.blueprint, admin.blueprint):  # fmt: skip
         app.register_blueprint(blueprint)
     app.before_request(_before_request)
     app.after_request(_after_request)

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from emulators.aep import descriptors
 from emulators.aep.context import caller, emulator
 from emulators.aep.errors import ApiError
 from emulators.aep.ids import dataset_id, now_ms
@@ -33,10 +34,12 @@ def create_dataset():
     if not isinstance(schema_ref, dict) or not isinstance(schema_ref.get("id"), str):
         raise ApiError(400, "1020", "'schemaRef.id' is required.")
     scope = caller().scope
-    if emulator().store.get("schemas", schema_ref["id"], scope) is None:
+    schema = emulator().store.get("schemas", schema_ref["id"], scope)
+    if schema is None:
         raise ApiError(
             400, "1021", f"The schema '{schema_ref['id']}' does not exist in this sandbox."
         )
+    descriptors.check_profile_dataset(body.get("tags"), schema, scope)
     new_id = dataset_id()
     doc = _dataset_doc(new_id, name, body, schema_ref)
     emulator().store.insert(DATASETS, doc, scope, entity_id=new_id, created_at=doc["created"])

@@ -34,6 +34,7 @@ SERVICE_PREFIXES = {
     "schemaregistry": "XDM",
     "catalog": "CAT",
     "export": "EXPORT",
+    "idnamespace": "IDENTITY",
 }
 
 
@@ -76,9 +77,10 @@ class GatewayError(Exception):
 
 
 def service_of(path: str) -> str | None:
-    """``flowservice`` for ``/data/foundation/flowservice/...``; None outside the platform."""
+    """``flowservice`` for ``/data/foundation/flowservice/...`` (``idnamespace`` for Identity
+    Service's ``/data/core/idnamespace/...``); None outside the platform."""
     parts = path.strip("/").split("/")
-    if len(parts) >= 3 and parts[0] == "data" and parts[1] == "foundation":
+    if len(parts) >= 3 and parts[0] == "data" and parts[1] in ("foundation", "core"):
         return parts[2] if parts[2] in SERVICE_PREFIXES else None
     return None
 

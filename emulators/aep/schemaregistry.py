@@ -14,6 +14,7 @@ from urllib.parse import unquote
 
 from flask import Blueprint, Response, jsonify, request
 
+from emulators.aep import descriptors
 from emulators.aep.context import caller, emulator
 from emulators.aep.errors import ApiError
 from emulators.aep.ids import now_ms, schema_hex
@@ -205,6 +206,8 @@ def patch_resource(resource: str, ref: str) -> Response:
         patched["version"] = _next_minor(doc.get("version", "1.0"))
         patched["meta:registryMetadata"] = _registry_metadata(doc["meta:registryMetadata"])
         patched = _validated(kind, patched)
+        if kind == "schemas":
+            descriptors.check_union_tag(doc, patched, caller().scope)
         store.replace(kind, doc["$id"], patched, now_ms())
     return jsonify(patched)
 

@@ -173,6 +173,9 @@ def dataset(request: AuthenticatedHttpRequest, pk):
         draft.datasets = form.datasets()
         draft.mapping_checks = {}
         save_step(draft, "dataset", "datasets", "mapping_checks")
+        if not draft.sandbox.identity_namespaces:
+            # Identity rows of a new schema choose their namespace on the Mapping step.
+            start_draft_job(request, draft, tasks.NAMESPACES, tasks.list_namespaces)
         return wizard_redirect(request, "mapping", draft.pk)
     rows = [
         {

@@ -62,6 +62,7 @@ def _formset(draft: Draft, resource: str, data=None):
 def _mapping_context(draft: Draft, resource: str, formset=None, **extra) -> dict:
     check_job = latest_job(tasks.CHECK_MAPPING, _resource_target(draft, resource))
     import_job = latest_job(tasks.IMPORT_MAPPING, _resource_target(draft, resource))
+    namespaces_job = latest_job(tasks.NAMESPACES, tasks.target(draft))
     rows = draft.mappings.get(resource) or []
     fields = explored_fields(draft, resource)
     check = draft.mapping_checks.get(resource)
@@ -79,7 +80,10 @@ def _mapping_context(draft: Draft, resource: str, formset=None, **extra) -> dict
         "preview_rows": _preview_rows(check),
         "check_job": check_job,
         "import_job": import_job,
-        "working": working(check_job) or working(import_job),
+        "namespaces_job": namespaces_job,
+        "working": working(check_job) or working(import_job) or working(namespaces_job),
+        "identity_form": extra.pop("identity_form", None)
+        or forms.IdentityForm(draft=draft, path=resource),
         "health": {
             "rows": len(rows),
             "identity": sum(1 for r in rows if r.get("identity")),
@@ -132,6 +136,12 @@ def mapping_resource(request: AuthenticatedHttpRequest, pk, resource: str):
     action = request.POST.get("action", "save")
     if action == "recipe":
         return _add_recipe(request, draft, resource)
+    if action == "identities":
+        return _save_identities(request, draft, resource)
+    if action == "namespaces":
+        if not working(latest_job(tasks.NAMESPACES, tasks.target(draft))):
+            start_job(tasks.NAMESPACES, tasks.target(draft), request.user, tasks.list_namespaces)
+        return wizard_redirect(request, "mapping-resource", draft.pk, resource)
     if action == "reset":
         fields = explored_fields(draft, resource)
         _set_rows(draft, resource, mapping.default_rows(draft.tenant_namespace, resource, fields))
@@ -177,6 +187,16 @@ def _mapping_next(request, draft: Draft, resource: str) -> HttpResponse:
             return wizard_redirect(request, "mapping-resource", draft.pk, path)
     save_step(draft, "mapping")
     return wizard_redirect(request, "schedule", draft.pk)
+
+
+def _save_identities(request, draft: Draft, resource: str) -> HttpResponse:
+    identity_form = forms.IdentityForm(request.POST, draft=draft, path=resource)
+    if not identity_form.is_valid():
+        return _mapping_page(request, draft, resource, identity_form=identity_form)
+    identity_form.save(resource)
+    draft.save(update_fields=["identities", "custom_namespace", "updated"])
+    messages.success(request, _("Saved the identities of %(resource)s.") % {"resource": resource})
+    return wizard_redirect(request, "mapping-resource", draft.pk, resource)
 
 
 def _add_recipe(request, draft: Draft, resource: str) -> HttpResponse:
@@ -237,6 +257,6 @@ def mapping_status(request: AuthenticatedHttpRequest, pk, resource: str):
     context = _mapping_context(draft, resource)
     response = poll(request, "onboarding/step_mapping.html#checks", context)
     if request.htmx and not context["working"] and request.GET.get("refresh"):
-        # An import replaced the rows the page shows.
+        # An import replaced the rows the page shows, or the namespaces arrived.
         response["HX-Refresh"] = "true"
     return response

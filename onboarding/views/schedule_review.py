@@ -12,7 +12,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from core.http import AuthenticatedHttpRequest
 from monitoring.models import Dataflow
-from onboarding import forms, mapping, provisioning, tasks
+from onboarding import forms, identities, mapping, provisioning, tasks
 from onboarding import schedule as schedules
 from onboarding.models import STEP_NAMES, Draft
 from onboarding.views.helpers import (
@@ -77,6 +77,20 @@ def _apply_options(draft: Draft, form: forms.ScheduleForm) -> None:
     )
     draft.alert_on_failure = data["alert_on_failure"]
     draft.profile_datasets = form.profile_choice()
+    for path in draft.profile_datasets:
+        _default_identity(draft, path)
+
+
+def _default_identity(draft: Draft, path: str) -> None:
+    """Profile needs a primary identity: without an identity row, the resource's email field
+    becomes one (its namespace defaults to Email on the Mapping step, where it can change)."""
+    rows = draft.mappings.get(path) or []
+    if any(row.get("identity") for row in rows):
+        return
+    email = identities.email_row(draft, path)
+    if email is not None:
+        email["identity"] = True
+        draft.mapping_checks.pop(path, None)
 
 
 def _schedule_zone(request: AuthenticatedHttpRequest, draft: Draft) -> str:
@@ -158,9 +172,7 @@ def draft_problems(draft: Draft) -> list[tuple[str, str]]:
             draft.mappings.get(path) or [], draft.tenant_namespace, known_sources(draft, path)
         ):
             problems.append(("mapping", f"{path}: {message}"))
-        if provisioning.wants_profile(draft, path) and not any(
-            row.get("identity") for row in draft.mappings.get(path) or []
-        ):
+        if provisioning.wants_profile(draft, path) and not identities.identities(draft, path):
             problems.append(
                 (
                     "mapping",
@@ -168,6 +180,8 @@ def draft_problems(draft: Draft) -> list[tuple[str, str]]:
                     % {"p": path},
                 )
             )
+        for message in identities.problems(draft, path):
+            problems.append(("mapping", f"{path}: {message}"))
     if draft.reached < STEP_NAMES.index("schedule") or not draft.start_time:
         problems.append(("schedule", _("The schedule is not set.")))
     elif schedules.interval_error(draft.frequency, draft.interval):

@@ -104,6 +104,12 @@ def _resolve(spec: dict[str, Any], param: dict[str, Any]) -> dict[str, Any]:
     return param
 
 
+def _definition(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    if "$ref" in schema:
+        return spec["definitions"].get(schema["$ref"].rsplit("/", 1)[-1], {})
+    return schema
+
+
 def _match_path(template: str, path: str) -> bool:
     pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
     return re.fullmatch(pattern, path) is not None
@@ -131,7 +137,8 @@ def _documented_values(description: str) -> list[str]:
 def swagger2_errors(request: requests.PreparedRequest) -> list[str]:
     """openapi-core cannot read Swagger 2.0, so check what matters by hand: the operation
     exists, every required header is sent, Accept is one of the documented values, and a
-    required body is a JSON object."""
+    required body is a JSON object (an array where the spec's body schema is one, as JSON
+    Patch bodies are)."""
     _, name = spec_for(request.url)
     spec = raw_spec(name)
     path = urlsplit(request.url).path.removeprefix(spec["basePath"])
@@ -149,7 +156,7 @@ def swagger2_errors(request: requests.PreparedRequest) -> list[str]:
         if param["in"] == "header" and param.get("required"):
             errors.extend(_header_errors(request, param))
         if param["in"] == "body" and param.get("required"):
-            errors.extend(_body_errors(request))
+            errors.extend(_body_errors(request, _definition(spec, param.get("schema") or {})))
     return errors
 
 
@@ -165,10 +172,13 @@ def _header_errors(request: requests.PreparedRequest, param: dict[str, Any]) -> 
     return []
 
 
-def _body_errors(request: requests.PreparedRequest) -> list[str]:
+def _body_errors(request: requests.PreparedRequest, schema: dict[str, Any]) -> list[str]:
     if not request.body:
         return ["missing required JSON body"]
-    if not isinstance(json.loads(request.body), dict):
+    body = json.loads(request.body)
+    if schema.get("type") == "array":
+        return [] if isinstance(body, list) else ["body is not a JSON array"]
+    if not isinstance(body, dict):
         return ["body is not a JSON object"]
     return []
 

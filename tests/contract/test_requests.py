@@ -209,6 +209,17 @@ SCENARIOS: dict[str, Scenario] = {
     ],
     "schemas.list_schemas": lambda c: list(c.schemas.list_schemas(limit=1)),
     "schemas.delete_schema": lambda c: c.schemas.delete_schema(SCHEMA_ID),
+    "schemas.patch_schema": lambda c: c.schemas.patch_schema(SCHEMA_ID, payloads.union_tag_patch()),
+    "schemas.create_descriptor": lambda c: c.schemas.create_descriptor(
+        payloads.identity_descriptor(
+            schema_id=SCHEMA_ID,
+            destination="_acme.charges_data.billing_details.email",
+            namespace="Email",
+            primary=True,
+        )
+    ),
+    "schemas.list_descriptors": lambda c: c.schemas.list_descriptors(schema_id=SCHEMA_ID),
+    "schemas.delete_descriptor": lambda c: c.schemas.delete_descriptor("f3a1dfa38a48"),
     # Catalog
     "catalog.list_datasets": lambda c: list(
         c.catalog.list_datasets(page_size=1, properties=["name", "schemaRef"])
@@ -220,7 +231,7 @@ SCENARIOS: dict[str, Scenario] = {
             name="Stripe Charges Dataset",
             description="Stripe charges",
             schema_id=SCHEMA_ID,
-            tags={"unifiedProfile": ["enabled: true"], "unifiedIdentity": ["enabled: true"]},
+            tags=payloads.PROFILE_DATASET_TAGS,
         )
     ),
 }

@@ -6,14 +6,19 @@ from datetime import UTC, datetime
 
 from aep.flowservice import STRIPE_RESOURCE_PATHS
 from core import profiling
-from onboarding import mapping
+from onboarding import identities, mapping
 from onboarding.models import STEP_NAMES, Draft
 from tests.onboarding.fakes import SAMPLES, TENANT, explore_schema
 
 KEY = "sk_test_demo_stripe_sources_0001"
 READABLE_ALL = {p: {"status": "readable", "message": ""} for p in STRIPE_RESOURCE_PATHS}
 # The tags of a dataset enabled for Profile.
-PROFILE_TAGS = {"unifiedProfile": ["enabled: true"], "unifiedIdentity": ["enabled: true"]}
+PROFILE_TAGS = {"unifiedProfile": ["enabled:true"], "unifiedIdentity": ["enabled:true"]}
+# The sandbox's namespaces as the namespaces task stores them (a few of Adobe's standard ones).
+NAMESPACES = [
+    {"code": "Email", "name": "Email", "custom": False, "id_type": "EMAIL"},
+    {"code": "Phone", "name": "Phone", "custom": False, "id_type": "PHONE"},
+]
 
 
 def connected_draft(user, sandbox, **fields) -> Draft:
@@ -54,6 +59,8 @@ def explored_draft(user, sandbox, paths=("charges", "customers"), **fields) -> D
     draft.mappings = {
         p: mapping.default_rows(f"_{TENANT}", p, draft.explore[p]["fields"]) for p in paths
     }
+    sandbox.identity_namespaces = [dict(ns) for ns in NAMESPACES]
+    sandbox.save(update_fields=["identity_namespaces"])
     draft.reached = STEP_NAMES.index("explore")
     draft.save()
     return draft
@@ -69,6 +76,9 @@ def ready_draft(user, sandbox, paths=("charges", "customers"), **fields) -> Draf
     return draft
 
 
-def mark_identity(draft: Draft, path: str) -> None:
-    draft.mappings[path][0]["identity"] = True
+def mark_identity(draft: Draft, path: str) -> dict:
+    """Tick Identity on the resource's email row (its namespace defaults to Email)."""
+    row = identities.email_row(draft, path) or draft.mappings[path][0]
+    row["identity"] = True
     draft.save()
+    return row

@@ -12,14 +12,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aep.dataprep import mapping_set_shape
-from aep.errors import AEPError
+from aep.errors import AEPError, BadRequestError
 from aep.types import (
     Created,
     Dataset,
+    Descriptor,
     ExploreResult,
     FieldGroup,
     FieldMapping,
     Flow,
+    IdentityNamespace,
     MappingPreview,
     MappingSet,
     MappingValidation,
@@ -93,6 +95,7 @@ class FakeAEP:
         self.dataprep = self
         self.schemas = self
         self.catalog = self
+        self.identity = self
 
     # -- test controls -------------------------------------------------------------------
     def fail(self, method: str, exc: AEPError, *, after: bool = False, count: int = 1) -> None:
@@ -241,7 +244,57 @@ class FakeAEP:
     def delete_schema(self, schema_id):
         self._delete("schema", "delete_schema", schema_id)
 
+    def patch_schema(self, schema_id, operations) -> Schema:
+        self._enter("patch_schema")
+        schema = self.objects["schema"][schema_id]
+        for op in operations:
+            if op["path"] == "/meta:immutableTags":
+                if "union" in op["value"] and not self._has_primary(schema_id):
+                    raise BadRequestError("no primary identity", status_code=400)
+                schema["meta:immutableTags"] = list(op["value"])
+        return Schema(id=schema_id, title=schema["title"])
+
+    def create_descriptor(self, body) -> Descriptor:
+        new_id = self._store("descriptor", "create_descriptor", {"@id": "", **dict(body)})
+        self.objects["descriptor"][new_id]["@id"] = new_id
+        return Descriptor.from_api(self.objects["descriptor"][new_id])
+
+    def list_descriptors(self, *, schema_id=None):
+        self._enter("list_descriptors")
+        found = [Descriptor.from_api(d) for d in self.objects.get("descriptor", {}).values()]
+        return [d for d in found if schema_id is None or d.schema_id == schema_id]
+
+    def delete_descriptor(self, descriptor_id):
+        self._delete("descriptor", "delete_descriptor", descriptor_id)
+
+    def _has_primary(self, schema_id: str) -> bool:
+        return any(d.primary for d in self.list_descriptors(schema_id=schema_id))
+
+    # -- identity service ----------------------------------------------------------------
+    namespaces = (
+        IdentityNamespace(code="Email", name="Email", id="6", id_type="EMAIL"),
+        IdentityNamespace(code="Phone", name="Phone", id="7", id_type="PHONE"),
+    )
+
+    def list_namespaces(self):
+        self._enter("list_namespaces")
+        custom = self.objects.get("namespace", {}).values()
+        return [*self.namespaces, *(IdentityNamespace.from_api(n) for n in custom)]
+
+    def create_namespace(self, body) -> IdentityNamespace:
+        self._store("namespace", "create_namespace", {**dict(body), "custom": True})
+        return IdentityNamespace.from_api({**dict(body), "custom": True})
+
     def create_dataset(self, body) -> str:
+        # Catalog enables a dataset for Profile only on a Profile-enabled schema: the union tag
+        # and a primary identity (catalog/datasets/enable-for-profile.md).
+        if "unifiedProfile" in (body.get("tags") or {}):
+            schema = self.objects.get("schema", {}).get(body["schemaRef"]["id"]) or {}
+            if "union" not in schema.get("meta:immutableTags", []) or not self._has_primary(
+                body["schemaRef"]["id"]
+            ):
+                self._enter("create_dataset")
+                raise BadRequestError("schema not enabled for Profile", status_code=400)
         return self._store("dataset", "create_dataset", dict(body))
 
     def list_datasets(self, **kw):

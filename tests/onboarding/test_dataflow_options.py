@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from unittest.mock import patch
 
+from onboarding import identities
 from onboarding.models import STEP_NAMES
 from tests.base import BaseTestCase, make_sandbox
 from tests.onboarding.factories import PROFILE_TAGS, mark_identity, ready_draft
@@ -78,7 +79,19 @@ class ScheduleOptionsTestCase(BaseTestCase):
         # An existing dataset keeps its own Profile setting: no toggle for it.
         self.assertNotContains(r, "profile_customers")
 
-    def test_profile_without_an_identity_row_is_refused_next_to_the_toggle(self):
+    def test_profile_without_an_identity_row_makes_the_email_field_the_identity(self):
+        r = self.post(profile_charges="on")
+        assert r.status_code == 302
+        self.draft.refresh_from_db()
+        ticked = [r["source"] for r in self.draft.mappings["charges"] if r["identity"]]
+        assert ticked == ["data.billing_details.email"]
+        (identity,) = identities.identities(self.draft, "charges")
+        assert (identity.namespace, identity.primary) == ("Email", True)
+
+    def test_profile_without_an_identity_row_or_an_email_field_is_refused(self):
+        rows = self.draft.mappings["charges"]
+        self.draft.mappings["charges"] = [r for r in rows if "email" not in r["destination"]]
+        self.draft.save()
         r = self.post(profile_charges="on")
         assert r.status_code == 200
         errors = r.context["form"].errors["profile_charges"]

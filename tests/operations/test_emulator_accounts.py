@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django.test import override_settings
 
+from aep import payloads
+from emulators.aep.testing import DEMO_TENANT_ID
 from monitoring.models import Account, AuditEvent
 from operations import service
 from operations.models import Operation
@@ -128,6 +130,33 @@ class EmulatorAccountOpsTestCase(EmulatorOpsTestCase):
             assert self.world.session.get(path).status_code == 404
         assert Account.objects.get(pk=self.account.pk).deleted_at is not None
         assert AuditEvent.objects.filter(action="dataflow.delete").count() == 2
+
+    def add_identity(self, dataflow) -> str:
+        """A primary identity descriptor on the flow's schema, as the wizard puts for Profile."""
+        body = payloads.identity_descriptor(
+            schema_id=dataflow.schema_id,
+            destination=f"_{DEMO_TENANT_ID}.charges_data.id",
+            namespace="Email",
+            primary=True,
+        )
+        return self.world.client.schemas.create_descriptor(body).id
+
+    def test_deleting_schemas_removes_their_identity_descriptors_first(self):
+        flow = self.world.dataflow(self.account, "charges")
+        self.add_identity(flow)
+        operation = self.delete_account(delete_datasets=True, delete_schemas=True)
+        assert operation.status == Operation.Status.SUCCEEDED, operation.error
+        assert self.world.client.schemas.list_descriptors(schema_id=flow.schema_id) == []
+        audited = AuditEvent.objects.get(action="schema.delete", target_id=flow.schema_id)
+        assert audited.after["descriptors_deleted"] == 1
+
+    def test_a_kept_schema_keeps_its_identity_descriptors(self):
+        flow = self.world.dataflow(self.account, "charges")
+        descriptor_id = self.add_identity(flow)
+        operation = self.delete_account(delete_datasets=True)
+        assert operation.status == Operation.Status.SUCCEEDED, operation.error
+        kept = self.world.client.schemas.list_descriptors(schema_id=flow.schema_id)
+        assert [d.id for d in kept] == [descriptor_id]
 
     def test_a_flow_created_after_the_preview_stops_the_delete_before_anything_goes(self):
         first = self.world.dataflow(self.account)
