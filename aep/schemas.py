@@ -114,3 +114,12 @@ class SchemaRegistryClient:
     def delete_schema(self, schema_id: str) -> None:
         """DELETE /tenant/schemas/{id} (answers 204)."""
         self._delete(f"/tenant/schemas/{quote(schema_id, safe='')}")
+
+    def create_descriptor(self, body: Mapping[str, Any]) -> str:
+        """POST /tenant/descriptors (e.g. an `xdm:descriptorIdentity`); returns its `@id`."""
+        answer = self._post("/tenant/descriptors", body) or {}
+        return str(answer.get("@id") or answer.get("id") or "")
+
+    def delete_descriptor(self, descriptor_id: str) -> None:
+        """DELETE /tenant/descriptors/{id} (answers 204)."""
+        self._delete(f"/tenant/descriptors/{quote(descriptor_id, safe='')}")

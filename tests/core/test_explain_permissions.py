@@ -39,3 +39,13 @@ def test_a_403_of_an_unknown_service_lists_every_permission():
     for name in EVERY:
         assert name in explanation.message
     assert explanation.request_id == "req-2"
+
+
+def test_the_readme_lists_the_same_permissions():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Before you connect a real sandbox", 1)[1].split("\n## ", 1)[0]
+    for permission in permissions():
+        assert f"| *{permission.name}* | {permission.without_it.rstrip('.')} |" in section
+    assert "aep_readiness --sandbox" in section
