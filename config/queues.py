@@ -38,6 +38,7 @@ TASK_QUEUES: dict[str, str] = {
     "onboarding.discard_draft": INTERACTIVE,
     # Pages and buttons of monitoring and support.
     "monitoring.check_sandbox_connection": INTERACTIVE,
+    "monitoring.check_sandbox_readiness": INTERACTIVE,
     "monitoring.fetch_rejected_records": INTERACTIVE,
     "monitoring.reconcile_dataflow": INTERACTIVE,
     "monitoring.check_schema_drift_now": INTERACTIVE,

@@ -47,6 +47,23 @@ def no_mapping_set() -> str:
     return _("This dataflow has no mapping set in AEP.")
 
 
+def explain_mapping_refusal(exc: errors.AEPError, *, schema_exists: bool) -> str:
+    """Data Prep refused to validate or preview the mapping rows (400)."""
+    if schema_exists:
+        message = _(
+            "AEP could not check these rows against the dataset's schema. Correct the rows "
+            "Adobe's message names and check again."
+        )
+    else:
+        message = _(
+            "AEP could not check these rows: the dataset's schema does not exist yet, so AEP "
+            "checks only the Stripe fields and expressions now, and the field types when it "
+            "creates the schema. Correct the rows Adobe's message names, or go on: AEP checks "
+            "the types when the schema is created."
+        )
+    return _with_adobe_detail(message, exc)
+
+
 def unexpected_failure() -> str:
     """What to say of a failure nobody foresaw (its traceback goes to the log)."""
     return _("Something went wrong on our side. Try again; if it keeps failing, tell support.")
@@ -98,10 +115,7 @@ def _explanation(exc: errors.AEPError) -> str:
     if isinstance(exc, errors.AuthenticationError):
         return _("AEP did not accept the access token. Check the organization ID and client ID.")
     if isinstance(exc, errors.PermissionDeniedError):
-        return _(
-            "The credential is not allowed to do this. In Adobe Admin Console, give its product "
-            "profile the View Sources and Manage Sources permissions."
-        )
+        return explain_permission_denied(exc)
     if isinstance(exc, errors.NotFoundError):
         return _("AEP could not find this object; it may have been deleted in AEP.")
     if isinstance(exc, errors.PreconditionFailedError):
@@ -113,6 +127,85 @@ def _explanation(exc: errors.AEPError) -> str:
     if isinstance(exc, errors.BadRequestError):
         return _("AEP rejected the request.")
     return _("AEP returned an error.")
+
+
+# -- permissions ----------------------------------------------------------------------------------
+
+
+class Permission(NamedTuple):
+    """A permission of the credential's AEP product profile, as Admin Console names it."""
+
+    name: str
+    without_it: str
+
+
+def permissions() -> tuple[Permission, ...]:
+    """Every product-profile permission the product needs, and what fails without each."""
+    return (
+        Permission(
+            "View Sources",
+            _(
+                "nothing in Flow Service can be read: Test connection, exploring Stripe in the "
+                "wizard, run history, health, alerts and flow discovery all fail."
+            ),
+        ),
+        Permission(
+            "Manage Sources",
+            _(
+                "accounts, dataflows and mapping sets cannot be created, changed or deleted, and "
+                "mappings cannot be checked: the wizard's Create step and every support action "
+                "(enable, disable, retry, rotate a key, delete) fail."
+            ),
+        ),
+        Permission(
+            "Manage Schemas",
+            _(
+                "the tenant ID cannot be read and the class, field groups and schemas cannot be "
+                "created: Test connection and the wizard's schema steps fail, and schema drift "
+                "cannot be checked."
+            ),
+        ),
+        Permission(
+            "Manage Datasets",
+            _(
+                "datasets cannot be created or deleted: the wizard's dataset step and deleting a "
+                "dataflow with its dataset fail."
+            ),
+        ),
+        Permission(
+            "View Datasets",
+            _(
+                "datasets cannot be listed and error diagnostics cannot be read: choosing an "
+                "existing dataset in the wizard and the rejected records of a run fail."
+            ),
+        ),
+    )
+
+
+# The permission a 403 most likely lacks, by the service prefix of AEP's error code.
+PERMISSIONS_BY_SERVICE = {
+    "FLOW": ("View Sources", "Manage Sources"),
+    "MAPPER": ("Manage Sources",),
+    "XDM": ("Manage Schemas",),
+    "CAT": ("Manage Datasets", "View Datasets"),
+}
+
+
+def explain_permission_denied(exc: errors.AEPError, likely: tuple[str, ...] = ()) -> str:
+    """A 403: which permission is most likely missing, and every permission the product needs."""
+    service = (exc.code or "").split("-", 1)[0].upper()
+    likely = likely or PERMISSIONS_BY_SERVICE.get(service, ())
+    every = ", ".join(p.name for p in permissions())
+    if likely:
+        return _(
+            "The credential is not allowed to do this (403). In Adobe Admin Console, give the "
+            "product profile of its project the %(likely)s permission. Stripe Sources needs "
+            "all of these: %(every)s."
+        ) % {"likely": " / ".join(likely), "every": every}
+    return _(
+        "The credential is not allowed to do this (403). In Adobe Admin Console, give the "
+        "product profile of its project every permission Stripe Sources needs: %(every)s."
+    ) % {"every": every}
 
 
 # -- Stripe ---------------------------------------------------------------------------------------

@@ -15,7 +15,16 @@ from aep import RateLimitError
 from aep.payloads import STRIPE_CONNECTION_SPEC_ID
 from core.jobs import perform
 from core.models import Job
-from monitoring import alerts, drift, reconcile, rejected_records, scheduler, sync, throttle
+from monitoring import (
+    alerts,
+    drift,
+    readiness,
+    reconcile,
+    rejected_records,
+    scheduler,
+    sync,
+    throttle,
+)
 from monitoring.clients import client_for, pooled_client_for
 from monitoring.discovery import discover
 from monitoring.models import Dataflow, Sandbox
@@ -40,6 +49,12 @@ def _check_sandbox_connection(job: Job) -> dict:
         "available."
     ) % {"sandbox": sandbox.sandbox_name, "tenant": tenant_id, "spec": spec.name}
     return {"summary": summary, "connection_spec": spec.name, "tenant_id": tenant_id}
+
+
+@shared_task(name="monitoring.check_sandbox_readiness")
+def check_sandbox_readiness(job_id: str, write: bool = False) -> None:
+    """Every kind of call the product makes, once; the report goes on the Job."""
+    perform(job_id, lambda job: readiness.run_job(job, write))
 
 
 @shared_task(name="monitoring.fetch_rejected_records")

@@ -17,6 +17,17 @@ sandbox_urls = [
     path("sandboxes/new/", sandboxes.sandbox_create, name="sandbox-create"),
     path("sandboxes/<int:pk>/", sandboxes.sandbox_detail, name="sandbox-detail"),
     path("sandboxes/<int:pk>/test/", sandboxes.sandbox_test, name="sandbox-test"),
+    path("sandboxes/<int:pk>/readiness/", sandboxes.sandbox_readiness, name="sandbox-readiness"),
+    path(
+        "sandboxes/<int:pk>/readiness/status/",
+        sandboxes.sandbox_readiness_status,
+        name="sandbox-readiness-status",
+    ),
+    path(
+        "sandboxes/<int:pk>/readiness/report.json",
+        sandboxes.sandbox_readiness_report,
+        name="sandbox-readiness-report",
+    ),
 ]
 
 dataflow_urls = [

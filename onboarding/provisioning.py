@@ -97,6 +97,21 @@ def uses_new_dataset(draft: Draft, path: str) -> bool:
     return (draft.datasets.get(path) or {}).get("mode", "new") != "existing"
 
 
+def schema_for_checks(draft: Draft, path: str) -> str | None:
+    """The schema mapping checks name as `outputSchema`, whenever one exists in AEP: the chosen
+    dataset's, or the new one an earlier provisioning attempt already created. None before
+    the new schema exists (Data Prep then checks sources and expressions, not field types)."""
+    if not uses_new_dataset(draft, path):
+        return (draft.datasets.get(path) or {}).get("schema_id") or None
+    created = (
+        draft.steps.filter(resource_path=path, kind=Kind.SCHEMA)
+        .exclude(aep_id="")
+        .values_list("aep_id", flat=True)
+        .first()
+    )
+    return created or None
+
+
 @dataclass(frozen=True)
 class Names:
     flow: str

@@ -19,9 +19,14 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aep import AEPClient, AEPError, payloads
+from aep import AEPClient, AEPError, BadRequestError, payloads
 from core import profiling
-from core.explain import describe_stripe_error, explain_aep_error
+from core.explain import (
+    ExplainedError,
+    describe_stripe_error,
+    explain_aep_error,
+    explain_mapping_refusal,
+)
 from core.jobs import perform
 from core.mapping import mapping_set_body
 from core.models import Job
@@ -226,22 +231,35 @@ def check_mapping(job_id: str, resource_path: str, action: str) -> None:
     run_job(job_id, lambda job: _check_mapping(job, resource_path, action))
 
 
-def _schema_for_checks(draft: Draft, path: str) -> str | None:
-    """Existing datasets are checked against their schema; a new one does not exist yet."""
-    if provisioning.uses_new_dataset(draft, path):
-        return None
-    return (draft.datasets.get(path) or {}).get("schema_id") or None
-
-
 def check_body(draft: Draft, path: str) -> dict:
     rules = mapping.rules(draft.mappings.get(path) or [])
-    return mapping_set_body(_schema_for_checks(draft, path), rules)
+    return mapping_set_body(provisioning.schema_for_checks(draft, path), rules)
 
 
 def _check_mapping(job: Job, path: str, action: str) -> dict:
     draft = _draft(job)
     client = client_for(draft.sandbox)
     body = check_body(draft, path)
+    try:
+        outcome = _ask_data_prep(client, draft, path, body, action)
+    except BadRequestError as exc:
+        raise ExplainedError(
+            explain_mapping_refusal(exc, schema_exists="outputSchema" in body),
+            code=exc.code or "",
+            request_id=exc.request_id or "",
+        ) from exc
+    draft.refresh_from_db()
+    draft.mapping_checks[path] = outcome
+    draft.save(update_fields=["mapping_checks", "updated"])
+    if action == "preview":
+        return {"records": len(outcome["records"])}
+    return {"failed": sum(1 for r in outcome["rows"] if not r["ok"])}
+
+
+def _ask_data_prep(
+    client: AEPClient, draft: Draft, path: str, body: dict, action: str
+) -> dict[str, Any]:
+    """Data Prep's validate or preview of the mapping rows, as the page shows them."""
     rows = draft.mappings.get(path) or []
     outcome: dict[str, Any]
     if action == "preview":
@@ -266,12 +284,7 @@ def _check_mapping(job: Job, path: str, action: str) -> dict:
                 for row, answer in zip(rows, answers, strict=False)
             ],
         }
-    draft.refresh_from_db()
-    draft.mapping_checks[path] = outcome
-    draft.save(update_fields=["mapping_checks", "updated"])
-    if action == "preview":
-        return {"records": len(outcome["records"])}
-    return {"failed": sum(1 for r in outcome["rows"] if not r["ok"])}
+    return outcome
 
 
 @shared_task(name="onboarding.import_flow_mapping")

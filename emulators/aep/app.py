@@ -108,6 +108,16 @@ def _apply_fault(fault: Fault) -> None:
             "entity again and retry with its etag.",
             headers=headers,
         )
+    if fault.kind == "403":
+        # The answer to a credential whose product profile lacks the API's permission
+        # (Flow Service error table, help/sources/errors/flow-service-errors.md: 2120-403).
+        raise ApiError(
+            403,
+            "2120",
+            "You do not have sufficient permissions to perform the operation. Please contact "
+            "your administrator to resolve permissions and try again.",
+            headers=headers,
+        )
     if fault.kind == "503":
         raise ApiError(503, "1103", "The service is temporarily unavailable.", headers=headers)
     raise ApiError(500, "1102", "An internal error occurred.", headers=headers)

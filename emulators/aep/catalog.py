@@ -7,6 +7,8 @@ fields with ``properties``.
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -23,6 +25,8 @@ DATASETS = "dataSets"
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 # Query parameters that filter on the top-level field of the same name.
+TIME_SERIES = "https://ns.adobe.com/xdm/data/time-series"
+TIME_SERIES_CLASSES = frozenset({"https://ns.adobe.com/xdm/context/experienceevent"})
 FIELD_FILTERS = ("name", "description", "createdClient", "createdUser", "updatedUser", "state")
 
 
@@ -41,7 +45,7 @@ def create_dataset():
         )
     descriptors.check_profile_dataset(body.get("tags"), schema, scope)
     new_id = dataset_id()
-    doc = _dataset_doc(new_id, name, body, schema_ref)
+    doc = _dataset_doc(new_id, name, body, schema_ref, schema)
     emulator().store.insert(DATASETS, doc, scope, entity_id=new_id, created_at=doc["created"])
     location = f"{request.host_url.rstrip('/')}/data/foundation/catalog/dataSets/{new_id}"
     return jsonify([f"@/dataSets/{new_id}"]), 201, {"Location": location}
@@ -71,8 +75,15 @@ def delete_dataset(dataset: str) -> Response:
 
 
 def _dataset_doc(
-    new_id: str, name: str, body: dict[str, Any], schema_ref: dict[str, Any]
+    new_id: str,
+    name: str,
+    body: dict[str, Any],
+    schema_ref: dict[str, Any],
+    schema: dict[str, Any],
 ) -> dict[str, Any]:
+    """A dataset as Catalog keeps it: every field of Adobe's documented examples
+    (help/catalog/api/update-object.md, help/catalog/datasets/enable-for-profile.md), including
+    those Catalog adds itself: the query table tag, the storage format, the classification."""
     who = caller()
     now = now_ms()
     return {
@@ -81,7 +92,12 @@ def _dataset_doc(
         "description": body.get("description", ""),
         "imsOrg": who.org.ims_org_id,
         "sandboxId": who.sandbox.id,
-        "tags": body.get("tags") or {},
+        "tags": {**_system_tags(name, now), **(body.get("tags") or {})},
+        "classification": {
+            "dataBehavior": _data_behavior(schema),
+            "managedBy": "CUSTOMER",
+        },
+        "extensions": {"adobe_lakeHouse": {}, "adobe_unifiedProfile": {}},
         "version": "1.0.0",
         "created": now,
         "updated": now,
@@ -89,6 +105,8 @@ def _dataset_doc(
         "createdUser": who.principal,
         "updatedUser": who.principal,
         "viewId": dataset_id(),
+        "basePath": f"adl://emulator/{who.org.ims_org_id}/{who.sandbox.id}/{new_id}",
+        "fileDescription": {},
         "files": f"@/dataSetFiles?dataSetId={new_id}",
         "schemaRef": {
             "id": schema_ref["id"],
@@ -98,6 +116,23 @@ def _dataset_doc(
         "enableErrorDiagnostics": bool(body.get("enableErrorDiagnostics", False)),
         "state": "DRAFT",
     }
+
+
+def _system_tags(name: str, created_ms: int) -> dict[str, list[str]]:
+    """The tags Catalog gives every dataset: its Query Service table, named after the dataset
+    with the creation time appended (`acme_sales_20250127_113331_106`), and its format."""
+    stamp = datetime.fromtimestamp(created_ms / 1000, UTC)
+    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "dataset"
+    table = f"{slug}_{stamp:%Y%m%d_%H%M%S}_{created_ms % 1000:03d}"
+    return {"adobe/pqs/table": [table], "adobe/siphon/table/format": ["delta"]}
+
+
+def _data_behavior(schema: dict[str, Any]) -> str:
+    """`time-series` or `record`, from the behaviour the dataset's schema extends."""
+    extends = schema.get("meta:extends") or []
+    if TIME_SERIES in extends or schema.get("meta:class") in TIME_SERIES_CLASSES:
+        return "time-series"
+    return "record"
 
 
 def _load(dataset: str) -> dict[str, Any]:

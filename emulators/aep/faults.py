@@ -15,7 +15,7 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-KINDS = ("429", "500", "503", "delay", "412", "expired_token")
+KINDS = ("429", "500", "503", "delay", "412", "expired_token", "403")
 
 
 class FaultSpecError(ValueError):

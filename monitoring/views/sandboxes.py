@@ -1,20 +1,29 @@
-"""Sandbox pages (Admins): the list, adding one, editing it, and Test connection."""
+"""Sandbox pages (Admins): the list, adding one, editing it, Test connection and the readiness
+check (started here, run in a worker, its report read back from the Job)."""
 
 from __future__ import annotations
 
+import json
+import re
+
 from django.contrib import messages
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HTMX_STOP_POLLING
 
 from core.crypto import defer_secrets
 from core.decorators import requires
 from core.http import AuthenticatedHttpRequest
 from core.jobs import latest_job, start_job
+from core.models import Job
+from monitoring import readiness
 from monitoring.audit import record
 from monitoring.forms import SandboxForm
 from monitoring.models import Sandbox
-from monitoring.tasks import check_sandbox_connection
+from monitoring.tasks import check_sandbox_connection, check_sandbox_readiness
 
 TEST_CONNECTION = "sandbox.test_connection"
 
@@ -96,10 +105,21 @@ def sandbox_detail(request: AuthenticatedHttpRequest, pk: int):
         )
         messages.success(request, _("Sandbox “%s” saved.") % sandbox)
         return redirect("monitoring:sandbox-detail", sandbox.pk)
-    job = latest_job(TEST_CONNECTION, f"sandbox:{sandbox.pk}")
-    return render(
-        request, "monitoring/sandbox_form.html", {"form": form, "sandbox": sandbox, "job": job}
-    )
+    return render(request, "monitoring/sandbox_form.html", _detail_context(sandbox, form))
+
+
+def _detail_context(sandbox: Sandbox, form: SandboxForm, **extra) -> dict:
+    return {
+        "form": form,
+        "sandbox": sandbox,
+        "job": latest_job(TEST_CONNECTION, _target(sandbox)),
+        "readiness_job": latest_job(readiness.KIND, _target(sandbox)),
+        **extra,
+    }
+
+
+def _target(sandbox: Sandbox) -> str:
+    return f"sandbox:{sandbox.pk}"
 
 
 @require_POST
@@ -112,3 +132,59 @@ def sandbox_test(request: AuthenticatedHttpRequest, pk: int):
     if request.htmx:
         return render(request, "core/job_status.html", {"job": job})
     return redirect("monitoring:sandbox-detail", sandbox.pk)
+
+
+@require_POST
+@requires("manage_sandboxes")
+def sandbox_readiness(request: AuthenticatedHttpRequest, pk: int):
+    """Start the readiness check; with writes, only once the person has confirmed them."""
+    sandbox = get_object_or_404(Sandbox, pk=pk)
+    write = request.POST.get("write") == "1"
+    if write and request.POST.get("confirm") != "1":
+        context = {"sandbox": sandbox, "readiness_job": None, "confirm_write": True}
+        if request.htmx:
+            return render(request, "monitoring/_readiness.html", context)
+        form = SandboxForm(instance=sandbox)
+        context = _detail_context(sandbox, form, confirm_write=True)
+        return render(request, "monitoring/sandbox_form.html", context)
+    job = start_job(readiness.KIND, _target(sandbox), request.user, check_sandbox_readiness, write)
+    if request.htmx:
+        return render(
+            request, "monitoring/_readiness.html", {"sandbox": sandbox, "readiness_job": job}
+        )
+    return redirect("monitoring:sandbox-detail", sandbox.pk)
+
+
+@require_GET
+@requires("manage_sandboxes")
+def sandbox_readiness_status(request: AuthenticatedHttpRequest, pk: int):
+    """The latest check's progress or report (database only); stops the polling once done."""
+    sandbox = get_object_or_404(Sandbox, pk=pk)
+    job = latest_job(readiness.KIND, _target(sandbox))
+    done = job is None or job.is_done
+    status = HTMX_STOP_POLLING if request.htmx and done else 200
+    context = {"sandbox": sandbox, "readiness_job": job}
+    return render(request, "monitoring/_readiness.html", context, status=status)
+
+
+@require_GET
+@requires("manage_sandboxes")
+def sandbox_readiness_report(request: AuthenticatedHttpRequest, pk: int):
+    """The latest finished report as a JSON file, to send to support (it holds no secret)."""
+    sandbox = get_object_or_404(Sandbox, pk=pk)
+    job = (
+        Job.objects.filter(
+            kind=readiness.KIND, target=_target(sandbox), status=Job.Status.SUCCEEDED
+        )
+        .order_by("-created")
+        .first()
+    )
+    if job is None:
+        raise Http404
+    body = json.dumps(job.result, indent=2, ensure_ascii=False) + "\n"
+    stamp = timezone.localtime(job.finished or job.created).strftime("%Y%m%d-%H%M")
+    label = re.sub(r"[^A-Za-z0-9_-]+", "-", sandbox.sandbox_name) or "sandbox"
+    name = f"stripe-sources-readiness-{label}-{stamp}.json"
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

@@ -96,6 +96,7 @@ def _mapping_context(draft: Draft, resource: str, formset=None, **extra) -> dict
         },
         "namespace": draft.tenant_namespace,
         "new_dataset": provisioning.uses_new_dataset(draft, resource),
+        "schema_pending": provisioning.schema_for_checks(draft, resource) is None,
         **extra,
     }
 

@@ -164,6 +164,35 @@ def test_tenant_resources_are_deleted_by_their_encoded_id(
     assert path(last_request(mocked)) == f"/data/foundation/schemaregistry/tenant/{kind}/{encoded}"
 
 
+def test_create_and_delete_a_descriptor(client, mocked):
+    descriptor = {
+        "@type": "xdm:descriptorIdentity",
+        "xdm:sourceSchema": SCHEMA_ID,
+        "xdm:sourceVersion": 1,
+        "xdm:sourceProperty": "/_acme/stripe/email",
+        "xdm:namespace": "Email",
+        "xdm:property": "xdm:code",
+        "xdm:isPrimary": True,
+    }
+    mocked.add(
+        responses.POST,
+        f"{REGISTRY}/tenant/descriptors",
+        status=201,
+        json={**descriptor, "@id": "f3a1dfa38a4871cf4442a33074c1f9406a593407"},
+    )
+    mocked.add(
+        responses.DELETE,
+        f"{REGISTRY}/tenant/descriptors/f3a1dfa38a4871cf4442a33074c1f9406a593407",
+        status=204,
+    )
+    assert (
+        client.schemas.create_descriptor(descriptor) == "f3a1dfa38a4871cf4442a33074c1f9406a593407"
+    )
+    assert body(mocked.calls[-1].request) == descriptor
+    client.schemas.delete_descriptor("f3a1dfa38a4871cf4442a33074c1f9406a593407")
+    assert last_request(mocked).method == "DELETE"
+
+
 def test_a_refused_delete_raises(client, mocked):
     mocked.add(
         responses.DELETE,

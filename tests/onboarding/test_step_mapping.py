@@ -52,6 +52,14 @@ class StepMappingTestCase(BaseTestCase):
         self.assertContains(r, 'value="_acme.charges_data.amount"')
         self.assertContains(r, 'value="_acme.charges_data.billing_details.address.city"')
 
+    def test_before_the_schema_exists_the_page_says_aep_checks_types_later(self):
+        r = self.client.get(self.url)
+        self.assertContains(r, 'id="schema-pending"')
+        self.assertContains(r, "checks the field types when it creates the schema")
+        self.draft.datasets["charges"] = {"mode": "existing", "id": "ds-1", "schema_id": "s-1"}
+        self.draft.save()
+        self.assertNotContains(self.client.get(self.url), 'id="schema-pending"')
+
     def test_edit_remove_identity_and_add_rows(self):
         rows = [dict(r) for r in self.rows()]
         rows[0]["identity"] = True

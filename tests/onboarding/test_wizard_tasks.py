@@ -7,11 +7,12 @@ from unittest.mock import patch
 import pytest
 from django.test import override_settings
 
-from aep import payloads
+from aep import BadRequestError, payloads
 from core.models import Job
 from monitoring.models import AuditEvent, Dataflow
 from onboarding import tasks
-from onboarding.models import Draft
+from onboarding.models import Draft, ProvisioningStep
+from onboarding.provisioning import create_steps
 from tests.base import BaseTestCase, make_sandbox
 from tests.onboarding.factories import connected_draft, explored_draft, ready_draft
 from tests.onboarding.fakes import FakeAEP
@@ -105,6 +106,56 @@ class WizardTasksTestCase(BaseTestCase):
         assert outcome["rows"][0]["ok"] is False
         assert outcome["rows"][0]["errors"] == ["bad destination"]
         assert all(r["ok"] for r in outcome["rows"][1:])
+
+    def test_checks_name_the_new_schema_once_an_earlier_attempt_created_it(self):
+        draft = ready_draft(self.mina, self.sandbox, paths=("charges",))
+        create_steps(draft)
+        draft.steps.filter(resource_path="charges", kind=ProvisioningStep.Kind.SCHEMA).update(
+            aep_id="https://ns.adobe.com/acme/schemas/s1"
+        )
+        job = self.job(tasks.CHECK_MAPPING, draft, ":charges")
+        with (
+            patch.object(
+                self.fake, "validate_mapping_set", wraps=self.fake.validate_mapping_set
+            ) as validate,
+            patch.object(
+                self.fake, "preview_mapping_set", wraps=self.fake.preview_mapping_set
+            ) as preview,
+        ):
+            tasks.check_mapping(str(job.pk), "charges", "validate")
+            tasks.check_mapping(str(self.job(tasks.CHECK_MAPPING, draft, ":charges").pk),
+                                "charges", "preview")  # fmt: skip
+        for spy in (validate, preview):
+            schema_ref = spy.call_args.args[0]["outputSchema"]["schemaRef"]
+            assert schema_ref["id"] == "https://ns.adobe.com/acme/schemas/s1"
+
+    def test_checks_name_the_schema_of_an_existing_dataset(self):
+        draft = ready_draft(self.mina, self.sandbox, paths=("charges",))
+        draft.datasets["charges"] = {"mode": "existing", "id": "ds-1", "schema_id": "sch-1"}
+        draft.save()
+        with patch.object(
+            self.fake, "preview_mapping_set", wraps=self.fake.preview_mapping_set
+        ) as spy:
+            tasks.check_mapping(str(self.job(tasks.CHECK_MAPPING, draft, ":charges").pk),
+                                "charges", "preview")  # fmt: skip
+        assert spy.call_args.args[0]["outputSchema"]["schemaRef"]["id"] == "sch-1"
+
+    def test_a_data_prep_400_before_the_schema_exists_is_explained(self):
+        draft = ready_draft(self.mina, self.sandbox, paths=("charges",))
+        self.fake.fail(
+            "validate_mapping_set",
+            BadRequestError("Invalid mapping: unknown type", 400, "req-9", "MAPPER-1001-400"),
+        )
+        job = self.job(tasks.CHECK_MAPPING, draft, ":charges")
+        tasks.check_mapping(str(job.pk), "charges", "validate")
+        job.refresh_from_db()
+        assert job.status == Job.Status.FAILED
+        assert "does not exist yet" in job.error
+        assert "when it creates the schema" in job.error
+        assert "Invalid mapping: unknown type" in job.error
+        assert (job.error_code, job.request_id) == ("MAPPER-1001-400", "req-9")
+        draft.refresh_from_db()
+        assert "charges" not in draft.mapping_checks
 
     def test_preview_runs_the_sample_records(self):
         draft = ready_draft(self.mina, self.sandbox, paths=("charges",))

@@ -93,6 +93,18 @@ def test_expired_token(aep, faults):
     assert aep.get(f"{FLOW_SERVICE}/flows").status_code == 200
 
 
+def test_403_refuses_one_api_as_a_missing_permission(aep, faults):
+    faults(path=f"{CATALOG}/*", kind="403", rate=1.0)
+
+    refused = aep.get(f"{CATALOG}/dataSets")
+
+    assert refused.status_code == 403
+    assert refused.json()["type"].endswith("-2120-403")
+    assert "sufficient permissions" in refused.json()["report"]["detailed-message"]
+    assert aep.get(f"{CATALOG}/dataSets").status_code == 403
+    assert aep.get(f"{FLOW_SERVICE}/flows").status_code == 200
+
+
 def test_rate_one_fires_every_time_and_regex_paths_match(aep, faults):
     fault = faults(path=r"^/data/foundation/flowservice/(flows|runs)$", kind="503", rate=1.0)
 
