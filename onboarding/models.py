@@ -25,8 +25,11 @@ STEPS = (
 )
 STEP_NAMES = tuple(name for name, _label in STEPS)
 
-# A provisioning run whose heartbeat is older than this lost its worker and may be resumed.
-STALE_AFTER = timedelta(minutes=3)
+
+def stale_after() -> timedelta:
+    """A provisioning or discard whose heartbeat is older than this lost its worker and may be
+    resumed (settings.ONBOARDING_STALE_AFTER_SECONDS)."""
+    return timedelta(seconds=settings.ONBOARDING_STALE_AFTER_SECONDS)
 
 
 class Draft(models.Model):
@@ -43,6 +46,9 @@ class Draft(models.Model):
         DONE = "done", _("Created")
         DISCARDING = "discarding", _("Discarding")
         DISCARDED = "discarded", _("Discarded")
+
+    # States a worker moves on; each keeps beating `heartbeat` while it works.
+    MOVING = (Status.PROVISIONING, Status.DISCARDING)
 
     class AccountMode(models.TextChoices):
         NEW = "new", _("Connect a new Stripe account")
@@ -121,6 +127,8 @@ class Draft(models.Model):
     # Provisioning bookkeeping.
     attempt = models.PositiveIntegerField(default=0)
     heartbeat = models.DateTimeField(null=True, blank=True)
+    # Times beat resumed a stalled provisioning or discard since a person last started one.
+    auto_resumes = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
 
     class Meta:
@@ -152,10 +160,12 @@ class Draft(models.Model):
 
     @property
     def is_stale(self) -> bool:
-        """Provisioning that stopped beating: its worker died, so the user may resume it."""
-        if self.status != self.Status.PROVISIONING or self.heartbeat is None:
+        """Provisioning or discarding that stopped beating: its worker died (or its message was
+        lost before any worker took it), so it may be resumed or cancelled."""
+        if self.status not in self.MOVING:
             return False
-        return timezone.now() - self.heartbeat > STALE_AFTER
+        last_sign = self.heartbeat or self.updated
+        return last_sign is not None and timezone.now() - last_sign > stale_after()
 
     def can_access(self, user) -> bool:
         if user.is_superuser or self.created_by_id == user.pk:

@@ -148,9 +148,14 @@ def connect(request: AuthenticatedHttpRequest, pk):
     draft = draft_for(request, pk)
     if response := redirect_unless_editable(draft):
         return response
-    context = _probe_context(draft)
-    if context["can_connect"] and not working(context["connect_job"]):
-        start_draft_job(request, draft, tasks.CONNECT, tasks.connect_account)
+    with transaction.atomic():
+        # Under the draft's row lock, so two clicks start one connect job.
+        draft = (
+            Draft.objects.select_for_update(of=("self",)).select_related("sandbox").get(pk=draft.pk)
+        )
+        context = _probe_context(draft)
+        if context["can_connect"] and not working(context["connect_job"]):
+            start_draft_job(request, draft, tasks.CONNECT, tasks.connect_account)
     if request.htmx:
         return render(request, "onboarding/step_account.html#probe", _probe_context(draft))
     return redirect("onboarding:account", draft.pk)

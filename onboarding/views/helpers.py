@@ -145,19 +145,3 @@ def schedule_summary(draft: Draft) -> str:
         draft.resource_paths,
         draft.time_zone,
     )
-
-
-def queue_provisioning(draft: Draft) -> None:
-    """Hand the draft to the provisioning task under a new attempt number.
-
-    Call it inside the transaction that prepared the steps: the task is enqueued on commit, so
-    the worker reads them as saved. The cleared heartbeat lets the task claim the new attempt;
-    a worker still on an older attempt stops before its next step.
-    """
-    draft.status = Draft.Status.PROVISIONING
-    draft.attempt += 1
-    draft.heartbeat = None
-    draft.error = ""
-    draft.save()
-    # Celery's Django fixup makes every task a DjangoTask; its stubs know a plain Task only.
-    tasks.provision.delay_on_commit(str(draft.pk), draft.attempt)  # type: ignore[attr-defined]
