@@ -32,6 +32,12 @@ def stale_after() -> timedelta:
     return timedelta(seconds=settings.ONBOARDING_STALE_AFTER_SECONDS)
 
 
+# Columns only the draft's transitions (onboarding.provisioning) and its workers write.
+WORKER_OWNED = frozenset(
+    {"status", "attempt", "heartbeat", "error", "auto_resumes", "connection_id", "connection_etag"}
+)
+
+
 class Draft(models.Model):
     """Everything the user entered in the wizard, saved at every step.
 
@@ -175,6 +181,20 @@ class Draft(models.Model):
         if role_of(user) == ADMIN:
             return True
         return self.shared_with.filter(pk=user.pk).exists()
+
+    def save_entered(self) -> None:
+        """Save what a person entered on a page: every column but WORKER_OWNED, which a copy
+        read at the start of a request must never write back (a worker or another tab may
+        have moved the draft on meanwhile)."""
+        if self._state.adding:
+            self.save()
+            return
+        names = [
+            f.name
+            for f in self._meta.concrete_fields
+            if not f.primary_key and f.name not in WORKER_OWNED
+        ]
+        self.save(update_fields=names)
 
     def mark_reached(self, step: str) -> None:
         self.reached = max(self.reached, STEP_NAMES.index(step))

@@ -958,7 +958,7 @@ def finish(draft: Draft, ids: Ids, attempt_no: int | None = None) -> list[Datafl
     draft.error = ""
     draft.heartbeat = None
     draft.forget_token()
-    draft.save()
+    draft.save(update_fields=["account", "status", "error", "heartbeat", "access_token", "updated"])
     return flows
 
 

@@ -118,7 +118,10 @@ def page_context(draft: Draft, current: str, *parts: dict, **extra) -> dict:
 
 def save_step(draft: Draft, step: str, *fields: str) -> None:
     draft.mark_reached(step)
-    draft.save(update_fields=[*fields, "reached", "updated"] if fields else None)
+    if fields:
+        draft.save(update_fields=[*fields, "reached", "updated"])
+    else:
+        draft.save_entered()
 
 
 # -- what the draft holds ------------------------------------------------------------------------
