@@ -58,6 +58,8 @@ TASK_QUEUES: dict[str, str] = {
     "operations.housekeeping": DEFAULT,
     "monitoring.deliver_alert": DEFAULT,
     "operations.resume_due_dataflows": DEFAULT,
+    "operations.resume_stuck": DEFAULT,
+    "onboarding.resume_stalled": DEFAULT,
     # Beat sends one heartbeat into each queue; its argument names the queue (route below).
     "core.heartbeat": DEFAULT,
 }

@@ -292,6 +292,18 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 3600.0,
         "options": {"expires": 3600},
     },
+    # Resumes wizard provisioning and discards whose worker went away (onboarding/provisioning.py).
+    "onboarding-resume-stalled": {
+        "task": "onboarding.resume_stalled",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    },
+    # Resumes support operations whose worker went away (operations/service.py).
+    "operations-resume-stuck": {
+        "task": "operations.resume_stuck",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    },
     # Starts the enable of paused dataflows whose automatic resume is due (operations/resume.py).
     "operations-resume-due-dataflows": {
         "task": "operations.resume_due_dataflows",
@@ -340,6 +352,12 @@ STRIPE_API_BASE = env_url("STRIPE_API_BASE", "https://api.stripe.com")
 SITE_URL = env_url("SITE_URL") if env_str("SITE_URL", "") else ""
 # How many times a wizard provisioning step retries a 429, 5xx or timeout before it fails.
 ONBOARDING_STEP_RETRIES = env_int("ONBOARDING_STEP_RETRIES", 2, minimum=0)
+# A provisioning or discard whose worker has not beaten its heartbeat for this long lost its
+# worker: a person may resume or cancel it, and beat resumes it on its own (below).
+ONBOARDING_STALE_AFTER_SECONDS = env_int("ONBOARDING_STALE_AFTER_SECONDS", 180, minimum=10)
+# How many times beat resumes one stalled provisioning or discard (and one stuck support
+# operation) before it fails it and tells its owner.
+AUTOMATIC_RESUMES = env_int("AUTOMATIC_RESUMES", 3, minimum=0)
 
 # --- Email ------------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str(

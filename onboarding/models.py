@@ -25,8 +25,17 @@ STEPS = (
 )
 STEP_NAMES = tuple(name for name, _label in STEPS)
 
-# A provisioning run whose heartbeat is older than this lost its worker and may be resumed.
-STALE_AFTER = timedelta(minutes=3)
+
+def stale_after() -> timedelta:
+    """A provisioning or discard whose heartbeat is older than this lost its worker and may be
+    resumed (settings.ONBOARDING_STALE_AFTER_SECONDS)."""
+    return timedelta(seconds=settings.ONBOARDING_STALE_AFTER_SECONDS)
+
+
+# Columns only the draft's transitions (onboarding.provisioning) and its workers write.
+WORKER_OWNED = frozenset(
+    {"status", "attempt", "heartbeat", "error", "auto_resumes", "connection_id", "connection_etag"}
+)
 
 
 class Draft(models.Model):
@@ -43,6 +52,9 @@ class Draft(models.Model):
         DONE = "done", _("Created")
         DISCARDING = "discarding", _("Discarding")
         DISCARDED = "discarded", _("Discarded")
+
+    # States a worker moves on; each keeps beating `heartbeat` while it works.
+    MOVING = (Status.PROVISIONING, Status.DISCARDING)
 
     class AccountMode(models.TextChoices):
         NEW = "new", _("Connect a new Stripe account")
@@ -128,6 +140,8 @@ class Draft(models.Model):
     # Provisioning bookkeeping.
     attempt = models.PositiveIntegerField(default=0)
     heartbeat = models.DateTimeField(null=True, blank=True)
+    # Times beat resumed a stalled provisioning or discard since a person last started one.
+    auto_resumes = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
 
     class Meta:
@@ -159,10 +173,12 @@ class Draft(models.Model):
 
     @property
     def is_stale(self) -> bool:
-        """Provisioning that stopped beating: its worker died, so the user may resume it."""
-        if self.status != self.Status.PROVISIONING or self.heartbeat is None:
+        """Provisioning or discarding that stopped beating: its worker died (or its message was
+        lost before any worker took it), so it may be resumed or cancelled."""
+        if self.status not in self.MOVING:
             return False
-        return timezone.now() - self.heartbeat > STALE_AFTER
+        last_sign = self.heartbeat or self.updated
+        return last_sign is not None and timezone.now() - last_sign > stale_after()
 
     def can_access(self, user) -> bool:
         if user.is_superuser or self.created_by_id == user.pk:
@@ -172,6 +188,20 @@ class Draft(models.Model):
         if role_of(user) == ADMIN:
             return True
         return self.shared_with.filter(pk=user.pk).exists()
+
+    def save_entered(self) -> None:
+        """Save what a person entered on a page: every column but WORKER_OWNED, which a copy
+        read at the start of a request must never write back (a worker or another tab may
+        have moved the draft on meanwhile)."""
+        if self._state.adding:
+            self.save()
+            return
+        names = [
+            f.name
+            for f in self._meta.concrete_fields
+            if not f.primary_key and f.name not in WORKER_OWNED
+        ]
+        self.save(update_fields=names)
 
     def mark_reached(self, step: str) -> None:
         self.reached = max(self.reached, STEP_NAMES.index(step))

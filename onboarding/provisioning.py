@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,8 +28,10 @@ from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 import core.mapping
 from aep import AEPClient, AEPError, NotFoundError, payloads, redact
@@ -39,7 +42,7 @@ from monitoring.audit import record
 from monitoring.models import Account, AlertRule, Dataflow, Subscription
 from onboarding import identities, mapping
 from onboarding import schedule as schedules
-from onboarding.models import Draft, ProvisioningStep
+from onboarding.models import Draft, ProvisioningStep, stale_after
 
 logger = logging.getLogger(__name__)
 Kind = ProvisioningStep.Kind
@@ -93,6 +96,37 @@ def default_flow_name(account_name: str, path: str) -> str:
     return f"Stripe {resource_label(path)} - {account_name}".strip(" -")
 
 
+def default_dataset_name(account_name: str, path: str) -> str:
+    """Per account, so two accounts' drafts in one sandbox never propose the same dataset."""
+    return f"Stripe {resource_label(path)} data - {account_name}".strip(" -")
+
+
+# -- the draft's mark on what it creates --------------------------------------------------------
+#
+# A retry looks for what an earlier attempt may have created, by name; another draft (or a
+# person) may have an object of that name. Everything the wizard creates carries the draft's
+# id where AEP keeps it and lists it back: the description (source and target connections,
+# dataset, flow) or, where lists show titles only (field group, schema, mapping set), the
+# title. Only marked objects are adopted as this draft's (and so deleted by Discard); the
+# shared class is always treated as reused.
+
+
+def description_mark(draft: Draft) -> str:
+    return f"(Stripe Sources draft {draft.pk})"
+
+
+def title_mark(draft: Draft) -> str:
+    return f"[{draft.pk.hex[:8]}]"
+
+
+def marked(draft: Draft, description: str) -> str:
+    return f"{description} {description_mark(draft)}"
+
+
+def carries_mark(draft: Draft, description: str) -> bool:
+    return description_mark(draft) in (description or "")
+
+
 def uses_new_dataset(draft: Draft, path: str) -> bool:
     return (draft.datasets.get(path) or {}).get("mode", "new") != "existing"
 
@@ -116,6 +150,7 @@ def schema_for_checks(draft: Draft, path: str) -> str | None:
 class Names:
     flow: str
     dataset: str
+    mark: str = ""
 
     @property
     def source(self) -> str:
@@ -127,22 +162,22 @@ class Names:
 
     @property
     def mapping(self) -> str:
-        return f"{self.flow} - mapping"
+        return f"{self.flow} - mapping {self.mark}".strip()
 
     @property
     def field_group(self) -> str:
-        return f"{self.dataset} fields"
+        return f"{self.dataset} fields {self.mark}".strip()
 
     @property
     def schema(self) -> str:
-        return f"{self.dataset} schema"
+        return f"{self.dataset} schema {self.mark}".strip()
 
 
 def names_for(draft: Draft, path: str) -> Names:
     account = draft.account.name if draft.account else draft.account_name
     flow = draft.flow_names.get(path) or default_flow_name(account, path)
-    dataset = (draft.datasets.get(path) or {}).get("name") or flow
-    return Names(flow=flow, dataset=dataset)
+    dataset = (draft.datasets.get(path) or {}).get("name") or default_dataset_name(account, path)
+    return Names(flow=flow, dataset=dataset, mark=title_mark(draft))
 
 
 def plan(draft: Draft) -> list[tuple[str, str]]:
@@ -167,12 +202,17 @@ def _planned(draft: Draft, path: str, kind: str) -> bool:
     return True
 
 
-def create_steps(draft: Draft) -> None:
+def create_steps(draft: Draft) -> bool:
+    """Plan the draft's steps afresh; False, changing nothing, once a step was tried or holds
+    an AEP id (a plan already under way is never thrown away with what it created)."""
+    if draft.steps.exclude(aep_id="", attempts=0).exists():
+        return False
     draft.steps.all().delete()
     ProvisioningStep.objects.bulk_create(
         ProvisioningStep(draft=draft, position=i, resource_path=path, kind=kind)
         for i, (path, kind) in enumerate(plan(draft))
     )
+    return True
 
 
 # -- payloads ----------------------------------------------------------------------------------
@@ -231,7 +271,7 @@ def class_body() -> dict[str, Any]:
 def source_connection_body(draft: Draft, path: str) -> dict[str, Any]:
     return payloads.source_connection(
         name=names_for(draft, path).source,
-        description=f"Stripe {resource_label(path)}",
+        description=marked(draft, f"Stripe {resource_label(path)}"),
         base_connection_id=draft.base_connection_id or "{id of the account's base connection}",
         params={"resourcePath": path},
     )
@@ -241,7 +281,7 @@ def field_group_body(draft: Draft, path: str, ids: Ids) -> dict[str, Any]:
     names = names_for(draft, path)
     return mapping.field_group_body(
         title=names.field_group,
-        description=f"Stripe {resource_label(path)} fields, as explored from the account.",
+        description=marked(draft, f"Stripe {resource_label(path)} fields, as explored."),
         tenant_namespace=draft.tenant_namespace,
         resource_path=path,
         explored_schema=(draft.explore.get(path) or {}).get("schema") or {},
@@ -253,7 +293,7 @@ def field_group_body(draft: Draft, path: str, ids: Ids) -> dict[str, Any]:
 def schema_body(draft: Draft, path: str, ids: Ids) -> dict[str, Any]:
     return payloads.schema(
         title=names_for(draft, path).schema,
-        description=f"Stripe {resource_label(path)} as loaded by the Stripe source.",
+        description=marked(draft, f"Stripe {resource_label(path)} as loaded by the Stripe source."),
         class_id=ids.get("", Kind.SCHEMA_CLASS),
         field_group_ids=[ids.get(path, Kind.FIELD_GROUP)],
     )
@@ -313,7 +353,7 @@ def endpoint(path: str, kind: str, ids: Ids) -> str:
 def dataset_body(draft: Draft, path: str, ids: Ids) -> dict[str, Any]:
     return payloads.dataset(
         name=names_for(draft, path).dataset,
-        description=f"Stripe {resource_label(path)}",
+        description=marked(draft, f"Stripe {resource_label(path)}"),
         schema_id=ids.get(path, Kind.SCHEMA),
         tags=dataset_tags(draft, path),
     )
@@ -323,7 +363,7 @@ def target_connection_body(draft: Draft, path: str, ids: Ids) -> dict[str, Any]:
     dataset_id, schema_id = target_ids(draft, path, ids)
     return payloads.target_connection(
         name=names_for(draft, path).target,
-        description=f"Data lake dataset for Stripe {resource_label(path)}",
+        description=marked(draft, f"Data lake dataset for Stripe {resource_label(path)}"),
         dataset_id=dataset_id,
         schema_id=schema_id,
     )
@@ -356,7 +396,7 @@ def flow_body(draft: Draft, path: str, ids: Ids) -> dict[str, Any]:
     version = (ids.extra.get((path, Kind.MAPPING_SET)) or {}).get("version", 0)
     return payloads.flow(
         name=names_for(draft, path).flow,
-        description=f"Stripe {resource_label(path)} into AEP",
+        description=marked(draft, f"Stripe {resource_label(path)} into AEP"),
         source_connection_id=ids.get(path, Kind.SOURCE_CONNECTION),
         target_connection_id=ids.get(path, Kind.TARGET_CONNECTION),
         mapping_id=ids.get(path, Kind.MAPPING_SET),
@@ -447,11 +487,17 @@ class Attempt:
     client: AEPClient
     draft: Draft
     ids: Ids
+    # The draft's attempt this go belongs to; writes about the draft are fenced by it.
+    number: int = 0
 
     def find(self, step: ProvisioningStep) -> tuple[str, str, dict] | None:
         """The object this step may have created in an earlier attempt, if AEP has it."""
         finder = getattr(self, f"_find_{step.kind}")
         return finder(step.resource_path)
+
+    def find_own(self, step: ProvisioningStep) -> tuple[str, str, dict] | None:
+        """What `find` finds, when it is this draft's own: the shared class never is."""
+        return None if step.kind == Kind.SCHEMA_CLASS else self.find(step)
 
     def create(self, step: ProvisioningStep) -> tuple[str, str, dict]:
         creator = getattr(self, f"_create_{step.kind}")
@@ -526,7 +572,11 @@ class Attempt:
             self.client.flowservice.list_source_connections(
                 properties=[f"baseConnectionId=={base}"]
             ),
-            lambda sc: sc.name == name and sc.resource_path == path,
+            lambda sc: (
+                sc.name == name
+                and sc.resource_path == path
+                and carries_mark(self.draft, sc.description)
+            ),
         )
         return (found.id, found.etag or "", {}) if found else None
 
@@ -560,8 +610,12 @@ class Attempt:
         body = self.body(path, Kind.DATASET)
         schema_id = body["schemaRef"]["id"]
         found = _first(
-            self.client.catalog.list_datasets(properties=["name", "schemaRef"]),
-            lambda d: d.name == body["name"] and d.schema_id == schema_id,
+            self.client.catalog.list_datasets(properties=["name", "schemaRef", "description"]),
+            lambda d: (
+                d.name == body["name"]
+                and d.schema_id == schema_id
+                and carries_mark(self.draft, d.description)
+            ),
         )
         return (found.id, "", {}) if found else None
 
@@ -577,7 +631,7 @@ class Attempt:
             self.client.flowservice.list_target_connections(
                 properties=[f"params.dataSetId=={dataset_id}"]
             ),
-            lambda tc: tc.name == body["name"],
+            lambda tc: tc.name == body["name"] and carries_mark(self.draft, tc.description),
         )
         return (found.id, found.etag or "", {}) if found else None
 
@@ -605,7 +659,7 @@ class Attempt:
         source_id = self.ids.get(path, Kind.SOURCE_CONNECTION)
         found = _first(
             self.client.flowservice.list_flows(properties=[f"sourceConnectionIds[]=={source_id}"]),
-            lambda f: True,
+            lambda f: carries_mark(self.draft, f.description),
         )
         return (found.id, found.etag or "", {}) if found else None
 
@@ -625,6 +679,143 @@ def _matching(existing: list[Descriptor], body: dict[str, Any]) -> Descriptor | 
     )
 
 
+# -- transitions: every change of a draft's status locks its row and re-checks it -------------
+#
+# Two clicks, two tabs or a person and beat may ask for the same change at once; each change
+# happens under the draft's row lock after its condition is checked again, so only the first
+# takes effect. A new attempt number fences off any worker still on an older one.
+
+
+def _locked(draft: Draft) -> Draft:
+    return (
+        Draft.objects.select_related("sandbox", "account", "created_by")
+        .select_for_update(of=("self",))
+        .get(pk=draft.pk)
+    )
+
+
+def _new_attempt(draft: Draft, status: str, task, *, automatic: bool = False) -> int:
+    """Move the locked `draft` to `status` under a new attempt and send `task` on commit."""
+    draft.status = status
+    draft.attempt += 1
+    draft.heartbeat = None
+    draft.error = ""
+    draft.auto_resumes = draft.auto_resumes + 1 if automatic else 0
+    draft.save(update_fields=["status", "attempt", "heartbeat", "error", "auto_resumes", "updated"])
+    task.delay_on_commit(str(draft.pk), draft.attempt)
+    return draft.attempt
+
+
+def start(draft: Draft, task) -> bool:
+    """Review → Create: plan the steps and queue the first attempt; False when the draft has
+    already left editing (a second click, another tab) and nothing was changed."""
+    with transaction.atomic():
+        locked = _locked(draft)
+        if locked.status != Draft.Status.EDITING or not create_steps(locked):
+            return False
+        _new_attempt(locked, Draft.Status.PROVISIONING, task)
+    return True
+
+
+def may_resume(draft: Draft) -> bool:
+    """Retry after a failure, or Resume a provisioning or discard whose worker went away (a
+    stalled discard is cancelled by it: what it removed is created again)."""
+    return draft.status == Draft.Status.FAILED or draft.is_stale
+
+
+def resume(draft: Draft, task, *, automatic: bool = False) -> bool:
+    """A new provisioning attempt; steps already done are skipped. False when the draft is
+    not resumable any more (someone else resumed it first, or its worker came back)."""
+    with transaction.atomic():
+        locked = _locked(draft)
+        if not may_resume(locked):
+            return False
+        # Objects a discard already removed must be created again.
+        locked.steps.filter(status=StepStatus.DELETED).update(
+            status=StepStatus.PENDING, aep_id="", created_here=False
+        )
+        _new_attempt(locked, Draft.Status.PROVISIONING, task, automatic=automatic)
+    return True
+
+
+def created_anything(draft: Draft) -> bool:
+    if draft.account_mode == Draft.AccountMode.NEW and draft.connection_id:
+        return True
+    return draft.steps.exclude(status__in=[StepStatus.PENDING, StepStatus.DELETED]).exists()
+
+
+def start_discard(draft: Draft, task, *, automatic: bool = False) -> str:
+    """Discard the draft: DISCARDED at once when nothing was created, else DISCARDING with the
+    cleanup queued. Returns the new status, or "" when the draft cannot be discarded now (done,
+    or a worker is still moving it)."""
+    with transaction.atomic():
+        locked = _locked(draft)
+        if locked.status in (Draft.Status.DONE, Draft.Status.DISCARDED):
+            return ""
+        if locked.status in Draft.MOVING and not locked.is_stale:
+            return ""
+        if not created_anything(locked):
+            locked.status = Draft.Status.DISCARDED
+            locked.heartbeat = None
+            locked.forget_token()
+            locked.save(update_fields=["status", "heartbeat", "access_token", "updated"])
+            return Draft.Status.DISCARDED
+        _new_attempt(locked, Draft.Status.DISCARDING, task, automatic=automatic)
+    return Draft.Status.DISCARDING
+
+
+def stalled(now: datetime | None = None):
+    """Drafts whose provisioning or discard worker stopped beating (see Draft.is_stale)."""
+    cutoff = (now or timezone.now()) - stale_after()
+    return Draft.objects.filter(status__in=Draft.MOVING).filter(
+        Q(heartbeat__lt=cutoff) | Q(heartbeat=None, updated__lt=cutoff)
+    )
+
+
+def resume_stalled(provision_task, discard_task, tell_owner: Callable[[Draft], None]) -> int:
+    """Beat: resume each stalled provisioning or discard, at most settings.AUTOMATIC_RESUMES
+    times in a row; then fail it, say why on its page and `tell_owner`. Returns how many moved.
+    """
+    moved = 0
+    for draft in stalled():
+        if draft.auto_resumes >= settings.AUTOMATIC_RESUMES:
+            if _give_up(draft):
+                tell_owner(draft)
+                moved += 1
+            continue
+        if draft.status == Draft.Status.DISCARDING:
+            resumed = start_discard(draft, discard_task, automatic=True) != ""
+        else:
+            resumed = resume(draft, provision_task, automatic=True)
+        if resumed:
+            logger.warning("resumed stalled draft %s (%s)", draft.pk, draft.status)
+            moved += 1
+    return moved
+
+
+def _give_up(draft: Draft) -> bool:
+    with transaction.atomic():
+        locked = _locked(draft)
+        if not locked.is_stale:
+            return False
+        if locked.status == Draft.Status.DISCARDING:
+            why = _(
+                "Discarding stopped %(n)d times without finishing (the background worker went "
+                "away). Some objects may still be in AEP: Discard again once the workers run."
+            )
+        else:
+            why = _(
+                "Creation stopped %(n)d times without finishing (the background worker went "
+                "away). Retry once the workers run: steps already done are not repeated."
+            )
+        locked.status = Draft.Status.FAILED
+        locked.error = why % {"n": locked.auto_resumes + 1}
+        locked.heartbeat = None
+        locked.save(update_fields=["status", "error", "heartbeat", "updated"])
+    logger.error("gave up on stalled draft %s after %s resumes", draft.pk, draft.auto_resumes)
+    return True
+
+
 # -- running -----------------------------------------------------------------------------------
 
 
@@ -640,13 +831,48 @@ def claim(draft_pk, attempt: int, held_since: datetime | None = None) -> bool:
     return taken == 1
 
 
-def _still_current(draft_pk, attempt_no: int) -> bool:
+def _still_current(draft_pk, attempt_no: int, status: str = Draft.Status.PROVISIONING) -> bool:
+    """Beat the heartbeat of this attempt; False once a newer attempt (or a person) took over."""
     return (
-        Draft.objects.filter(
-            pk=draft_pk, attempt=attempt_no, status=Draft.Status.PROVISIONING
-        ).update(heartbeat=timezone.now())
+        Draft.objects.filter(pk=draft_pk, attempt=attempt_no, status=status).update(
+            heartbeat=timezone.now()
+        )
         == 1
     )
+
+
+def lease_interval() -> float:
+    """How often a working attempt beats its heartbeat: well within the staleness limit."""
+    return stale_after().total_seconds() / 4
+
+
+@contextlib.contextmanager
+def lease_kept(draft_pk, attempt_no: int, status: str = Draft.Status.PROVISIONING):
+    """Keep beating the heartbeat while one step's AEP calls run.
+
+    A single step may wait longer than the staleness limit (AEP slow to answer, the client's
+    own retries); without this a live worker would read as dead, and a Resume (a person's or
+    beat's) would start a second worker on the same step.
+    """
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(lease_interval()):
+                if not _still_current(draft_pk, attempt_no, status):
+                    return  # superseded: the newer attempt keeps its own lease
+        except Exception:
+            logger.exception("could not renew the lease of draft %s", draft_pk)
+        finally:
+            connection.close()
+
+    beater = threading.Thread(target=beat, name=f"lease-{draft_pk}", daemon=True)
+    beater.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        beater.join()
 
 
 @dataclass(frozen=True)
@@ -681,7 +907,7 @@ def provision(
     """
     retries = retries or StepRetries()
     steps = list(draft.steps.order_by("position"))
-    current = Attempt(client, draft, Ids.from_steps(steps))
+    current = Attempt(client, draft, Ids.from_steps(steps), attempt_no)
     for step in steps:
         if step.status == StepStatus.DONE:
             continue
@@ -690,13 +916,13 @@ def provision(
             return False
         if not _run_step(current, step, attempt_no, retries.used_for(step)):
             return False
-    finish(draft, current.ids)
-    return True
+    return finish(draft, current.ids, attempt_no) is not None
 
 
 def _run_step(current: Attempt, step: ProvisioningStep, attempt_no: int, retries_used: int) -> bool:
     try:
-        _attempt_step(current, step)
+        with lease_kept(current.draft.pk, attempt_no):
+            _attempt_step(current, step)
     except AEPError as exc:
         if exc.retryable and retries_used < settings.ONBOARDING_STEP_RETRIES:
             wait = _retry_wait(exc, step.attempts)
@@ -728,10 +954,11 @@ def _hold(draft_pk, attempt_no: int) -> datetime:
 
 
 def _retry_wait(exc: AEPError, attempts: int) -> float:
+    cap = min(MAX_RETRY_WAIT_SECONDS, stale_after().total_seconds() / 2)
     hinted = getattr(exc, "retry_after", None)
     if hinted is not None:
-        return min(float(hinted), MAX_RETRY_WAIT_SECONDS)
-    return min(2.0**attempts, MAX_RETRY_WAIT_SECONDS)
+        return min(float(hinted), cap)
+    return min(2.0**attempts, cap)
 
 
 def _attempt_step(attempt: Attempt, step: ProvisioningStep) -> None:
@@ -748,7 +975,8 @@ def _attempt_step(attempt: Attempt, step: ProvisioningStep) -> None:
         found = attempt.find(step)
     if found:
         aep_id, etag, extra = found
-        created_here = tried_before
+        # Finders adopt only objects carrying this draft's mark; the shared class is reused.
+        created_here = tried_before and step.kind != Kind.SCHEMA_CLASS
     else:
         aep_id, etag, extra = attempt.create(step)
         created_here = True
@@ -801,16 +1029,23 @@ def audit_target_type(kind: str) -> str:
 def _fail(
     attempt: Attempt, step: ProvisioningStep, message: str, code: str = "", request_id: str = ""
 ):
-    ProvisioningStep.objects.filter(pk=step.pk).update(
-        status=StepStatus.FAILED,
-        error=message,
-        error_code=code,
-        request_id=request_id,
-        finished=timezone.now(),
-    )
-    Draft.objects.filter(pk=attempt.draft.pk).update(
-        status=Draft.Status.FAILED, error=message, heartbeat=None
-    )
+    """Record the step's failure, unless a newer attempt took the draft over meanwhile (its
+    steps and status are no longer this attempt's to write)."""
+    with transaction.atomic():
+        failed = Draft.objects.filter(
+            pk=attempt.draft.pk, attempt=attempt.number, status=Draft.Status.PROVISIONING
+        ).update(status=Draft.Status.FAILED, error=message, heartbeat=None)
+        if not failed:
+            logger.info("draft %s attempt %s failed after it was superseded", attempt.draft.pk,
+                        attempt.number)  # fmt: skip
+            return
+        ProvisioningStep.objects.filter(pk=step.pk).update(
+            status=StepStatus.FAILED,
+            error=message,
+            error_code=code,
+            request_id=request_id,
+            finished=timezone.now(),
+        )
     record(
         attempt.draft.created_by,
         "wizard.create",
@@ -824,9 +1059,18 @@ def _fail(
 
 
 @transaction.atomic
-def finish(draft: Draft, ids: Ids) -> list[Dataflow]:
-    """Create the monitoring Account and Dataflow rows, forget the Stripe key, mark done."""
+def finish(draft: Draft, ids: Ids, attempt_no: int | None = None) -> list[Dataflow] | None:
+    """Create the monitoring Account and Dataflow rows, forget the Stripe key, mark done.
+
+    With `attempt_no`, only while that attempt still holds the draft: one superseded meanwhile
+    leaves the rows to the attempt that replaced it (and returns None).
+    """
     draft = Draft.objects.select_for_update().get(pk=draft.pk)
+    if attempt_no is not None and (
+        draft.attempt != attempt_no or draft.status != Draft.Status.PROVISIONING
+    ):
+        logger.info("draft %s attempt %s finished after it was superseded", draft.pk, attempt_no)
+        return None
     account = _account_for(draft)
     start = flow_schedule(draft).start_time
     flows = []
@@ -863,7 +1107,7 @@ def finish(draft: Draft, ids: Ids) -> list[Dataflow]:
     draft.error = ""
     draft.heartbeat = None
     draft.forget_token()
-    draft.save()
+    draft.save(update_fields=["account", "status", "error", "heartbeat", "access_token", "updated"])
     return flows
 
 
@@ -927,31 +1171,50 @@ DELETERS: dict[str, Callable[[AEPClient, str], object]] = {
 KEPT_ON_DISCARD = (Kind.PROFILE_SCHEMA, Kind.IDENTITY_NAMESPACE)
 
 
-def discard(client: AEPClient, draft: Draft) -> None:
+def discard(client: AEPClient, draft: Draft, attempt_no: int | None = None) -> bool:
     """Delete what this draft created, newest first, then its base connection (new account).
 
     Identity descriptors go before their schema: they are only ever put on a schema this
     draft created, so they go with it.
 
     Raises AEPError when AEP refuses a delete; what was deleted until then stays recorded, so
-    discarding again continues where it stopped.
+    discarding again continues where it stopped. With `attempt_no`, each delete first beats
+    the heartbeat of that attempt, and the discard stops (False) once a newer one took over.
     """
     steps = list(draft.steps.order_by("position"))
-    attempt = Attempt(client, draft, Ids.from_steps(steps))
+    attempt = Attempt(client, draft, Ids.from_steps(steps), attempt_no or 0)
     for step in reversed(steps):
         if step.status == StepStatus.DELETED:
             continue
-        if not step.aep_id and step.attempts:
-            found = attempt.find(step)
-            if found:
-                step.aep_id, step.created_here = found[0], True
-        if step.kind == Kind.IDENTITY and step.attempts:
-            _delete_descriptors(client, draft, attempt, step)
-        elif step.aep_id and step.created_here and step.kind not in KEPT_ON_DISCARD:
-            _delete(client, draft, step.kind, step.aep_id, step.resource_path)
-        ProvisioningStep.objects.filter(pk=step.pk).update(status=StepStatus.DELETED)
+        if attempt_no is not None and not _still_current(
+            draft.pk, attempt_no, Draft.Status.DISCARDING
+        ):
+            logger.info("discard of draft %s attempt %s was superseded", draft.pk, attempt_no)
+            return False
+        with _lease(draft.pk, attempt_no, Draft.Status.DISCARDING):
+            _discard_step(attempt, step)
     if draft.account_mode == Draft.AccountMode.NEW and draft.connection_id:
-        _delete_connection(client, draft)
+        with _lease(draft.pk, attempt_no, Draft.Status.DISCARDING):
+            _delete_connection(client, draft)
+    return True
+
+
+def _lease(draft_pk, attempt_no: int | None, status: str):
+    if attempt_no is None:
+        return contextlib.nullcontext()
+    return lease_kept(draft_pk, attempt_no, status)
+
+
+def _discard_step(attempt: Attempt, step: ProvisioningStep) -> None:
+    if not step.aep_id and step.attempts:
+        found = attempt.find_own(step)
+        if found:
+            step.aep_id, step.created_here = found[0], True
+    if step.kind == Kind.IDENTITY and step.attempts:
+        _delete_descriptors(attempt.client, attempt.draft, attempt, step)
+    elif step.aep_id and step.created_here and step.kind not in KEPT_ON_DISCARD:
+        _delete(attempt.client, attempt.draft, step.kind, step.aep_id, step.resource_path)
+    ProvisioningStep.objects.filter(pk=step.pk).update(status=StepStatus.DELETED)
 
 
 def _delete(client: AEPClient, draft: Draft, kind: str, aep_id: str, path: str) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import stripe
 from celery import shared_task
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,6 +31,7 @@ from core.explain import (
 from core.jobs import perform
 from core.mapping import mapping_set_body
 from core.models import Job
+from core.notify import email_person
 from core.permissions import may_run_wizard
 from core.stripe import count_created_before, probe_key
 from monitoring.audit import record
@@ -116,9 +118,14 @@ def _connect(job: Job) -> dict:
         auth_params={"accessToken": draft.access_token.reveal()},
     )
     created = client.flowservice.create_connection(body)
-    Draft.objects.filter(pk=draft.pk).update(
+    kept = Draft.objects.filter(pk=draft.pk, connection_id="").update(
         connection_id=created.id, connection_etag=created.etag or ""
     )
+    if not kept:
+        # Another connect of this draft stored its connection first: this one is a duplicate.
+        client.flowservice.delete_connection(created.id)
+        draft.refresh_from_db(fields=["connection_id"])
+        return {"connection_id": draft.connection_id}
     # Connecting completes step 1.
     Draft.objects.filter(pk=draft.pk, reached__lt=0).update(reached=0)
     record(
@@ -350,14 +357,18 @@ def provision(
         return  # another worker has this attempt, or the user started a newer one
     draft = Draft.objects.select_related("sandbox", "account", "created_by").get(pk=draft_pk)
     if not may_run_wizard(draft.created_by):
-        _stop(draft, _("The draft's creator may no longer use the onboarding wizard."))
+        _stop(
+            draft,
+            _("The draft's creator may no longer use the onboarding wizard."),
+            attempt=attempt,
+        )
         return
     try:
         client = client_for(draft.sandbox)
         ensure_tenant(client, draft.sandbox)
     except AEPError as exc:
         provisioning.note_aep_error(exc, "provisioning of draft %s could not start", draft.pk)
-        _stop(draft, explain_aep_error(exc))
+        _stop(draft, explain_aep_error(exc), attempt=attempt)
         return
     retries = provisioning.StepRetries(retry_step, retries_used)
     try:
@@ -374,30 +385,72 @@ def provision(
         ) from None
 
 
-def _stop(draft: Draft, message: str) -> None:
-    Draft.objects.filter(pk=draft.pk).update(
+def _stop(
+    draft: Draft,
+    message: str,
+    status: str = Draft.Status.PROVISIONING,
+    attempt: int | None = None,
+) -> None:
+    """Fail the draft, unless a newer attempt (or a person) has taken it over meanwhile."""
+    current = {"attempt": draft.attempt if attempt is None else attempt}
+    if status == Draft.Status.DISCARDING and attempt is None:
+        current = {}
+    Draft.objects.filter(pk=draft.pk, status=status, **current).update(
         status=Draft.Status.FAILED, error=message, heartbeat=None
     )
 
 
 @shared_task(name="onboarding.discard_draft")
-def discard_draft(draft_pk: str) -> None:
-    claimed = Draft.objects.filter(pk=draft_pk, status=Draft.Status.DISCARDING).update(
-        heartbeat=timezone.now()
-    )
+def discard_draft(draft_pk: str, attempt: int | None = None) -> None:
+    """Remove what the draft created. The attempt number (messages queued before it existed
+    carry none) fences the discard: one superseded by a Resume or a newer discard stops."""
+    claimed = Draft.objects.filter(
+        pk=draft_pk, status=Draft.Status.DISCARDING, **_attempt_filter(attempt)
+    ).update(heartbeat=timezone.now())
     if not claimed:
-        return
+        return  # another worker has this discard, or a person resumed the draft meanwhile
     draft = Draft.objects.select_related("sandbox", "account", "created_by").get(pk=draft_pk)
     try:
-        provisioning.discard(client_for(draft.sandbox), draft)
+        if not provisioning.discard(client_for(draft.sandbox), draft, attempt):
+            return
     except AEPError as exc:
         provisioning.note_aep_error(exc, "discarding draft %s stopped", draft_pk)
-        _stop(draft, _("Could not remove everything: %(why)s") % {"why": explain_aep_error(exc)})
+        why = _("Could not remove everything: %(why)s") % {"why": explain_aep_error(exc)}
+        _stop(draft, why, Draft.Status.DISCARDING, attempt)
         return
     except Exception:
         logger.exception("discarding draft %s failed", draft_pk)
-        _stop(draft, _("Something went wrong on our side while discarding. Try again."))
+        why = _("Something went wrong on our side while discarding. Try again.")
+        _stop(draft, why, Draft.Status.DISCARDING, attempt)
         return
-    Draft.objects.filter(pk=draft_pk).update(
+    current = {} if attempt is None else {"attempt": attempt}
+    Draft.objects.filter(pk=draft_pk, status=Draft.Status.DISCARDING, **current).update(
         status=Draft.Status.DISCARDED, access_token="", heartbeat=None, error=""
     )
+
+
+def _attempt_filter(attempt: int | None) -> dict[str, Any]:
+    """Claim a numbered attempt only while no worker has it (a redelivered message finds the
+    heartbeat set); an unnumbered message claims whatever discard is under way."""
+    return {} if attempt is None else {"attempt": attempt, "heartbeat": None}
+
+
+@shared_task(name="onboarding.resume_stalled")
+def resume_stalled() -> int:
+    """Beat: resume provisioning and discards whose worker went away; after
+    settings.AUTOMATIC_RESUMES tries, fail them and tell the draft's creator."""
+    return provisioning.resume_stalled(provision, discard_draft, tell_owner)
+
+
+def tell_owner(draft: Draft) -> None:
+    url = f"{settings.SITE_URL}{reverse('onboarding:provisioning', args=[draft.pk])}"
+
+    def message() -> tuple[str, str]:
+        subject = _("[Stripe Sources] Creating “%(title)s” stopped") % {"title": draft.title}
+        body = _(
+            "The background worker stopped several times while working on this draft, so it "
+            "was stopped. Open it to retry or discard it:"
+        )
+        return subject, f"{body}\n\n{url}"
+
+    email_person(draft.created_by, message)

@@ -14,6 +14,9 @@ from monitoring.models import Account, Dataflow, Sandbox
 
 # How long a delete may be confirmed after its impact preview read AEP.
 PREVIEW_VALID_FOR = timedelta(hours=1)
+# An operation that has not moved for this long lost its worker: it no longer blocks others, a
+# person may resume or stop it, and beat resumes it (operations.service.resume_stuck).
+STUCK_AFTER = timedelta(minutes=30)
 
 
 class Operation(models.Model):
@@ -54,6 +57,8 @@ class Operation(models.Model):
         Status.CANCELLED,
     )
     FINISHED = (Status.SUCCEEDED, Status.CONFLICT, Status.CANCELLED)
+    # States a worker moves on (each of its steps refreshes `updated`).
+    MOVING = (Status.PREVIEWING, Status.QUEUED, Status.RUNNING)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -91,6 +96,8 @@ class Operation(models.Model):
     # enable it starts points back at it. Cleared as soon as any enable (or a new disable) of
     # the dataflow starts, or the flow turns out to be enabled already.
     resume_at = models.DateTimeField(null=True, blank=True)
+    # Times beat resumed the operation after its worker went away, since a person last did.
+    auto_resumes = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created"]
@@ -126,8 +133,19 @@ class Operation(models.Model):
         return timezone.now() - moment > PREVIEW_VALID_FOR
 
     @property
+    def is_stuck(self) -> bool:
+        """Moving, but not for STUCK_AFTER: its worker went away (or its job was lost)."""
+        return self.status in self.MOVING and self.updated < timezone.now() - STUCK_AFTER
+
+    @property
     def can_resume(self) -> bool:
-        return self.status == self.Status.FAILED and bool(self.steps)
+        return bool(self.steps) and (self.status == self.Status.FAILED or self.is_stuck)
+
+    @property
+    def can_cancel(self) -> bool:
+        return self.status in (self.Status.AWAITING_CONFIRMATION, self.Status.FAILED) or (
+            self.is_stuck
+        )
 
     @property
     def done_steps(self) -> int:

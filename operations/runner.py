@@ -59,6 +59,20 @@ class Context:
     operation: Operation
     client: AEPClient
     request_ids: RequestIds
+    # The job running this attempt; a resume gives the operation a new one, and a worker
+    # still on the old job stops before its next step.
+    job_id: str | None = None
+
+    def still_current(self) -> bool:
+        """Whether this attempt still holds the operation; refreshes `updated` (its lease)."""
+        if self.job_id is None:
+            return True
+        return (
+            Operation.objects.filter(pk=self.operation.pk, job_id=self.job_id).update(
+                updated=timezone.now()
+            )
+            == 1
+        )
 
     def remember(self, **values: Any) -> None:
         """Keep values for later steps (and for the page) in the operation's result."""
@@ -95,15 +109,20 @@ def run_steps(ctx: Context, handlers: Mapping[str, Handler]) -> None:
     for index, current in enumerate(op.steps):
         if current["status"] in (DONE, SKIPPED) and not current.get("repeat"):
             continue
+        if not ctx.still_current():
+            logger.info("operation %s was resumed by another job; this one stops", op.pk)
+            return
         _mark(op, index, status=RUNNING, error="")
         ctx.request_ids.take()
         try:
             done = handlers[current["action"]](ctx, current)
         except Exception as exc:
-            _record_failure(ctx, index, exc)
+            if ctx.still_current():
+                _record_failure(ctx, index, exc)
             raise
         _record_success(ctx, index, done)
-    op.save_fields(status=Operation.Status.SUCCEEDED, finished=timezone.now(), secret="")
+    if ctx.still_current():
+        op.save_fields(status=Operation.Status.SUCCEEDED, finished=timezone.now(), secret="")
 
 
 def _record_success(ctx: Context, index: int, done: Done) -> None:

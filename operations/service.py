@@ -10,17 +10,18 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.jobs import start_job
 from core.models import Job
 from monitoring.models import Account, Dataflow, Sandbox
 from operations import impact, steps
-from operations.models import Operation
+from operations.models import STUCK_AFTER, Operation
 
 Kind = Operation.Kind
 Status = Operation.Status
-STUCK_AFTER = timedelta(minutes=30)
 KEY_KEPT_FOR = timedelta(hours=1)
 # Kinds whose page shows AEP's answer before the user confirms.
 PREVIEWED = (Kind.ACCOUNT_ROTATE_KEY, Kind.ACCOUNT_DELETE, Kind.DATAFLOW_DELETE)
@@ -167,26 +168,96 @@ def preview_again(operation: Operation, tasks: OperationTasks) -> Job:
         return start(operation, tasks)
 
 
-def resume(operation: Operation, tasks: OperationTasks) -> Job:
-    """Start a new attempt; steps already done are skipped."""
+def resume(operation: Operation, tasks: OperationTasks, *, automatic: bool = False) -> Job:
+    """Start a new attempt of a failed or stuck operation; steps already done are skipped.
+
+    The change is a conditional UPDATE on what the caller saw (two clicks, or a person and
+    beat, start one attempt); the new job fences off a stuck worker that comes back.
+    """
     if not operation.steps:
         raise ValueError("an operation that never started has nothing to resume")
     with transaction.atomic():
-        updated = Operation.objects.filter(pk=operation.pk, status=Status.FAILED).update(
-            status=Status.QUEUED, error="", finished=None, updated=timezone.now()
+        updated = _resumable(operation).update(
+            status=Status.QUEUED,
+            error="",
+            finished=None,
+            updated=timezone.now(),
+            auto_resumes=F("auto_resumes") + 1 if automatic else 0,
         )
         if not updated:
-            raise ValueError("only a failed operation can be resumed")
+            raise ValueError("only a failed or stuck operation can be resumed")
         operation.refresh_from_db()
         return start(operation, tasks)
 
 
+def _resumable(operation: Operation):
+    stuck = Q(status__in=Operation.MOVING, updated__lt=timezone.now() - STUCK_AFTER)
+    return Operation.objects.filter(Q(status=Status.FAILED) | stuck, pk=operation.pk)
+
+
 def cancel(operation: Operation) -> None:
-    """Drop an operation nobody confirmed; a pending new key is forgotten."""
+    """Drop an operation nobody confirmed, or stop a failed or stuck one where it is; a
+    pending new key is forgotten."""
+    stuck = Q(status__in=Operation.MOVING, updated__lt=timezone.now() - STUCK_AFTER)
     Operation.objects.filter(
-        pk=operation.pk, status__in=(Status.AWAITING_CONFIRMATION, Status.FAILED)
+        Q(status__in=(Status.AWAITING_CONFIRMATION, Status.FAILED)) | stuck, pk=operation.pk
     ).update(status=Status.CANCELLED, secret="", finished=timezone.now(), updated=timezone.now())
     operation.refresh_from_db()
+
+
+def stuck(now: datetime | None = None):
+    cutoff = (now or timezone.now()) - STUCK_AFTER
+    return Operation.objects.filter(status__in=Operation.MOVING, updated__lt=cutoff)
+
+
+def resume_stuck(tasks: OperationTasks, tell_actor, limit: int) -> int:
+    """Beat: start stuck operations again (a preview is read again, steps resume where they
+    stopped), at most `limit` times in a row; then fail them, saying why, and `tell_actor`."""
+    moved = 0
+    for operation in stuck().select_related("actor"):
+        if operation.auto_resumes >= limit:
+            if _give_up(operation):
+                tell_actor(operation)
+                moved += 1
+            continue
+        try:
+            if operation.status == Status.PREVIEWING or not operation.steps:
+                _restart(operation, tasks)
+            else:
+                resume(operation, tasks, automatic=True)
+        except ValueError:
+            continue  # moved meanwhile
+        moved += 1
+    return moved
+
+
+def _restart(operation: Operation, tasks: OperationTasks) -> None:
+    """Queue the lost job again, in the state the operation was in."""
+    with transaction.atomic():
+        taken = Operation.objects.filter(
+            pk=operation.pk, status=operation.status, updated=operation.updated
+        ).update(updated=timezone.now(), auto_resumes=F("auto_resumes") + 1)
+        if not taken:
+            raise ValueError("the operation moved meanwhile")
+        operation.refresh_from_db()
+        start(operation, tasks)
+
+
+def _give_up(operation: Operation) -> bool:
+    message = _(
+        "The operation stopped %(n)d times without finishing (the background worker went "
+        "away). Steps already done in AEP stay done: resume it once the workers run, or stop it."
+    ) % {"n": operation.auto_resumes + 1}
+    return bool(
+        stuck()
+        .filter(pk=operation.pk, updated=operation.updated)
+        .update(
+            status=Status.FAILED,
+            error=message,
+            finished=timezone.now(),
+            updated=timezone.now(),
+        )
+    )
 
 
 def in_flight(**filters) -> Operation | None:
@@ -194,9 +265,10 @@ def in_flight(**filters) -> Operation | None:
 
     One that has not moved for STUCK_AFTER (its worker died, say) no longer blocks others.
     """
-    moving = (Status.PREVIEWING, Status.QUEUED, Status.RUNNING)
     recent = timezone.now() - STUCK_AFTER
-    return Operation.objects.filter(status__in=moving, updated__gte=recent, **filters).first()
+    return Operation.objects.filter(
+        status__in=Operation.MOVING, updated__gte=recent, **filters
+    ).first()
 
 
 def forget_stale_keys() -> int:

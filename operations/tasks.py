@@ -9,12 +9,15 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.explain import explain_failure
 from core.jobs import perform
 from core.models import Job
+from core.notify import email_person
 from core.permissions import (
     NotAllowed,
     check_dataflow_update,
@@ -42,7 +45,7 @@ def preview_operation(job_id: str, operation_id: str) -> None:
 
 @shared_task(name="operations.execute")
 def execute_operation(job_id: str, operation_id: str) -> None:
-    perform(job_id, lambda job: execute(Operation.objects.get(pk=operation_id)))
+    perform(job_id, lambda job: execute(Operation.objects.get(pk=operation_id), job_id))
 
 
 # What operations.service starts an operation's jobs with.
@@ -91,12 +94,14 @@ def _target_of(op: Operation) -> tuple[str, str]:
     return "sandbox", str(op.sandbox_id)
 
 
-def execute(op: Operation) -> dict:
+def execute(op: Operation, job_id: str | None = None) -> dict:
     if op.status != Operation.Status.QUEUED:
         return {"skipped": op.status}  # confirmed twice, or cancelled meanwhile
+    if job_id is not None and str(op.job_id) != str(job_id):
+        return {"skipped": "superseded"}  # resumed meanwhile: the newer job runs it
     _guard(op)
     client = client_for(op.sandbox)
-    run_steps(Context(op, client, client.request_ids), HANDLERS)
+    run_steps(Context(op, client, client.request_ids, job_id), HANDLERS)
     return {"steps": op.done_steps}
 
 
@@ -152,6 +157,30 @@ def resume_due_dataflows() -> int:
 def housekeeping() -> int:
     """Beat: forget new Stripe keys of rotations nobody confirmed within KEY_KEPT_FOR."""
     return service.forget_stale_keys()
+
+
+@shared_task(name="operations.resume_stuck")
+def resume_stuck() -> int:
+    """Beat: start again the operations whose worker went away; after
+    settings.AUTOMATIC_RESUMES tries, fail them and tell whoever asked for them."""
+    return service.resume_stuck(OPERATION_TASKS, tell_actor, settings.AUTOMATIC_RESUMES)
+
+
+def tell_actor(op: Operation) -> None:
+    url = f"{settings.SITE_URL}{reverse('operations:operation-detail', args=[op.pk])}"
+
+    def message() -> tuple[str, str]:
+        subject = _("[Stripe Sources] %(kind)s of %(target)s stopped") % {
+            "kind": op.get_kind_display(),
+            "target": op.target_label,
+        }
+        body = _(
+            "The background worker stopped several times while running this operation, so it "
+            "was stopped. Steps already done in AEP stay done. Open it to resume or stop it:"
+        )
+        return subject, f"{body}\n\n{url}"
+
+    email_person(op.actor, message)
 
 
 @shared_task(name="operations.load_mapping")

@@ -62,7 +62,7 @@ def _apply_account(request, draft: Draft, form: forms.AccountForm) -> None:
     draft.account_name = data.get("account_name") or ""
     draft.account_description = data.get("account_description") or ""
     if draft.connection_id:
-        draft.save()
+        draft.save_entered()
         return
     draft.sandbox = data["sandbox"]
     draft.account_mode = data["account_mode"]
@@ -76,17 +76,17 @@ def _apply_account(request, draft: Draft, form: forms.AccountForm) -> None:
         draft.token_last4 = account.token_last4
         draft.forget_token()
         draft.mark_reached("account")
-        draft.save()
+        draft.save_entered()
         return
     draft.account = None
     token = data.get("access_token")
-    draft.save()
+    draft.save_entered()
     if token:
         draft.access_token = token
         draft.token_last4 = token[-4:]
         draft.key_kind, draft.livemode = key_shape(token) or ("", False)
         draft.probe, draft.probed_at = {}, None
-        draft.save()
+        draft.save_entered()
         start_draft_job(request, draft, tasks.PROBE, tasks.probe_stripe_key)
 
 
@@ -148,9 +148,14 @@ def connect(request: AuthenticatedHttpRequest, pk):
     draft = draft_for(request, pk)
     if response := redirect_unless_editable(draft):
         return response
-    context = _probe_context(draft)
-    if context["can_connect"] and not working(context["connect_job"]):
-        start_draft_job(request, draft, tasks.CONNECT, tasks.connect_account)
+    with transaction.atomic():
+        # Under the draft's row lock, so two clicks start one connect job.
+        draft = (
+            Draft.objects.select_for_update(of=("self",)).select_related("sandbox").get(pk=draft.pk)
+        )
+        context = _probe_context(draft)
+        if context["can_connect"] and not working(context["connect_job"]):
+            start_draft_job(request, draft, tasks.CONNECT, tasks.connect_account)
     if request.htmx:
         return render(request, "onboarding/step_account.html#probe", _probe_context(draft))
     return redirect("onboarding:account", draft.pk)

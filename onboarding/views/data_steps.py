@@ -160,13 +160,14 @@ def dataset(request: AuthenticatedHttpRequest, pk):
         return response
     if not draft.explore:
         return redirect("onboarding:explore", draft.pk)
+    account_name = draft.account.name if draft.account else draft.account_name
     initial = {}
     for path in draft.resource_paths:
         chosen = draft.datasets.get(path) or {}
         initial[f"mode_{path}"] = chosen.get("mode", "new")
         initial[f"name_{path}"] = (
             chosen.get("name") if chosen.get("mode", "new") == "new" else ""
-        ) or f"Stripe {provisioning.resource_label(path)}"
+        ) or provisioning.default_dataset_name(account_name, path)
         initial[f"dataset_{path}"] = chosen.get("dataset_id", "")
     form = forms.DatasetChoiceForm(posted(request), initial=initial, draft=draft)
     if request.method == "POST" and form.is_valid():

@@ -118,7 +118,10 @@ def page_context(draft: Draft, current: str, *parts: dict, **extra) -> dict:
 
 def save_step(draft: Draft, step: str, *fields: str) -> None:
     draft.mark_reached(step)
-    draft.save(update_fields=[*fields, "reached", "updated"] if fields else None)
+    if fields:
+        draft.save(update_fields=[*fields, "reached", "updated"])
+    else:
+        draft.save_entered()
 
 
 # -- what the draft holds ------------------------------------------------------------------------
@@ -145,19 +148,3 @@ def schedule_summary(draft: Draft) -> str:
         draft.resource_paths,
         draft.time_zone,
     )
-
-
-def queue_provisioning(draft: Draft) -> None:
-    """Hand the draft to the provisioning task under a new attempt number.
-
-    Call it inside the transaction that prepared the steps: the task is enqueued on commit, so
-    the worker reads them as saved. The cleared heartbeat lets the task claim the new attempt;
-    a worker still on an older attempt stops before its next step.
-    """
-    draft.status = Draft.Status.PROVISIONING
-    draft.attempt += 1
-    draft.heartbeat = None
-    draft.error = ""
-    draft.save()
-    # Celery's Django fixup makes every task a DjangoTask; its stubs know a plain Task only.
-    tasks.provision.delay_on_commit(str(draft.pk), draft.attempt)  # type: ignore[attr-defined]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
@@ -13,12 +12,11 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from core.http import AuthenticatedHttpRequest
 from monitoring.models import Dataflow
-from onboarding import tasks
+from onboarding import provisioning, tasks
 from onboarding.models import Draft, ProvisioningStep
 from onboarding.views.helpers import (
     draft_for,
     poll,
-    queue_provisioning,
     schedule_summary,
     wizard_redirect,
     wizard_view,
@@ -65,48 +63,22 @@ def progress_status(request: AuthenticatedHttpRequest, pk):
 @require_POST
 @wizard_view
 def retry(request: AuthenticatedHttpRequest, pk):
+    """Retry after a failure, or Resume a provisioning or discard whose worker went away."""
     draft = draft_for(request, pk)
-    resumable = draft.status == Draft.Status.FAILED or draft.is_stale
-    if resumable:
-        with transaction.atomic():
-            # Objects a failed discard already removed must be created again.
-            draft.steps.filter(status=ProvisioningStep.Status.DELETED).update(
-                status=ProvisioningStep.Status.PENDING, aep_id="", created_here=False
-            )
-            queue_provisioning(draft)
+    provisioning.resume(draft, tasks.provision)
     return wizard_redirect(request, "provisioning", draft.pk)
-
-
-def _created_anything(draft: Draft) -> bool:
-    if draft.account_mode == Draft.AccountMode.NEW and draft.connection_id:
-        return True
-    return draft.steps.exclude(
-        status__in=[ProvisioningStep.Status.PENDING, ProvisioningStep.Status.DELETED]
-    ).exists()
 
 
 @require_POST
 @wizard_view
 def discard(request: AuthenticatedHttpRequest, pk):
     draft = draft_for(request, pk)
-    if draft.status in (Draft.Status.DONE, Draft.Status.DISCARDING):
-        return wizard_redirect(request, "provisioning", draft.pk)
-    if draft.status == Draft.Status.PROVISIONING and not draft.is_stale:
-        messages.error(request, _("Wait until creation stops before discarding."))
-        return wizard_redirect(request, "provisioning", draft.pk)
-    if not _created_anything(draft):
-        draft.status = Draft.Status.DISCARDED
-        draft.forget_token()
-        draft.save()
+    outcome = provisioning.start_discard(draft, tasks.discard_draft)
+    if outcome == Draft.Status.DISCARDED:
         messages.success(request, _("The draft was discarded. Nothing had been created in AEP."))
         return wizard_redirect(request, "drafts")
-    with transaction.atomic():
-        draft.status = Draft.Status.DISCARDING
-        draft.heartbeat = None
-        draft.error = ""
-        draft.save()
-        # Celery's Django fixup makes every task a DjangoTask; its stubs know a plain Task only.
-        tasks.discard_draft.delay_on_commit(str(draft.pk))  # type: ignore[attr-defined]
+    if not outcome and draft.status == Draft.Status.PROVISIONING:
+        messages.error(request, _("Wait until creation stops before discarding."))
     return wizard_redirect(request, "provisioning", draft.pk)
 
 

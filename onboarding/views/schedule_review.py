@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,7 +21,6 @@ from onboarding.views.helpers import (
     page_context,
     poll,
     posted,
-    queue_provisioning,
     redirect_unless_editable,
     save_step,
     schedule_summary,
@@ -196,9 +194,8 @@ def review(request: AuthenticatedHttpRequest, pk):
         return response
     problems = draft_problems(draft)
     if request.method == "POST" and not problems:
-        with transaction.atomic():
-            provisioning.create_steps(draft)
-            queue_provisioning(draft)
+        # A second click (or another tab) finds the draft no longer editing and changes nothing.
+        provisioning.start(draft, tasks.provision)
         return wizard_redirect(request, "provisioning", draft.pk)
     if draft.reached >= STEP_NAMES.index("schedule"):
         draft.mark_reached("review")

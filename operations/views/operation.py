@@ -100,10 +100,13 @@ def operation_preview_again(request: AuthenticatedHttpRequest, pk):
 @requires(OPERATE)
 def operation_resume(request: AuthenticatedHttpRequest, pk):
     operation = operation_or_404(request, pk)
-    if not operation.can_resume:
-        messages.error(request, _("Only a failed operation can be resumed."))
-    else:
+    try:
+        if not operation.can_resume:
+            raise ValueError("not resumable")
         service.resume(operation, OPERATION_TASKS)
+    except ValueError:
+        # Also a second click, or beat, that resumed it first.
+        messages.error(request, _("Only a failed or stuck operation can be resumed."))
     return to_operation_page(request, operation)
 
 
@@ -111,7 +114,7 @@ def operation_resume(request: AuthenticatedHttpRequest, pk):
 @requires(OPERATE)
 def operation_cancel(request: AuthenticatedHttpRequest, pk):
     operation = operation_or_404(request, pk)
-    was_failed = operation.status == Operation.Status.FAILED
+    was_failed = operation.status == Operation.Status.FAILED or operation.is_stuck
     service.cancel(operation)
     if was_failed:
         messages.info(request, _("Stopped. Steps already done in AEP stay done."))

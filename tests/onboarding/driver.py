@@ -75,16 +75,27 @@ def ok(response, where: str) -> None:
 
 
 def run_until_review(
-    client: Client, sandbox: Sandbox, key: str, paths: list[str], *, check_mapping: bool = True
+    client: Client,
+    sandbox: Sandbox,
+    key: str,
+    paths: list[str],
+    *,
+    check_mapping: bool = True,
+    account_name: str = "Acme EU",
+    default_names: bool = False,
 ) -> Draft:
-    """Steps 1-6 as a user would, returning the draft ready for Create."""
+    """Steps 1-6 as a user would, returning the draft ready for Create.
+
+    Dataflow and dataset names are unique to the draft, unless `default_names` keeps the ones
+    the pages propose.
+    """
     ok(
         client.post(
             "/wizard/new/",
             {
                 "sandbox": sandbox.pk,
                 "account_mode": "new",
-                "account_name": "Acme EU",
+                "account_name": account_name,
                 "access_token": key,
             },
         ),
@@ -95,6 +106,8 @@ def run_until_review(
     ok(client.post(f"/wizard/{draft.pk}/account/connect/"), "connect")
     wait_job("wizard.connect", draft)
     names = {f"name_{p}": f"Stripe {p} {draft.pk.hex[:6]}" for p in paths}
+    if default_names:
+        names = proposed(client, f"/wizard/{draft.pk}/resources/", names)
     ok(client.post(f"/wizard/{draft.pk}/resources/", {"resource_paths": paths, **names}), "res")
     wait_job("wizard.explore", draft)
     ok(client.post(f"/wizard/{draft.pk}/explore/", {"action": "continue"}), "explore")
@@ -102,6 +115,8 @@ def run_until_review(
     for path in paths:
         datasets[f"mode_{path}"] = "new"
         datasets[f"name_{path}"] = f"Stripe {path} {draft.pk.hex[:6]}"
+    if default_names:
+        datasets.update(proposed(client, f"/wizard/{draft.pk}/dataset/", datasets))
     ok(client.post(f"/wizard/{draft.pk}/dataset/", datasets), "dataset")
     draft.refresh_from_db()
     for path in paths:
@@ -127,6 +142,12 @@ def run_until_review(
     ok(client.post(f"/wizard/{draft.pk}/schedule/", schedule), "schedule")
     draft.refresh_from_db()
     return draft
+
+
+def proposed(client: Client, url: str, fields: dict[str, str]) -> dict[str, str]:
+    """The values the page at `url` proposes for the `name_*` fields among `fields`."""
+    initial = client.get(url).context["form"].initial
+    return {name: initial[name] for name in fields if name.startswith("name_")}
 
 
 def run_with_retries(draft_pk: str, attempt: int) -> list[float]:

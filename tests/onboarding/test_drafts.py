@@ -127,3 +127,23 @@ class WizardPostsTestCase(BaseTestCase):
         assert r.status_code == 413
         delay.assert_not_called()
         self.assert_nothing_saved()
+
+
+class StaleCopyTestCase(BaseTestCase):
+    """A page saves what a person entered from the copy it read at the start of the request;
+    what a worker or another tab wrote meanwhile (status, attempt, the new connection) stays."""
+
+    def test_saving_a_step_never_writes_back_the_workers_columns(self):
+        from onboarding.models import Draft
+        from onboarding.views.helpers import save_step
+
+        draft = connected_draft(self.mina, make_sandbox(), connection_id="", reached=-1)
+        copy = Draft.objects.get(pk=draft.pk)
+        Draft.objects.filter(pk=draft.pk).update(
+            connection_id="conn-9", status=Draft.Status.PROVISIONING, attempt=1
+        )
+        copy.account_description = "typed meanwhile"
+        save_step(copy, "account")
+        draft.refresh_from_db()
+        assert (draft.connection_id, draft.status, draft.attempt) == ("conn-9", "provisioning", 1)
+        assert draft.account_description == "typed meanwhile"

@@ -7,7 +7,6 @@ from unittest.mock import patch
 
 from django.test import override_settings
 
-from aep import payloads
 from aep.errors import (
     AEPTimeout,
     AuthenticationError,
@@ -20,7 +19,7 @@ from aep.errors import (
 from monitoring.models import Account, AuditEvent, Dataflow, Sandbox
 from onboarding import tasks
 from onboarding.models import Draft, ProvisioningStep
-from onboarding.provisioning import create_steps
+from onboarding.provisioning import create_steps, source_connection_body
 from tests.base import BaseTestCase, make_sandbox
 from tests.onboarding.driver import run_with_retries
 from tests.onboarding.factories import ready_draft
@@ -199,10 +198,7 @@ class ProvisionTaskTestCase(BaseTestCase):
         # The first attempt's worker died right after AEP created the class and the charges
         # source connection, before their ids were stored.
         self.fake.create_class({"title": "Stripe record"})
-        self.fake.create_source_connection(payloads.source_connection(
-            name="Stripe charges - source", base_connection_id="conn-1",
-            params={"resourcePath": "charges"},
-        ))  # fmt: skip
+        self.fake.create_source_connection(source_connection_body(self.draft, "charges"))
         self.draft.steps.filter(position__lte=1).update(status="running", attempts=1)
         Draft.objects.filter(pk=self.draft.pk).update(status="provisioning", attempt=1)
         self.start()  # what Resume does: a new attempt

@@ -92,7 +92,7 @@ class ProvisioningPagesTestCase(BaseTestCase):
             self.client.post(f"/wizard/{self.draft.pk}/discard/")
         self.draft.refresh_from_db()
         assert self.draft.status == Draft.Status.DISCARDING
-        delay.assert_called_once_with(str(self.draft.pk))
+        delay.assert_called_once_with(str(self.draft.pk), self.draft.attempt)
 
     def test_discarding_an_untouched_draft_needs_no_task(self):
         draft = ready_draft(self.mina, self.sandbox, connection_id="")

@@ -45,6 +45,20 @@ class WizardTasksTestCase(BaseTestCase):
         tasks.connect_account(str(self.job(tasks.CONNECT, draft).pk))
         assert self.fake.count("connection") == 1
 
+    def test_a_connect_that_loses_the_race_removes_its_duplicate_connection(self):
+        draft = connected_draft(self.mina, self.sandbox, connection_id="", reached=-1)
+        create = self.fake.create_connection
+
+        def another_connect_stores_first(body):
+            Draft.objects.filter(pk=draft.pk).update(connection_id="conn-first")
+            return create(body)
+
+        with patch.object(self.fake, "create_connection", another_connect_stores_first):
+            tasks.connect_account(str(self.job(tasks.CONNECT, draft).pk))
+        draft.refresh_from_db()
+        assert draft.connection_id == "conn-first"
+        assert self.fake.count("connection") == 0  # the duplicate was deleted again
+
     def test_explore_stores_fields_samples_and_default_mappings(self):
         draft = connected_draft(self.mina, self.sandbox)
         self.sandbox.tenant_id = ""

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('onboarding', '0002_dataflow_options'),
+        ('onboarding', '0003_draft_auto_resumes'),
     ]
 
     operations = [

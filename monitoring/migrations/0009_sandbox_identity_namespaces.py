@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('monitoring', '0007_run_status_choices'),
+        ('monitoring', '0008_alert_rule_history_and_webhook_url_secret'),
     ]
 
     operations = [
