@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from aep.flowservice import STRIPE_RESOURCE_PATHS
 from core.http import positive_int
 from monitoring import charts
-from monitoring.models import Dataflow, IngestBucket, IngestTotal, SchemaDrift
+from monitoring.models import Alert, Dataflow, IngestBucket, IngestTotal, SchemaDrift
 
 Health = Dataflow.Health
 PAGE_SIZE = 50
@@ -311,3 +311,23 @@ def run_chart(runs: list) -> dict[str, str]:
 
 def totals_for(flows: QuerySet[Dataflow]) -> dict[str, int]:
     return flows.aggregate(records_24h=Sum("records_24h"), records_7d=Sum("records_7d"))
+
+
+def listed_flows(filters: Filters, user) -> QuerySet[Dataflow]:
+    """Every flow the overview's list shows for `filters`, in its order (the API and the
+    exports page through it; the overview takes one page of the same rows)."""
+    flows = with_status(flows_matching(filters, user), filters.status)
+    return severity_ordered(flows).select_related("account", "sandbox", "owner")
+
+
+def alert_history(query: Mapping[str, str]) -> QuerySet[Alert]:
+    """The alert list's filters: `state` (open or resolved) and one `dataflow`, newest first."""
+    alerts = Alert.objects.order_by("-opened_at")
+    state = query.get("state", "")
+    if state == "open":
+        alerts = alerts.filter(resolved_at=None)
+    elif state == "resolved":
+        alerts = alerts.exclude(resolved_at=None)
+    if (flow_pk := positive_int(query.get("dataflow"))) is not None:
+        alerts = alerts.filter(dataflow_id=flow_pk)
+    return alerts

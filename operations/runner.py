@@ -75,6 +75,7 @@ class Context:
             sandbox=op.sandbox,
             reason=op.reason,
             ticket=op.ticket,
+            via=op.via,
             **fields,
         )
 
