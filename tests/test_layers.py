@@ -2,9 +2,10 @@
 
 Layers, lowest first: aep → core → monitoring → onboarding, operations → api. A module imports
 only from its own app or a lower layer (onboarding and operations, side by side, share code
-through the layers below them; the REST API sits on top and calls operations' service code). `aep` is a plain HTTP client and imports no Django. No
-view module imports another app's views. Only the edges of a process (views, tasks, management
-commands, urls) import a `tasks` module: domain code is handed the task or an enqueue function.
+through the layers below them; the REST API sits on top and calls operations' service code).
+`aep` is a plain HTTP client and imports no Django. No view module imports another app's
+views. Only the edges of a process (views, tasks, management commands, urls) import a `tasks`
+module: domain code is handed the task or an enqueue function.
 
 Imports inside functions count too: deferring an import hides a dependency, it does not remove it.
 """
