@@ -45,6 +45,9 @@ TASK_QUEUES: dict[str, str] = {
     "operations.preview": INTERACTIVE,
     "operations.execute": INTERACTIVE,
     "operations.load_mapping": INTERACTIVE,
+    # The REST API's calls that wait on AEP (the caller polls the job).
+    "api.export_plan": INTERACTIVE,
+    "api.apply_plan": INTERACTIVE,
     # The poller and what it fans out to.
     "monitoring.schedule_syncs": SYNC,
     "monitoring.sync_dataflow": SYNC,

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from api.views import tokens as api_tokens
 from core import healthz, metrics, signin
 from core import views as core_views
 
@@ -22,7 +23,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/setlang/", core_views.set_language, name="set_language"),
     path("preferences/", core_views.preferences, name="preferences"),
+    path("preferences/tokens/", api_tokens.token_list, name="api-tokens"),
+    path("preferences/tokens/all/", api_tokens.token_admin, name="api-token-admin"),
+    path("preferences/tokens/<int:pk>/revoke/", api_tokens.token_revoke, name="api-token-revoke"),
     path("wizard/", include("onboarding.urls")),
     path("ops/", include("operations.urls")),
+    path("api/v1/", include("api.urls")),
     path("", include("monitoring.urls")),
 ]

@@ -24,11 +24,16 @@ def record(
     result: str = AuditEvent.Result.SUCCEEDED,
     error: str = "",
     request_id: str = "",
+    via: str = "",
 ) -> AuditEvent:
-    """Record one action; secrets in before/after are redacted before they are stored."""
+    """Record one action; secrets in before/after are redacted before they are stored.
+
+    `via` names how the actor acted when not through the pages ("API token ci"); the trail
+    then reads "alex via API token ci".
+    """
     return AuditEvent.objects.create(
         actor=actor,
-        actor_name=actor.get_username() if actor else "system",
+        actor_name=actor_name(actor, via),
         role=role_of(actor) if actor else "",
         action=action,
         target_type=target_type,
@@ -43,6 +48,12 @@ def record(
         error=error,
         request_id=request_id,
     )
+
+
+def actor_name(actor, via: str = "") -> str:
+    name = actor.get_username() if actor else "system"
+    max_length = AuditEvent._meta.get_field("actor_name").max_length or 150
+    return (f"{name} via {via}" if via else name)[:max_length]
 
 
 def record_sso_sign_in(sender, *, user, role, previous_role, groups, created, **kwargs) -> None:

@@ -21,7 +21,15 @@ from aep.flowservice import STRIPE_RESOURCE_PATHS
 from core.crypto import defer_secrets
 from core.http import positive_int
 from monitoring import charts
-from monitoring.models import Account, Dataflow, IngestBucket, IngestTotal, Sandbox, SchemaDrift
+from monitoring.models import (
+    Account,
+    Alert,
+    Dataflow,
+    IngestBucket,
+    IngestTotal,
+    Sandbox,
+    SchemaDrift,
+)
 
 Health = Dataflow.Health
 PAGE_SIZE = 50
@@ -422,3 +430,23 @@ def run_chart(runs: list) -> dict[str, str]:
 
 def totals_for(flows: QuerySet[Dataflow]) -> dict[str, int]:
     return flows.aggregate(records_24h=Sum("records_24h"), records_7d=Sum("records_7d"))
+
+
+def listed_flows(filters: Filters, user) -> QuerySet[Dataflow]:
+    """Every flow the overview's list shows for `filters`, in its order (the API and the
+    exports page through it; the overview takes one page of the same rows)."""
+    flows = with_status(flows_matching(filters, user), filters.status)
+    return severity_ordered(flows).select_related("account", "sandbox", "owner")
+
+
+def alert_history(query: Mapping[str, str]) -> QuerySet[Alert]:
+    """The alert list's filters: `state` (open or resolved) and one `dataflow`, newest first."""
+    alerts = Alert.objects.order_by("-opened_at")
+    state = query.get("state", "")
+    if state == "open":
+        alerts = alerts.filter(resolved_at=None)
+    elif state == "resolved":
+        alerts = alerts.exclude(resolved_at=None)
+    if (flow_pk := positive_int(query.get("dataflow"))) is not None:
+        alerts = alerts.filter(dataflow_id=flow_pk)
+    return alerts

@@ -4,6 +4,7 @@ from monitoring.views import (
     accounts,
     alerts,
     dataflows,
+    exports,
     overview,
     rejected_records,
     runs,
@@ -32,6 +33,16 @@ sandbox_urls = [
 
 dataflow_urls = [
     path("overview/", overview.overview_page, name="overview"),
+    path(
+        "overview/export.<str:fmt>",
+        exports.overview_export,
+        name="overview-export",
+    ),
+    path(
+        "dataflows/<int:pk>/runs.<str:fmt>",
+        exports.runs_export,
+        name="dataflow-runs-export",
+    ),
     path("dataflows/<int:pk>/", dataflows.dataflow_detail, name="dataflow-detail"),
     path("dataflows/<int:pk>/sla/", dataflows.dataflow_sla, name="dataflow-sla"),
     path("dataflows/<int:pk>/subscribe/", dataflows.dataflow_subscribe, name="dataflow-subscribe"),
@@ -62,6 +73,7 @@ dataflow_urls = [
 
 alert_urls = [
     path("alerts/", alerts.alert_list, name="alert-list"),
+    path("alerts/export.<str:fmt>", exports.alerts_export, name="alert-export"),
     path("alerts/rules/", alerts.rule_list, name="alert-rules"),
     path("alerts/rules/new/", alerts.rule_create, name="alert-rule-create"),
     path("alerts/rules/<int:pk>/", alerts.rule_edit, name="alert-rule-edit"),

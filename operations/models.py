@@ -74,6 +74,8 @@ class Operation(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # How the actor asked when not through the pages ("API token ci"), for the audit trail.
+    via = models.CharField(max_length=100, blank=True)
     reason = models.TextField(blank=True)
     ticket = models.CharField(max_length=100, blank=True)
     # What was asked, without secrets: new values, the etag the user saw, selected run ids.

@@ -227,6 +227,7 @@ def apply_plan(
     reason: str = "",
     ticket: str = "",
     say: Callable[[str], None] = print,
+    via: str = "",
 ) -> dict[str, str]:
     """Create each object in order, auditing every creation; returns the ids by ref."""
     ids: dict[str, str] = {}
@@ -249,6 +250,7 @@ def apply_plan(
             reason=reason,
             ticket=ticket,
             after=body,
+            via=via,
         )
         say(f"{step['ref']}: created {ids[step['ref']]}")
     return ids

@@ -89,6 +89,7 @@ class Context:
             sandbox=op.sandbox,
             reason=op.reason,
             ticket=op.ticket,
+            via=op.via,
             **fields,
         )
 

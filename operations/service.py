@@ -52,6 +52,7 @@ def create(
     steps: list[dict[str, Any]] | None = None,
     secret: str = "",
     resume_at: datetime | None = None,
+    via: str = "",
 ) -> Operation:
     if kind == Kind.ACCOUNT_ROTATE_KEY:
         forget_stale_keys()
@@ -70,6 +71,7 @@ def create(
         dataflow=dataflow,
         target_label=label or (target.name if target else ""),
         actor=actor,
+        via=via,
         reason=reason.strip(),
         ticket=ticket.strip(),
         params=params or {},
@@ -310,6 +312,7 @@ def start_enable(
     reason: str = "",
     ticket: str = "",
     extra: dict[str, Any] | None = None,
+    via: str = "",
 ) -> Operation:
     """The enable operation, started the same way by the Enable page and the automatic resume.
 
@@ -329,6 +332,7 @@ def start_enable(
             ticket=ticket,
             params=extra,
             steps=steps.flow_action_steps(dataflow, "enable", extra),
+            via=via,
         )
         start(operation, tasks)
     return operation

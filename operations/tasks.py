@@ -82,6 +82,7 @@ def _guard(op: Operation) -> None:
             ticket=op.ticket,
             result=AuditEvent.Result.FAILED,
             error=exc.message,
+            via=op.via,
         )
         raise OperationStopped(exc.message) from exc
 

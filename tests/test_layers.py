@@ -1,10 +1,11 @@
 """The import rules of docs/ARCHITECTURE.md, read from the code's own import statements.
 
-Layers, lowest first: aep → core → monitoring → onboarding, operations. A module imports only
-from its own app or a lower layer (onboarding and operations, side by side at the top, share
-code through the layers below them). `aep` is a plain HTTP client and imports no Django. No
-view module imports another app's views. Only the edges of a process (views, tasks, management
-commands, urls) import a `tasks` module: domain code is handed the task or an enqueue function.
+Layers, lowest first: aep → core → monitoring → onboarding, operations → api. A module imports
+only from its own app or a lower layer (onboarding and operations, side by side, share code
+through the layers below them; the REST API sits on top and calls operations' service code).
+`aep` is a plain HTTP client and imports no Django. No view module imports another app's
+views. Only the edges of a process (views, tasks, management commands, urls) import a `tasks`
+module: domain code is handed the task or an enqueue function.
 
 Imports inside functions count too: deferring an import hides a dependency, it does not remove it.
 """
@@ -18,7 +19,7 @@ import pytest
 
 from tests.boundary import REPO_ROOT
 
-LAYERS = {"aep": 0, "core": 1, "monitoring": 2, "onboarding": 3, "operations": 3}
+LAYERS = {"aep": 0, "core": 1, "monitoring": 2, "onboarding": 3, "operations": 3, "api": 4}
 EDGE_MODULES = ("views", "tasks", "urls", "management")
 
 
@@ -124,6 +125,8 @@ def test_the_code_follows_the_import_rules():
             "core may not import from monitoring",
         ),
         ("monitoring.views.dataflows", "from operations.views import x", "another app's views"),
+        ("operations.service", "from api.tokens import issue", "operations may not import"),
+        ("api.views.actions", "from operations.views.access import launch", "another app's views"),
     ],
 )
 def test_each_rule_catches_a_wrong_import(module, source, expected):
@@ -141,6 +144,7 @@ def test_each_rule_catches_a_wrong_import(module, source, expected):
         ("operations.management.commands.ops", "from operations.tasks import execute"),
         ("monitoring.views.dataflows", "from monitoring.tasks import reconcile_dataflow"),
         ("monitoring.metrics", "from core.metrics import register_gauges"),
+        ("api.views.actions", "from operations import service\nfrom operations.tasks import x"),
     ],
 )
 def test_imports_that_follow_the_rules_pass(module, source):

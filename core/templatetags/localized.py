@@ -25,6 +25,7 @@ TARGET_TYPE_LABELS = {
     "schema_class": pgettext_lazy("object", "XDM class"),
     "field_group": pgettext_lazy("object", "field group"),
     "alert_rule": pgettext_lazy("object", "alert rule"),
+    "api_token": pgettext_lazy("object", "API token"),
     "sandbox": pgettext_lazy("object", "sandbox"),
 }
 

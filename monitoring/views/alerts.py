@@ -27,14 +27,8 @@ ALERTS_PAGE_SIZE = 50
 @requires("view_monitoring")
 def alert_list(request: AuthenticatedHttpRequest):
     state = request.GET.get("state", "")
-    alerts = Alert.objects.select_related("dataflow", "rule").order_by("-opened_at")
-    if state == "open":
-        alerts = alerts.filter(resolved_at=None)
-    elif state == "resolved":
-        alerts = alerts.exclude(resolved_at=None)
     dataflow_pk = request.GET.get("dataflow", "")
-    if (flow_pk := positive_int(dataflow_pk)) is not None:
-        alerts = alerts.filter(dataflow_id=flow_pk)
+    alerts = queries.alert_history(request.GET).select_related("dataflow", "rule")
     alerts = alerts.prefetch_related("deliveries")
     page = Paginator(alerts, ALERTS_PAGE_SIZE).get_page(request.GET.get("page"))
     for alert in page.object_list:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import csv
-import json
 from datetime import datetime, time, timedelta
 
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
-from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from core.decorators import requires
+from core.exports import download
 from core.http import AuthenticatedHttpRequest
 from monitoring.models import AuditEvent
 from operations.forms import AuditFilterForm
@@ -81,46 +79,29 @@ def audit_list(request: AuthenticatedHttpRequest):
     return render(request, "operations/audit_list.html", context)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @requires("view_audit")
 def audit_csv(request: AuthenticatedHttpRequest):
     """The filtered trail as CSV; before/after are JSON with secrets already redacted."""
     _form, events = _filtered(request)
-    writer = csv.writer(_Echo())
-    rows = (writer.writerow(_row(event)) for event in events.iterator())
-    response = StreamingHttpResponse(
-        (line for chunk in ([writer.writerow(CSV_COLUMNS)], rows) for line in chunk),
-        content_type="text/csv; charset=utf-8",
-    )
-    stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'
-    return response
+    rows = (_row(event) for event in events.iterator(chunk_size=2000))
+    return download("audit", "csv", CSV_COLUMNS, rows)
 
 
-def _row(event: AuditEvent) -> list[str]:
+def _row(event: AuditEvent) -> list:
     return [
-        event.created.isoformat(),
+        event.created,
         event.actor_name,
         event.role,
         event.action,
         event.target_type,
         event.target_id,
-        _safe(event.target_label),
+        event.target_label,
         event.sandbox.display_name if event.sandbox else "",
-        _safe(event.reason),
-        _safe(event.ticket),
+        event.reason,
+        event.ticket,
         event.result,
-        _safe(event.error),
+        event.error,
         event.request_id,
-        json.dumps(event.before, sort_keys=True),
-        json.dumps(event.after, sort_keys=True),
+        event.before,
+        event.after,
     ]
-
-
-def _safe(text: str) -> str:
-    """Stop spreadsheet apps from running a cell that starts like a formula."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -16,7 +16,7 @@ from config.celery import app
 from tests.base import BaseTestCase, make_sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT_APPS = ("core", "monitoring", "onboarding", "operations")
+PROJECT_APPS = ("core", "monitoring", "onboarding", "operations", "api")
 # A page polls the Job or the Draft a task takes first: the person is waiting for it.
 WAITED_ON_BY = ("job_id", "draft_pk")
 # What beat sends for the monitoring poller (config/settings.py, CELERY_BEAT_SCHEDULE).
