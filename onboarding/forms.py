@@ -523,11 +523,12 @@ class IdentityForm(forms.Form):
     def save(self, path: str) -> None:
         data = self.cleaned_data
         code = (data.get("new_code") or "").strip()
-        chosen = {}
-        for n, identity in enumerate(self.identities):
-            value = data.get(f"namespace_{n}") or ""
-            chosen[identity.destination] = code if value == identities.NEW_NAMESPACE else value
-        if identities.NEW_NAMESPACE in {data.get(f"namespace_{n}") for n in range(len(chosen))}:
+        picked = [data.get(f"namespace_{n}") or "" for n in range(len(self.identities))]
+        chosen = {
+            identity.destination: code if value == identities.NEW_NAMESPACE else value
+            for identity, value in zip(self.identities, picked, strict=True)
+        }
+        if identities.NEW_NAMESPACE in picked:
             self.draft.custom_namespace = {
                 "name": data["new_name"].strip(),
                 "code": code,

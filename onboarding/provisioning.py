@@ -999,8 +999,10 @@ def _attempt_step(attempt: Attempt, step: ProvisioningStep) -> None:
 
 def _audit_created(attempt: Attempt, step: ProvisioningStep) -> None:
     body = attempt.body(step.resource_path, step.kind)
-    if not isinstance(body, dict):
-        body = {"patch": body}
+    if step.kind == Kind.IDENTITY:
+        body = {"descriptors": identity_bodies(attempt.draft, step.resource_path, attempt.ids)}
+    elif not isinstance(body, dict):
+        body = {"patch": body}  # the schema's JSON Patch
     if step.kind in (Kind.FIELD_GROUP, Kind.MAPPING_SET):
         # Whole field trees and mapping lists would swamp the audit trail; keep the gist.
         body = {

@@ -203,8 +203,9 @@ class MappingForm(ReasonFields):
         widget=forms.Textarea(attrs={"rows": 14, "class": "mono", "spellcheck": "false"}),
         help_text=_(
             "One rule per line: “source -> XDM destination”. A source can be a Stripe field "
-            "(data.amount) or an expression (data.amount / 100). Add “(identity)” after the "
-            "destination to mark an identity."
+            "(data.amount) or an expression (data.amount / 100). “(identity)” after a "
+            "destination is kept as the mapping set has it, but does not make an identity: AEP "
+            "reads identities from the schema's identity descriptors."
         ),
     )
     seen = forms.CharField(widget=forms.HiddenInput, required=False)

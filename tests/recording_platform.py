@@ -22,13 +22,19 @@ PLATFORM = "http://aep.invalid"
 
 
 class RecordingPlatform:
-    def __init__(self, reads: Mapping[str, Any] | None = None, url: str = PLATFORM) -> None:
+    def __init__(
+        self, reads: Mapping[str, Any] | None = None, url: str = PLATFORM, *, patches: bool = False
+    ) -> None:
         self.url = url
         self.reads = dict(reads or {})
         self.ids = itertools.count(1)
+        # PATCH is answered only when the caller expects one (responses insists that every
+        # registered answer is used).
+        self.patches = patches
 
     def install(self, rsps: responses.RequestsMock) -> None:
-        for method in ("GET", "POST", "PATCH") if self.reads else ("POST", "PATCH"):
+        methods = ("GET", "POST") if self.reads else ("POST",)
+        for method in (*methods, "PATCH") if self.patches else methods:
             rsps.add_callback(method, re.compile(re.escape(self.url) + "/.*"), self.answer)
 
     def answer(self, request: Any) -> tuple[int, dict[str, str], str]:

@@ -41,10 +41,11 @@ ALLOWED_WORDS = {
     "jpy", "slack", "microsoft", "teams",
     *(word for path in STRIPE_RESOURCE_PATHS for word in path.split("_")),
 }  # fmt: skip
-# Names of Adobe products and permissions, CSV column names users type, IANA time zones.
+# Names of Adobe products and permissions, Identity Service's standard Email namespace (its
+# code), CSV column names users type, IANA time zones.
 ALLOWED_PHRASES = [
     "Adobe Developer Console", "Adobe Admin Console", "Data Prep", "View Sources",
-    "Manage Sources", "Identity Service", "source, destination, identity, kind, type",
+    "Manage Sources", "Identity Service", "Email", "source, destination, identity, kind, type",
     *available_timezones(),
 ]  # fmt: skip
 # Technical tokens: ids, paths and field names (digits or _ . / @ # = - inside), camelCase.

@@ -91,7 +91,7 @@ class ReviewMatchesRequestsTestCase(BaseTestCase):
             self.client.post(f"/wizard/{self.draft.pk}/review/")
         self.draft.refresh_from_db()
         assert self.draft.status == Draft.Status.PROVISIONING
-        RecordingPlatform(NOTHING_YET).install(rsps)
+        RecordingPlatform(NOTHING_YET, patches=True).install(rsps)
         client = AEPClient(config_for(self.sandbox), token_cache=MemoryTokenCache())
         with patch("onboarding.tasks.client_for", return_value=client):
             tasks.provision(str(self.draft.pk), self.draft.attempt)
