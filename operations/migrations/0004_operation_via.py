@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('operations', '0002_operation_resume_at'),
+        ('operations', '0003_operation_auto_resumes'),
     ]
 
     operations = [
