@@ -391,11 +391,9 @@ def _stop(
     status: str = Draft.Status.PROVISIONING,
     attempt: int | None = None,
 ) -> None:
-    """Fail the draft, unless a newer attempt (or a person) has taken it over meanwhile."""
-    current = {"attempt": draft.attempt if attempt is None else attempt}
-    if status == Draft.Status.DISCARDING and attempt is None:
-        current = {}
-    Draft.objects.filter(pk=draft.pk, status=status, **current).update(
+    """Fail the draft's `attempt`, unless a newer attempt (or a person) has taken the draft
+    over meanwhile. None (a discard queued before discards were numbered) fails any."""
+    Draft.objects.filter(pk=draft.pk, status=status, **_of_attempt(attempt)).update(
         status=Draft.Status.FAILED, error=message, heartbeat=None
     )
 
@@ -423,16 +421,19 @@ def discard_draft(draft_pk: str, attempt: int | None = None) -> None:
         why = _("Something went wrong on our side while discarding. Try again.")
         _stop(draft, why, Draft.Status.DISCARDING, attempt)
         return
-    current = {} if attempt is None else {"attempt": attempt}
-    Draft.objects.filter(pk=draft_pk, status=Draft.Status.DISCARDING, **current).update(
-        status=Draft.Status.DISCARDED, access_token="", heartbeat=None, error=""
-    )
+    Draft.objects.filter(
+        pk=draft_pk, status=Draft.Status.DISCARDING, **_of_attempt(attempt)
+    ).update(status=Draft.Status.DISCARDED, access_token="", heartbeat=None, error="")
+
+
+def _of_attempt(attempt: int | None) -> dict[str, Any]:
+    return {} if attempt is None else {"attempt": attempt}
 
 
 def _attempt_filter(attempt: int | None) -> dict[str, Any]:
     """Claim a numbered attempt only while no worker has it (a redelivered message finds the
     heartbeat set); an unnumbered message claims whatever discard is under way."""
-    return {} if attempt is None else {"attempt": attempt, "heartbeat": None}
+    return {} if attempt is None else {**_of_attempt(attempt), "heartbeat": None}
 
 
 @shared_task(name="onboarding.resume_stalled")

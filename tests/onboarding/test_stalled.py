@@ -123,6 +123,7 @@ class StalledDraftTestCase(BaseTestCase):
         ):
             assert tasks.resume_stalled() == 1
         sent.assert_called_once_with(str(self.draft.pk), 2)
+        self.assertContains(self.client.get(self.url), "discarding was resumed automatically")
 
     def test_beat_leaves_live_and_settled_drafts_alone(self):
         Draft.objects.filter(pk=self.draft.pk).update(
