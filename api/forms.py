@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from api.models import ApiToken
 
+DUPLICATE_NAME = _("You already have a token with this name.")
 EXPIRY_CHOICES = [
     ("30", _("in 30 days")),
     ("90", _("in 90 days")),
@@ -33,7 +34,7 @@ class TokenForm(forms.Form):
         if not name:
             raise forms.ValidationError(_("Give the token a name."))
         if ApiToken.objects.filter(user=self.user, name=name, revoked_at=None).exists():
-            raise forms.ValidationError(_("You already have a token with this name."))
+            raise forms.ValidationError(DUPLICATE_NAME)
         return name
 
     def expires_at(self) -> datetime | None:

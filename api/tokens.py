@@ -10,7 +10,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from api.models import ApiToken
@@ -42,15 +42,18 @@ def issue(
     if ApiToken.objects.filter(user=user, name=name, revoked_at=None).exists():
         raise TokenError(f"you already have a token named {name!r}")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(30)
-    with transaction.atomic():
-        token = ApiToken.objects.create(
-            user=user,
-            name=name,
-            prefix=raw[:SHOWN_PREFIX],
-            digest=digest_of(raw),
-            expires_at=expires_at,
-        )
-        _audit(actor or user, "api_token.create", token)
+    try:
+        with transaction.atomic():
+            token = ApiToken.objects.create(
+                user=user,
+                name=name,
+                prefix=raw[:SHOWN_PREFIX],
+                digest=digest_of(raw),
+                expires_at=expires_at,
+            )
+            _audit(actor or user, "api_token.create", token)
+    except IntegrityError:  # the same name created at the same moment, in another request
+        raise TokenError(f"you already have a token named {name!r}") from None
     return token, raw
 
 

@@ -4,19 +4,19 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
 from api.problems import not_found
-from api.views import actions, monitoring, operations, plans
+from api.views import actions, plans, progress, reads
 
 app_name = "api"
 
 read_urls = [
-    path("dataflows", monitoring.dataflow_list, name="dataflow-list"),
-    path("dataflows/<int:pk>", monitoring.dataflow_detail, name="dataflow-detail"),
-    path("dataflows/<int:pk>/runs", monitoring.dataflow_runs, name="dataflow-runs"),
-    path("runs/<int:pk>", monitoring.run_detail, name="run-detail"),
-    path("accounts", monitoring.account_list, name="account-list"),
-    path("alerts", monitoring.alert_list, name="alert-list"),
-    path("operations/<uuid:pk>", operations.operation_detail, name="operation-detail"),
-    path("jobs/<uuid:pk>", operations.job_detail, name="job-detail"),
+    path("dataflows", reads.dataflow_list, name="dataflow-list"),
+    path("dataflows/<int:pk>", reads.dataflow_detail, name="dataflow-detail"),
+    path("dataflows/<int:pk>/runs", reads.dataflow_runs, name="dataflow-runs"),
+    path("runs/<int:pk>", reads.run_detail, name="run-detail"),
+    path("accounts", reads.account_list, name="account-list"),
+    path("alerts", reads.alert_list, name="alert-list"),
+    path("operations/<uuid:pk>", progress.operation_detail, name="operation-detail"),
+    path("jobs/<uuid:pk>", progress.job_detail, name="job-detail"),
 ]
 
 action_urls = [

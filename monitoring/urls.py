@@ -33,16 +33,8 @@ sandbox_urls = [
 
 dataflow_urls = [
     path("overview/", overview.overview_page, name="overview"),
-    path(
-        "overview/export.<str:fmt>",
-        exports.overview_export,
-        name="overview-export",
-    ),
-    path(
-        "dataflows/<int:pk>/runs.<str:fmt>",
-        exports.runs_export,
-        name="dataflow-runs-export",
-    ),
+    *exports.both_formats("overview/export", exports.overview_export, "overview-export"),
+    *exports.both_formats("dataflows/<int:pk>/runs", exports.runs_export, "dataflow-runs-export"),
     path("dataflows/<int:pk>/", dataflows.dataflow_detail, name="dataflow-detail"),
     path("dataflows/<int:pk>/sla/", dataflows.dataflow_sla, name="dataflow-sla"),
     path("dataflows/<int:pk>/subscribe/", dataflows.dataflow_subscribe, name="dataflow-subscribe"),
@@ -73,7 +65,7 @@ dataflow_urls = [
 
 alert_urls = [
     path("alerts/", alerts.alert_list, name="alert-list"),
-    path("alerts/export.<str:fmt>", exports.alerts_export, name="alert-export"),
+    *exports.both_formats("alerts/export", exports.alerts_export, "alert-export"),
     path("alerts/rules/", alerts.rule_list, name="alert-rules"),
     path("alerts/rules/new/", alerts.rule_create, name="alert-rule-create"),
     path("alerts/rules/<int:pk>/", alerts.rule_edit, name="alert-rule-edit"),

@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from api import tokens
-from api.forms import TokenForm
+from api.forms import DUPLICATE_NAME, TokenForm
 from api.models import ApiToken
 from core.decorators import requires
 from core.http import AuthenticatedHttpRequest
@@ -29,10 +29,14 @@ def token_list(request: AuthenticatedHttpRequest):
     form = TokenForm(request.POST if request.method == "POST" else None, user=request.user)
     new_token = ""
     if form.is_bound and form.is_valid():
-        _token, new_token = tokens.issue(
-            request.user, form.cleaned_data["name"], expires_at=form.expires_at()
-        )
-        form = TokenForm(user=request.user)
+        try:
+            _token, new_token = tokens.issue(
+                request.user, form.cleaned_data["name"], expires_at=form.expires_at()
+            )
+        except tokens.TokenError:  # the same name, created by another request meanwhile
+            form.add_error("name", DUPLICATE_NAME)
+        else:
+            form = TokenForm(user=request.user)
     context = {
         "form": form,
         "new_token": new_token,

@@ -6,15 +6,22 @@ from __future__ import annotations
 from functools import lru_cache
 
 from django.shortcuts import get_object_or_404
+from django.urls import path
 from django.utils.translation import get_language
 
 from core.decorators import requires
-from core.exports import download
+from core.exports import FORMATS, download
 from core.http import AuthenticatedHttpRequest
 from monitoring import queries
 from monitoring.models import Dataflow, Run
 
 CHUNK = 2000
+
+
+def both_formats(route: str, view, name: str) -> list:
+    """`route`.csv and `route`.json, one URL name: reverse(name, kwargs={"fmt": …})."""
+    return [path(f"{route}.{fmt}", view, {"fmt": fmt}, name=name) for fmt in FORMATS]
+
 
 FLOW_COLUMNS = (
     "id",

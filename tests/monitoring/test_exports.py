@@ -76,3 +76,18 @@ class ExportTestCase(BaseTestCase):
         self.client.logout()
         self.login(self.mina)
         assert self.client.get("/overview/export.xml").status_code == 404
+
+
+class ExportLinksTestCase(BaseTestCase):
+    def test_the_pages_link_their_exports_with_their_filters(self):
+        sandbox = make_sandbox()
+        flow = make_dataflow(make_account(sandbox), health=Dataflow.Health.FAILING)
+        make_run(flow, "failed")
+        self.login(self.mina)
+        overview = self.client.get("/overview/?status=failing&page=2").content.decode()
+        assert "/overview/export.csv?status=failing" in overview
+        assert "/overview/export.json?status=failing" in overview
+        detail = self.client.get(f"/dataflows/{flow.pk}/").content.decode()
+        assert f"/dataflows/{flow.pk}/runs.csv" in detail
+        alerts = self.client.get(f"/alerts/?state=open&dataflow={flow.pk}").content.decode()
+        assert f"/alerts/export.csv?state=open&amp;dataflow={flow.pk}" in alerts

@@ -29,6 +29,7 @@ PARAM_KINDS = {
     ("operations", "pk"): "operation",
     ("sandboxes", "pk"): "sandbox",
     ("rules", "pk"): "rule",
+    ("tokens", "pk"): "api_token",
 }
 ADMIN_PREFIX = "admin/"
 

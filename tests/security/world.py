@@ -15,6 +15,8 @@ from datetime import timedelta
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from api.models import ApiToken
+from api.tokens import issue
 from core.models import Job
 from core.roles import ADMIN, MARKETING_OPS, SUPPORT, ensure_roles
 from monitoring.audit import record
@@ -61,6 +63,7 @@ class World:
     rule: AlertRule
     alert: Alert
     job: Job
+    api_token: ApiToken
     extra_ids: dict[str, list] = field(default_factory=dict)
 
     @property
@@ -75,6 +78,7 @@ class World:
             "operation": [self.rotation.pk],
             "rule": [self.rule.pk],
             "job": [self.job.pk],
+            "api_token": [self.api_token.pk],
             "resource": ["charges"],
         }
         for kind, extra in self.extra_ids.items():
@@ -181,6 +185,7 @@ def seed_world() -> World:
         rule=rule,
         alert=alert,
         job=job,
+        api_token=issue(mina, "leak test")[0],
     )
 
 
