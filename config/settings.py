@@ -61,6 +61,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CSRF, the first to read the body: oversized uploads are refused as they arrive.
+    "core.uploads.UploadLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # The person's saved language and time zone; after authentication and LocaleMiddleware.
@@ -151,6 +153,8 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # Keep oversized posts out of memory; the wizard's largest form is a mapping of a few hundred rows.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# Uploaded files (mapping CSVs) are refused past this size before they are stored (core/uploads.py).
+UPLOAD_MAX_BYTES = 512 * 1024
 
 # --- Security ---------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
