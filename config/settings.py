@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "core.uploads.UploadLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.middleware.SessionIdleMiddleware",
     # The person's saved language and time zone; after authentication and LocaleMiddleware.
     "core.preferences.PreferenceMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -158,9 +159,9 @@ UPLOAD_MAX_BYTES = 512 * 1024
 
 # --- Security ---------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
-# Sessions end after 12 hours without a request; each request starts the 12 hours again.
+# Sessions end after 12 hours without a request: a signed-in person's requests start the 12
+# hours again (at most every few minutes, core.middleware.SessionIdleMiddleware).
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_HOURS", 12, minimum=1) * 3600
-SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
