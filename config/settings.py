@@ -69,8 +69,11 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CSRF, the first to read the body: oversized uploads are refused as they arrive.
+    "core.uploads.UploadLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.middleware.SessionIdleMiddleware",
     # The person's saved language and time zone; after authentication and LocaleMiddleware.
     "core.preferences.PreferenceMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -162,12 +165,14 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # Keep oversized posts out of memory; the wizard's largest form is a mapping of a few hundred rows.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# Uploaded files (mapping CSVs) are refused past this size before they are stored (core/uploads.py).
+UPLOAD_MAX_BYTES = 512 * 1024
 
 # --- Security ---------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
-# Sessions end after 12 hours without a request; each request starts the 12 hours again.
+# Sessions end after 12 hours without a request: a signed-in person's requests start the 12
+# hours again (at most every few minutes, core.middleware.SessionIdleMiddleware).
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_HOURS", 12, minimum=1) * 3600
-SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE

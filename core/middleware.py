@@ -1,7 +1,8 @@
-"""Request ids for the logs, and the Content-Security-Policy header."""
+"""Request ids for the logs, the Content-Security-Policy header, and idle sessions' end."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from django.conf import settings
@@ -51,3 +52,36 @@ class ContentSecurityPolicyMiddleware:
         if self.policy:
             response.headers.setdefault("Content-Security-Policy", self.policy)
         return response
+
+
+SESSION_REFRESHED_KEY = "_refreshed_at"
+# How stale a session's expiry may get before a request renews it: a write on every request
+# would cost a query each, and five minutes do not matter against a 12-hour idle limit.
+SESSION_REFRESH_SECONDS = 300
+
+
+class SessionIdleMiddleware:
+    """A signed-in person's session ends after SESSION_COOKIE_AGE without requests: each
+    request renews its expiry (and the cookie's), at most every SESSION_REFRESH_SECONDS."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            mark_session_fresh(request, only_if_stale=True)
+        return response
+
+
+def session_fresh_at_login(sender, request, user, **kwargs) -> None:
+    if request is not None and hasattr(request, "session"):
+        mark_session_fresh(request)
+
+
+def mark_session_fresh(request: HttpRequest, only_if_stale: bool = False) -> None:
+    now = int(time.time())
+    last = request.session.get(SESSION_REFRESHED_KEY, 0)
+    if not only_if_stale or now - last >= SESSION_REFRESH_SECONDS:
+        request.session[SESSION_REFRESHED_KEY] = now  # modified: saved with a new expiry

@@ -234,6 +234,7 @@ class AlertRuleForm(forms.ModelForm):
             ) % {"label": self.instance.webhook_label}
         else:
             del self.fields["remove_webhook"]
+        self.order_fields([*self.Meta.fields[:7], "remove_webhook"])
         self.fields["webhook_format"].help_text = self._format_help()
         # Read by static/js/alert_rule_form.js, which picks the format as the address is typed.
         self.fields["webhook_url"].widget.attrs["data-suggest-format"] = "id_webhook_format"

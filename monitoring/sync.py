@@ -27,7 +27,7 @@ from aep.errors import AEPError
 from aep.flowservice import FlowServiceClient
 from aep.types import Run as ApiRun
 from core import metrics
-from core.explain import explain_aep_error
+from core.explain import ExplainedError, explain_aep_error
 from monitoring import conf, health, rollups, throttle
 from monitoring.clients import cached_sandbox, pooled_client_for
 from monitoring.models import OPEN_RUN_STATUSES, Dataflow, Run
@@ -406,6 +406,9 @@ def _back_off(dataflow: Dataflow, exc: Exception) -> None:
             exc,
             extra={"aep_request_id": exc.request_id, "aep_error_code": exc.code},
         )
+    elif isinstance(exc, ExplainedError):  # e.g. the sandbox's secret cannot be read
+        message = exc.message
+        logger.warning("sync of dataflow %s failed: %s", dataflow.pk, message)
     else:
         message = _("Monitoring failed unexpectedly while reading this flow's runs.")
         logger.exception("sync of dataflow %s failed unexpectedly", dataflow.pk)

@@ -596,10 +596,25 @@ class ImportCSVForm(forms.Form):
     )
     MAX_BYTES = 512 * 1024
 
+    def __init__(self, *args, refused: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.refused = refused  # the upload was dropped for its size as it arrived
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.refused:
+            self.errors.pop("csv_file", None)
+            self.add_error("csv_file", self.too_large())
+        return cleaned
+
+    @staticmethod
+    def too_large() -> str:
+        return str(_("The file is too large; a mapping CSV is under 512 KB."))
+
     def clean_csv_file(self):
         upload = self.cleaned_data["csv_file"]
         if upload.size > self.MAX_BYTES:
-            raise forms.ValidationError(_("The file is too large; a mapping CSV is under 512 KB."))
+            raise forms.ValidationError(self.too_large())
         try:
             text = upload.read().decode("utf-8-sig")
         except UnicodeDecodeError:

@@ -13,6 +13,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from core.http import AuthenticatedHttpRequest
 from core.jobs import latest_job, start_job
+from core.uploads import refused_uploads
 from onboarding import forms, mapping, provisioning, tasks
 from onboarding.models import Draft
 from onboarding.views.helpers import (
@@ -220,8 +221,10 @@ def mapping_import(request: AuthenticatedHttpRequest, pk, resource: str):
     draft = _mapping_draft(request, pk, resource)
     if response := redirect_unless_editable(draft):
         return response
-    if "csv_file" in request.FILES:
-        csv_form = forms.ImportCSVForm(request.POST, request.FILES)
+    uploaded = "csv_file" in request.FILES  # reads the body, refusing an oversized file
+    refused = "csv_file" in refused_uploads(request)
+    if uploaded or refused:
+        csv_form = forms.ImportCSVForm(request.POST, request.FILES, refused=refused)
         if not csv_form.is_valid():
             return _mapping_page(request, draft, resource, csv_form=csv_form)
         _set_rows(draft, resource, csv_form.cleaned_data["csv_file"])

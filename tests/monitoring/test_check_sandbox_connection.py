@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 
 import responses
+from cryptography.fernet import Fernet
+from django.test import override_settings
 
 from aep.payloads import STRIPE_CONNECTION_SPEC_ID
 from core.models import Job
@@ -51,6 +53,17 @@ class TestSandboxConnectionTestCase(BaseTestCase):
         sent = responses.calls[1].request
         assert sent.headers["x-sandbox-name"] == "prod"
         assert sent.headers["x-gw-ims-org-id"] == self.sandbox.org_id
+
+    @responses.activate
+    def test_an_unreadable_client_secret_fails_naming_the_sandbox_and_the_fix(self):
+        with override_settings(FIELD_ENCRYPTION_KEYS=[Fernet.generate_key().decode()]):
+            check_sandbox_connection(str(self.job.pk))
+        self.job.refresh_from_db()
+        assert self.job.status == Job.Status.FAILED
+        assert "Demo (prod)" in self.job.error
+        assert "cannot be read with the current FIELD_ENCRYPTION_KEY" in self.job.error
+        assert "Enter the secret again" in self.job.error
+        assert len(responses.calls) == 0  # nothing was sent
 
     @responses.activate
     def test_bad_credentials_fail_in_plain_words(self):

@@ -6,11 +6,13 @@ from datetime import UTC, datetime, timedelta
 from unittest.mock import patch
 
 import pytest
+from cryptography.fernet import Fernet
 from django.test import override_settings
 from django.utils import timezone
 
 from aep import errors
 from monitoring import throttle
+from monitoring.clients import client_for
 from monitoring.models import Dataflow, IngestBucket, Run
 from monitoring.sync import run_sync
 from tests.base import BaseTestCase, make_sandbox
@@ -222,6 +224,14 @@ class SyncDataflowTestCase(BaseTestCase):
         assert self.flow.sync_failures == 1
         assert self.flow.sync_error
         assert self.flow.next_sync_at > timezone.now()
+
+    def test_a_sandbox_secret_no_key_can_read_fails_the_sync_in_words(self):
+        with override_settings(FIELD_ENCRYPTION_KEYS=[Fernet.generate_key().decode()]):
+            outcome = run_sync(self.flow.pk, client_for)
+        assert outcome.status == "failed"
+        self.flow.refresh_from_db()
+        assert "cannot be read with the current FIELD_ENCRYPTION_KEY" in self.flow.sync_error
+        assert str(self.flow.sandbox) in self.flow.sync_error
 
     def test_a_second_sync_of_the_same_flow_at_once_is_skipped(self):
         with throttle.flow_lock(self.flow.pk, 60) as acquired:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from unittest.mock import patch
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
 
 from core.models import Job
 from monitoring.models import Dataflow
@@ -156,6 +157,25 @@ class StepMappingTestCase(BaseTestCase):
         upload = SimpleUploadedFile("m.csv", b"a,b\n1,2\n")
         r = self.client.post(f"{self.url}import/", {"csv_file": upload})
         self.assertContains(r, "must name the columns")
+
+    def test_an_oversized_csv_is_refused_before_it_is_stored(self):
+        # 4 MB: past the 512 KB limit and past Django's in-memory threshold (2.5 MB), so without
+        # the limit the whole file would be written to a temporary file first.
+        big = b"source,destination\n" + b"data.id,_acme.charges_data.id\n" * 140_000
+        stored = []
+        real = TemporaryFileUploadHandler.receive_data_chunk
+
+        def spy(handler, raw_data, start):
+            stored.append(len(raw_data))
+            return real(handler, raw_data, start)
+
+        with patch.object(TemporaryFileUploadHandler, "receive_data_chunk", spy):
+            r = self.client.post(
+                f"{self.url}import/", {"csv_file": SimpleUploadedFile("m.csv", big)}
+            )
+        self.assertContains(r, "The file is too large; a mapping CSV is under 512 KB.")
+        assert sum(stored) <= 512 * 1024
+        assert self.rows() != []  # the mapping is unchanged
 
     def test_import_from_another_dataflow_is_a_task(self):
         flow = Dataflow.objects.create(
