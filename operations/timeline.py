@@ -52,21 +52,32 @@ class Entry:
     link: str = ""
 
 
-def timeline(dataflow: Dataflow, limit: int = 50, runs: Sequence[Run] | None = None) -> list[Entry]:
-    """`runs`: the flow's latest runs, newest first, when the page has read them already."""
+def timeline(
+    dataflow: Dataflow,
+    limit: int = 50,
+    runs: Sequence[Run] | None = None,
+    before: datetime | None = None,
+) -> list[Entry]:
+    """The `limit` newest entries, or the `limit` newest older than `before` (a page further
+    down). `runs`: the flow's latest runs, newest first, when the page has read them already."""
     entries = [
-        *_runs(dataflow, limit, runs),
-        *_audit(dataflow, limit),
-        *_alerts(dataflow, limit),
-        *_operations(dataflow),
+        *_runs(dataflow, limit, runs, before),
+        *_audit(dataflow, limit, before),
+        *_alerts(dataflow, limit, before),
+        *(_operations(dataflow) if before is None else []),
     ]
     entries.sort(key=lambda entry: entry.when, reverse=True)
     return entries[:limit]
 
 
-def _runs(dataflow: Dataflow, limit: int, runs: Sequence[Run] | None) -> list[Entry]:
+def _runs(
+    dataflow: Dataflow, limit: int, runs: Sequence[Run] | None, before: datetime | None
+) -> list[Entry]:
     if runs is None:
-        runs = list(dataflow.runs.defer("activities").order_by("-created_at")[:limit])
+        rows = dataflow.runs.defer("activities").order_by("-created_at")
+        if before is not None:
+            rows = rows.filter(created_at__lt=before)
+        runs = list(rows[:limit])
     return [
         Entry(
             when=run.created_at,
@@ -97,7 +108,7 @@ def _run_detail(run) -> str:
     return " · ".join(parts)
 
 
-def _audit(dataflow: Dataflow, limit: int) -> list[Entry]:
+def _audit(dataflow: Dataflow, limit: int, before: datetime | None) -> list[Entry]:
     """Changes to the flow itself, and to its account (a new key affects every flow on it).
 
     Audit events name a dataflow and an account by their AEP ids, which outlive our rows.
@@ -107,6 +118,8 @@ def _audit(dataflow: Dataflow, limit: int) -> list[Entry]:
     if account and account.connection_id:
         query |= Q(target_type="account", target_id=account.connection_id)
     events = AuditEvent.objects.filter(query, sandbox=dataflow.sandbox).order_by("-created")
+    if before is not None:
+        events = events.filter(created__lt=before)
     return [_audit_entry(event) for event in events[:limit]]
 
 
@@ -164,8 +177,11 @@ def _shown(value: Any) -> str:
     return "—" if value is None or value == "" else str(value)
 
 
-def _alerts(dataflow: Dataflow, limit: int) -> list[Entry]:
-    alerts = Alert.objects.filter(dataflow=dataflow).order_by("-opened_at")[:limit]
+def _alerts(dataflow: Dataflow, limit: int, before: datetime | None) -> list[Entry]:
+    alerts = Alert.objects.filter(dataflow=dataflow).order_by("-opened_at")
+    if before is not None:
+        alerts = alerts.filter(opened_at__lt=before)
+    alerts = alerts[:limit]
     return [
         Entry(
             when=alert.opened_at,

@@ -5,9 +5,13 @@ Views only read the database and start jobs; tasks call AEP.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.dateparse import parse_datetime
+from django.utils.timezone import is_aware
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -272,11 +276,33 @@ def bulk_retry(request: AuthenticatedHttpRequest):
     return render(request, "operations/bulk_retry.html", context)
 
 
+TIMELINE_PAGE = 50
+
+
+def _moment(text: str) -> datetime | None:
+    """An aware datetime from the query string, or None for anything else."""
+    try:
+        moment = parse_datetime(text)
+    except ValueError:
+        return None
+    return moment if moment is not None and is_aware(moment) else None
+
+
 @requires(VIEW)
 @vary_on_headers("HX-Request")
 def dataflow_timeline(request: AuthenticatedHttpRequest, pk: int):
     dataflow = dataflow_or_404(pk)
-    context = {"dataflow": dataflow, "entries": timeline(dataflow, limit=200)}
+    before = _moment(request.GET.get("before", ""))
+    entries = timeline(dataflow, limit=TIMELINE_PAGE + 1, before=before)
+    context = {
+        "dataflow": dataflow,
+        "entries": entries[:TIMELINE_PAGE],
+        "newer": before is not None,
+        # Older entries: those before the last one shown (a keyset, not an offset).
+        "older": entries[TIMELINE_PAGE - 1].when.isoformat()
+        if len(entries) > TIMELINE_PAGE
+        else "",
+    }
     if request.htmx:
         return render(request, "operations/_timeline.html", context)
     return render(request, "operations/dataflow_timeline.html", context)

@@ -209,3 +209,20 @@ class DataflowViewsTestCase(BaseTestCase):
         self.assertContains(response, "interval: 1 → 2")
         self.assertContains(response, "“noisy”")
         self.assertNotContains(response, "<html")
+
+    def test_the_timeline_comes_fifty_entries_at_a_time(self):
+        runs = [make_run(self.flow, "success", hours_ago=i + 1) for i in range(60)]
+        self.login(self.mina)
+        url = f"/ops/dataflows/{self.flow.pk}/timeline/"
+        first = self.client.get(url)
+        assert len(first.context["entries"]) == 50
+        older = first.context["older"]
+        assert older == runs[49].created_at.isoformat()
+        second = self.client.get(url, {"before": older})
+        assert [e.title for e in second.context["entries"]] == [
+            f"Run {run.run_id[:8]}" for run in runs[50:]
+        ]
+        assert second.context["older"] == ""
+        self.assertContains(second, "Newest")
+        # A cursor that is not a moment shows the newest entries.
+        assert len(self.client.get(url, {"before": "yesterday"}).context["entries"]) == 50
