@@ -43,6 +43,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--scheduler-tick", type=float, default=0.05, help="seconds between scheduler passes"
     )
+    parser.add_argument(
+        "--no-run-status-variance",
+        action="store_true",
+        help="list every run status in camelCase only (README: Deviations and variance)",
+    )
     args = parser.parse_args(argv)
     if args.time_scale <= 0:
         parser.error("--time-scale must be positive")
@@ -62,6 +67,7 @@ def main(argv: list[str] | None = None) -> None:
         token_lifetime=args.token_lifetime,
         orgs=load_orgs(args.orgs) if args.orgs else builtin_orgs(),
         scheduler_tick=args.scheduler_tick,
+        run_status_variance=not args.no_run_status_variance,
     )
     emulator = Emulator(settings)
     server = make_server(args.host, args.port, create_app(emulator), threaded=True)
