@@ -59,15 +59,15 @@ def totals_match_buckets(sandbox) -> bool:
 
 
 def test_a_sync_longer_than_its_lock_keeps_it_and_a_second_sync_is_skipped(settings):
-    settings.MONITORING_SYNC_LEASE_SECONDS = 1
+    settings.MONITORING_SYNC_LEASE_SECONDS = 2
     settings.MONITORING_RUNS_PAGE_SIZE = 2
     sandbox = make_sandbox()
     flow = make_dataflow(sandbox)
     start = datetime.now(UTC) - timedelta(hours=2)
     runs = [run_doc(flow.flow_id, created=start + timedelta(minutes=15 * i)) for i in range(6)]
-    aep = FakeFlowService(runs=runs, page_delay=0.7)  # three pages: about 2 s, twice the lock
+    aep = FakeFlowService(runs=runs, page_delay=1.0)  # three pages: over 3 s, past the lock
     first, first_out = in_thread(run_sync, flow.pk, lambda sandbox: FakeClient(aep))
-    time.sleep(1.4)
+    time.sleep(2.6)
     second, second_out = in_thread(run_sync, flow.pk, lambda sandbox: FakeClient(aep))
     first.join(20)
     second.join(20)
