@@ -272,14 +272,19 @@ class FlowServiceClient:
 
     def list_runs(
         self,
-        flow_id: str | None = None,
+        flow_id: str | Sequence[str] | None = None,
         *,
         properties: Sequence[str] = (),
         orderby: str | None = None,
         limit: int | None = None,
     ) -> Iterator[Run]:
-        """GET /runs?property=flowId==… (plus any further filters), following tokens."""
-        filters = [f"flowId=={flow_id}", *properties] if flow_id else list(properties)
+        """GET /runs?property=flowId==… (plus any further filters), following tokens.
+
+        Several flow ids become one comma-separated OR filter, `flowId==a,b,c` (notes §2
+        "Filtering"): the runs of all of them, in one listing.
+        """
+        ids = [flow_id] if isinstance(flow_id, str) else list(flow_id or ())
+        filters = [f"flowId=={','.join(ids)}", *properties] if ids else list(properties)
         for item in self._list("/runs", filters, orderby, limit):
             yield Run.from_api(item)
 

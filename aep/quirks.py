@@ -37,9 +37,22 @@ _DATASET_REF_PREFIX = "@/dataSets/"
 _MAX_PLAUSIBLE_TOKEN_SECONDS = 100 * 24 * 3600
 
 # notes §3.2 and §10: run status spellings seen in the wild. `Failed` (capitalised) appears in
-# a documented filter example, so statuses are matched case-insensitively onto this set.
-RUN_STATUSES = ("success", "failed", "partialSuccess", "inProgress", "scheduled")
-_RUN_STATUS_BY_LOWER = {status.lower(): status for status in RUN_STATUSES}
+# a documented filter example and the Flow Service spec's StatusDTO spells them `IN_PROGRESS`,
+# `PARTIAL_SUCCESS`, `QUEUED`…, so statuses are matched case- and underscore-insensitively onto
+# this set.
+RUN_STATUSES = (
+    "success",
+    "failed",
+    "partialSuccess",
+    "cancelled",
+    "inProgress",
+    "scheduled",
+    "queued",
+)
+# A run has ended only with one of these; any other status (empty, queued, scheduled,
+# inProgress, a value nobody documented) is still open and is polled again.
+FINISHED_RUN_STATUSES = ("success", "failed", "partialSuccess", "cancelled")
+_RUN_STATUS_BY_KEY = {status.lower(): status for status in RUN_STATUSES} | {"canceled": "cancelled"}
 
 # notes §3.3 vs [FS-spec] CreateFlowRunRequest: the ad-hoc run tutorial sends window times in
 # epoch seconds, the spec describes milliseconds, and run metrics are milliseconds. Values past
@@ -209,11 +222,25 @@ def unwrap_lone_root(record: Any) -> Any:
     return record
 
 
+def _run_status_key(status: str) -> str:
+    return status.replace("_", "").lower()
+
+
 def normalize_run_status(status: Any) -> str | None:
-    """notes §3.2 / §10: match run statuses case-insensitively; unknown values pass through."""
+    """notes §3.2 / §10: match run statuses case- and underscore-insensitively
+    (`IN_PROGRESS`, `inprogress`, `Failed`); unknown values pass through as they came."""
     if not isinstance(status, str) or not status:
         return None
-    return _RUN_STATUS_BY_LOWER.get(status.lower(), status)
+    return _RUN_STATUS_BY_KEY.get(_run_status_key(status), status)
+
+
+def is_known_run_status(status: str | None) -> bool:
+    return bool(status) and normalize_run_status(status) in RUN_STATUSES
+
+
+def run_is_finished(status: str | None) -> bool:
+    """Only success, failed, partialSuccess and cancelled end a run, however spelled."""
+    return normalize_run_status(status) in FINISHED_RUN_STATUSES
 
 
 def epoch_to_datetime(value: Any) -> datetime | None:

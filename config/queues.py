@@ -51,6 +51,7 @@ TASK_QUEUES: dict[str, str] = {
     # The poller and what it fans out to.
     "monitoring.schedule_syncs": SYNC,
     "monitoring.sync_dataflow": SYNC,
+    "monitoring.sync_dataflows": SYNC,
     "monitoring.discover_flows": SYNC,
     "monitoring.discover_sandbox_flows": SYNC,
     "monitoring.schedule_drift_checks": SYNC,

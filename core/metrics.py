@@ -53,6 +53,7 @@ AEP_ERRORS = "stripe_sources_aep_errors_total"
 TASK_DURATION = "stripe_sources_task_duration_seconds"
 TASKS = "stripe_sources_tasks_total"
 STORE_UP = "stripe_sources_metrics_store_up"
+RUN_STATUS_UNKNOWN = "stripe_sources_run_status_unknown_total"
 
 KNOWN: dict[str, Metric] = {
     m.name: m
@@ -62,6 +63,11 @@ KNOWN: dict[str, Metric] = {
         Metric(TASK_DURATION, "histogram", "Time background tasks took, by task name."),
         Metric(TASKS, "counter", "Background tasks finished, by task name and state."),
         Metric(STORE_UP, "gauge", "1 when the Redis metrics store answered this scrape."),
+        Metric(
+            RUN_STATUS_UNKNOWN,
+            "counter",
+            "Flow runs stored with a status AEP does not document (kept open), by status.",
+        ),
     ]
 }
 _COLLECTORS: list[Collector] = []
@@ -118,6 +124,11 @@ def record_runs_synced(count: int) -> None:
     """Count flow runs the sync read from AEP and stored."""
     if count:
         incr(RUNS_SYNCED, amount=count)
+
+
+def record_unknown_run_status(status: str) -> None:
+    """Count one run stored with a status outside Flow Service's documented set."""
+    incr(RUN_STATUS_UNKNOWN, {"status": status})
 
 
 def _safely(write) -> None:

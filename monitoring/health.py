@@ -15,7 +15,7 @@ from typing import Any
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from monitoring.models import OPEN_RUN_STATUSES, SUCCESS_RUN_STATUSES, Dataflow, Run
+from monitoring.models import FINISHED_RUN_STATUSES, SUCCESS_RUN_STATUSES, Dataflow, Run
 
 Health = Dataflow.Health
 STALE = "stale"
@@ -61,7 +61,7 @@ def gather_facts(dataflow: Dataflow, now: datetime) -> RunFacts:
         last_run_at=latest["started_at"] or latest["created_at"],
         last_success_at=_success_time(success),
         last_success_data=_success_data(success),
-        has_finished_run=success is not None or latest["status"] not in OPEN_RUN_STATUSES,
+        has_finished_run=success is not None or latest["status"] in FINISHED_RUN_STATUSES,
         consecutive_failures=failures.count(),
         **totals,
     )
@@ -69,7 +69,7 @@ def gather_facts(dataflow: Dataflow, now: datetime) -> RunFacts:
 
 def _recent_totals(runs, now: datetime) -> dict[str, int]:
     day = Q(created_at__gte=now - timedelta(days=1))
-    finished = ~Q(status__in=OPEN_RUN_STATUSES)
+    finished = Q(status__in=FINISHED_RUN_STATUSES)
     totals = runs.filter(created_at__gte=now - timedelta(days=7)).aggregate(
         records_7d=Sum("output_records"),
         records_24h=Sum("output_records", filter=day),

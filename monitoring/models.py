@@ -8,6 +8,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from aep import quirks
 from core.crypto import EncryptedSecretField, Secret
 from core.demo import on_this_machine
 from core.schedule import schedule_words
@@ -20,7 +21,10 @@ SCHEDULE_UNITS = {
     "day": timedelta(days=1),
     "week": timedelta(weeks=1),
 }
+# The statuses a run reports before it ends. A run is open unless its status is one of
+# FINISHED_RUN_STATUSES: an empty or unknown status is open too (aep.quirks.run_is_finished).
 OPEN_RUN_STATUSES = ("inProgress", "scheduled", "queued")
+FINISHED_RUN_STATUSES = quirks.FINISHED_RUN_STATUSES
 SUCCESS_RUN_STATUSES = ("success", "partialSuccess")
 # Run statuses as the sync stores them: AEP's, matched case-insensitively onto one spelling
 # (aep.quirks.RUN_STATUSES), and others AEP may report, stored as they come. A status outside
@@ -342,7 +346,7 @@ class Run(models.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.status in OPEN_RUN_STATUSES
+        return self.status not in FINISHED_RUN_STATUSES
 
     @property
     def failed_ratio(self) -> float:

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from core import explain
 from core.models import Job
 from core.stripe import stripe_client
-from monitoring.models import OPEN_RUN_STATUSES, Reconciliation, Run
+from monitoring.models import FINISHED_RUN_STATUSES, Reconciliation, Run
 
 # A scan stops here rather than walk an enormous account; the result says it was cut short.
 MAX_OBJECTS = 200_000
@@ -56,7 +56,7 @@ def run_windows(dataflow_id: int, first: date, last: date) -> list[Window]:
     start, end = day_start(first), day_start(last + timedelta(days=1))
     rows = (
         Run.objects.filter(dataflow_id=dataflow_id, window_start__lt=end, window_end__gt=start)
-        .exclude(status__in=OPEN_RUN_STATUSES)
+        .filter(status__in=FINISHED_RUN_STATUSES)
         .values_list("window_start", "window_end", "output_records")
     )
     best: dict[tuple[datetime, datetime], list[int]] = {}

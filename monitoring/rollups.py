@@ -3,7 +3,9 @@
 
 A flow's buckets are recomputed from its runs (so a sync can run twice without counting twice);
 the change of each bucket is then added to the sandbox's total with an atomic UPDATE, so the
-overview's chart reads a few dozen rows whatever the number of flows.
+overview's chart reads a few dozen rows whatever the number of flows. Two updates of one flow's
+buckets never interleave (they hold the flow's row lock): otherwise both would read the same
+old buckets and add the same change to the total twice.
 """
 
 from __future__ import annotations
@@ -39,9 +41,12 @@ def recompute(dataflow: Dataflow, created: Iterable[datetime]) -> None:
     moments = list(created)
     if not moments:
         return
-    for granularity in (Granularity.HOUR, Granularity.DAY):
-        starts = {bucket_start(m, granularity) for m in moments}
-        _recompute_range(dataflow, granularity, min(starts), max(starts) + STEPS[granularity])
+    with transaction.atomic():
+        # Serialise per flow: what is read as "before" is what the previous update wrote.
+        list(Dataflow.objects.select_for_update().filter(pk=dataflow.pk).values_list("pk"))
+        for granularity in (Granularity.HOUR, Granularity.DAY):
+            starts = {bucket_start(m, granularity) for m in moments}
+            _recompute_range(dataflow, granularity, min(starts), max(starts) + STEPS[granularity])
 
 
 def _recompute_range(

@@ -72,19 +72,29 @@ def schedule_syncs() -> int:
     return scheduler.tick(_dispatch_sync, deliver_later)
 
 
-def _dispatch_sync(dataflow_pk: int, countdown: float) -> None:
-    sync_dataflow.apply_async((dataflow_pk,), countdown=countdown)
+def _dispatch_sync(dataflow_pks: list[int], countdown: float) -> None:
+    sync_dataflows.apply_async((dataflow_pks,), countdown=countdown)
 
 
 # Idempotent (an upsert on run ids), so a message lost with a dying worker may be redelivered.
+@shared_task(name="monitoring.sync_dataflows", acks_late=True, ignore_result=True)
+def sync_dataflows(dataflow_pks: list[int]) -> dict[str, int]:
+    """A batch of flows of one sandbox (scheduler.tick), polled with one runs listing."""
+    outcomes = sync.run_syncs(dataflow_pks, pooled_client_for)
+    counts: dict[str, int] = {}
+    for pk, outcome in outcomes.items():
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+        result = outcome.result if outcome.status == "synced" else None
+        if result is not None and (outcome.health_changed or result.changed):
+            alerts.evaluate(Dataflow.objects.get(pk=pk), deliver_later)
+    return counts
+
+
 @shared_task(name="monitoring.sync_dataflow", acks_late=True, ignore_result=True)
 def sync_dataflow(dataflow_pk: int) -> str:
-    outcome = sync.run_sync(dataflow_pk, pooled_client_for)
-    result = outcome.result if outcome.status == "synced" else None
-    if result is not None and (outcome.health_changed or result.changed):
-        dataflow = Dataflow.objects.get(pk=dataflow_pk)
-        alerts.evaluate(dataflow, deliver_later)
-    return outcome.status
+    """One flow (messages sent before syncs were batched, and tests)."""
+    counts = sync_dataflows([dataflow_pk])
+    return next(iter(counts))
 
 
 @shared_task(name="monitoring.discover_flows", ignore_result=True)
@@ -101,7 +111,7 @@ def discover_sandbox_flows(sandbox_pk: int) -> dict:
         result = discover(sandbox, pooled_client_for(sandbox))
     except RateLimitError as exc:
         # Same as the syncs: slow the whole poller down; the next discovery tick tries again.
-        throttle.slow_down(exc.retry_after)
+        throttle.slow_down(exc.retry_after, sandbox_pk)
         return {"throttled": True}
     changed = result.updated + result.deleted
     if changed:

@@ -86,9 +86,14 @@ class FlowExecutor:
     # -- creating and finishing run documents ---------------------------------------------------
 
     def start_run(
-        self, flow: dict[str, Any], scope: Scope, window: Window, trigger: Trigger | None = None
+        self,
+        flow: dict[str, Any],
+        scope: Scope,
+        window: Window,
+        trigger: Trigger | None = None,
+        status: str = "queued",
     ) -> dict[str, Any]:
-        """Store a new run in ``inProgress`` and return it."""
+        """Store a new run, ``queued`` (or ``scheduled``) until it starts, and return it."""
         trigger = trigger or Trigger()
         now = now_ms()
         run_id = flow_entity_id()
@@ -108,12 +113,26 @@ class FlowExecutor:
             created_client=trigger.created_client,
             copy_type=_copy_type(window),
             extra=_run_extra(flow, window),
+            status=status,
         )
         self.store.insert(RUNS, doc, scope, parent_id=flow["id"], created_at=now)
         return doc
 
+    def _mark_started(self, run: dict[str, Any]) -> dict[str, Any]:
+        """A queued or scheduled run starts: ``inProgress``, with a new etag."""
+        if run["metrics"]["statusSummary"]["status"] == "inProgress":
+            return run
+        run["metrics"]["statusSummary"]["status"] = "inProgress"
+        for activity in run.get("activities") or ():
+            activity["statusSummary"]["status"] = "inProgress"
+        run["etag"] = new_etag()
+        run["updatedAt"] = now_ms()
+        self.store.replace(RUNS, run["id"], run, run["updatedAt"])
+        return run
+
     def execute(self, run: dict[str, Any], scope: Scope, window: Window) -> dict[str, Any]:
-        """Run the window of an ``inProgress`` run and store its final document."""
+        """Run the window of a queued run and store its final document."""
+        run = self._mark_started(run)
         flow = self.store.get("flows", run["flowId"], scope)
         try:
             if flow is None:
@@ -276,7 +295,8 @@ class FlowExecutor:
     # -- start-up -------------------------------------------------------------------------------
 
     def fail_interrupted_runs(self, queued_run_ids: set[str]) -> int:
-        """Runs left ``inProgress`` by a previous process can never finish: fail them.
+        """Runs left open (``inProgress``, ``queued``) by a previous process can never finish:
+        fail them.
 
         Their staged records go too: no run is executing yet, and queued runs stage nothing
         before they start.
@@ -285,7 +305,7 @@ class FlowExecutor:
         failed = 0
         for run, scope in self.store.list_all(RUNS):
             status = run["metrics"]["statusSummary"]["status"]
-            if status != "inProgress" or run["id"] in queued_run_ids:
+            if status not in runner.OPEN_STATUSES or run["id"] in queued_run_ids:
                 continue
             window = window_of(run)
             outcome = _failed_outcome(

@@ -537,6 +537,11 @@ def run_document(
     return document
 
 
+# Statuses of a run that has not ended. A run waits `queued` (a scheduled window) or `scheduled`
+# (an ad-hoc or re-triggered run, as the ad-hoc run tutorial shows it) before it starts.
+OPEN_STATUSES = ("queued", "scheduled", "inProgress")
+
+
 def in_progress_run_document(
     *,
     run_id: str,
@@ -554,8 +559,10 @@ def in_progress_run_document(
     created_client: str = "acp_foundation_connectors",
     copy_type: str = "one-time",
     extra: dict | None = None,
+    status: str = "inProgress",
 ) -> dict:
-    """A run that has started and not finished: status ``inProgress``, no counts yet."""
+    """A run that has not finished: ``queued`` or ``scheduled`` until it starts, then
+    ``inProgress``; no counts yet."""
     document = _run_header(
         run_id, flow_id, etag, created_at_ms, updated_at_ms, sandbox_id, sandbox_name,
         created_by, created_client, extra,
@@ -565,7 +572,7 @@ def in_progress_run_document(
         "sizeSummary": {},
         "recordSummary": {},
         "fileSummary": {"activityRefs": ["copyActivity"]},
-        "statusSummary": {"status": "inProgress", "errors": [], "activityRefs": ["copyActivity"]},
+        "statusSummary": {"status": status, "errors": [], "activityRefs": ["copyActivity"]},
     }
     document["activities"] = [
         {
@@ -578,7 +585,7 @@ def in_progress_run_document(
             "sizeSummary": {},
             "recordSummary": {},
             "fileSummary": {},
-            "statusSummary": {"status": "inProgress", "extensions": {"type": copy_type}},
+            "statusSummary": {"status": status, "extensions": {"type": copy_type}},
             "sourceInfo": _source_info(source_connection_id, run_id),
         }
     ]

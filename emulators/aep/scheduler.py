@@ -145,8 +145,8 @@ class Scheduler:
     def queue_run(
         self, flow: dict[str, Any], scope: Scope, window: Window, trigger: Trigger
     ) -> dict[str, Any]:
-        """Create a run now (``inProgress``) and let the scheduler execute it shortly."""
-        run = self.executor.start_run(flow, scope, window, trigger)
+        """Create a run now (``scheduled``) and let the scheduler execute it shortly."""
+        run = self.executor.start_run(flow, scope, window, trigger, status="scheduled")
         pending = PendingRun(
             run["id"], flow["id"], scope.org, scope.sandbox, window.start, window.end
         )

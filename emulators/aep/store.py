@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -256,14 +256,21 @@ class Store:
             db.execute("DELETE FROM entities WHERE kind = ? AND parent_id = ?", (kind, parent_id))
 
     def list(
-        self, kind: str, scope: Scope, *, parent_id: str | None = None
+        self,
+        kind: str,
+        scope: Scope,
+        *,
+        parent_id: str | None = None,
+        parent_ids: Sequence[str] | None = None,
     ) -> list[dict[str, Any]]:
-        """Documents of one kind in one scope, oldest first."""
+        """Documents of one kind in one scope, oldest first (of one parent, or of several)."""
         sql = "SELECT doc, seq FROM entities WHERE kind = ? AND org = ? AND sandbox = ?"
         params: tuple[Any, ...] = (kind, scope.org, scope.sandbox)
         if parent_id is not None:
-            sql += " AND parent_id = ?"
-            params += (parent_id,)
+            parent_ids = [parent_id]
+        if parent_ids is not None:
+            sql += f" AND parent_id IN ({', '.join('?' * len(parent_ids)) or 'NULL'})"
+            params += tuple(parent_ids)
         rows = self._read(sql + " ORDER BY seq", params)
         return [json.loads(row["doc"]) for row in rows]
 

@@ -27,6 +27,7 @@ from emulators.aep.settings import (
     OTHER_ORG_ID,
     OTHER_TENANT_ID,
 )
+from emulators.aep.variance import RUN_STATUS_SPELLINGS
 from emulators.process import ServerProcess, start_server
 
 HEALTH_PATH = "/__emulator__/health"
@@ -77,6 +78,7 @@ def start_aep_emulator(
     scheduler_tick: float | None = None,
     port: int | None = None,
     name: str = "aep-emulator",
+    run_status_variance: bool = True,
 ) -> ServerProcess:
     """Run ``python -m emulators.aep`` with a fresh database under ``tmp_path``."""
     tmp_path.mkdir(parents=True, exist_ok=True)
@@ -87,6 +89,8 @@ def start_aep_emulator(
         args += ["--token-lifetime", str(token_lifetime)]
     if scheduler_tick is not None:
         args += ["--scheduler-tick", str(scheduler_tick)]
+    if not run_status_variance:
+        args += ["--without-variance", RUN_STATUS_SPELLINGS]
     if orgs is not None:
         orgs_file = orgs if isinstance(orgs, Path) else tmp_path / f"{name}-orgs.json"
         if not isinstance(orgs, Path):
@@ -181,6 +185,17 @@ CHARGE_FIELDS = {
 
 class UnexpectedResponse(AssertionError):
     pass
+
+
+_RUN_STATUSES = ("success", "failed", "partialSuccess", "cancelled", "inProgress", "queued")
+_RUN_STATUS_BY_KEY = {s.lower(): s for s in (*_RUN_STATUSES, "scheduled")}
+
+
+def run_status(run: dict[str, Any]) -> str:
+    """A listed run's status in camelCase, whichever spelling GET /runs used (`IN_PROGRESS`,
+    `partialSuccess`: README "Deviations and variance")."""
+    status = run["metrics"]["statusSummary"]["status"]
+    return _RUN_STATUS_BY_KEY.get(status.replace("_", "").lower(), status)
 
 
 def expect(response: requests.Response, status: int) -> Any:

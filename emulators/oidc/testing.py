@@ -62,10 +62,9 @@ def start_oidc_provider(
         str(tmp_path / "oidc.sqlite3"),
         "--client-id",
         client_id,
-        "--client-secret",
-        client_secret,
-        "--password",
-        password,
+        # "=": a generated value may start with "-", which argparse would take for an option.
+        f"--client-secret={client_secret}",
+        f"--password={password}",
         "--quiet",
     ]
     for site in site_urls:

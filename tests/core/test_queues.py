@@ -106,13 +106,13 @@ class FanOutTestCase(BaseTestCase):
 
         make_sandbox()
         with patch.object(app.amqp, "send_task_message") as sent:
-            tasks._dispatch_sync(1, 5.0)
+            tasks._dispatch_sync([1, 2], 5.0)
             tasks._dispatch_drift_check(1, 5.0)
             tasks.discover_flows()
         routed = {(c.args[1], c.kwargs["queue"].name) for c in sent.call_args_list}
         sync = queues.broker_name(queues.SYNC)
         assert routed == {
-            ("monitoring.sync_dataflow", sync),
+            ("monitoring.sync_dataflows", sync),
             ("monitoring.check_schema_drift", sync),
             ("monitoring.discover_sandbox_flows", sync),
         }

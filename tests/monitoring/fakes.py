@@ -40,6 +40,8 @@ class FakeFlowService:
     fail_with: list[Exception] = field(default_factory=list)
     # Raise after this many pages of one listing (a fault in the middle of paging).
     fail_after_pages: int | None = None
+    # Seconds each page takes to arrive (a slow AEP, for the races).
+    page_delay: float = 0.0
 
     def _request(self, **call: Any) -> None:
         self.calls.append(call)
@@ -48,13 +50,15 @@ class FakeFlowService:
 
     def list_runs(
         self,
-        flow_id: str | None = None,
+        flow_id: str | Sequence[str] | None = None,
         *,
         properties: Sequence[str] = (),
         orderby: str | None = None,
         limit: int | None = None,
     ) -> Iterator[Run]:
-        items = [r for r in self.runs if flow_id is None or r["flowId"] == flow_id]
+        ids = [flow_id] if isinstance(flow_id, str) else list(flow_id or ())
+        flow_id = ",".join(ids) or None  # recorded as the filter's value
+        items = [r for r in self.runs if not ids or r["flowId"] in ids]
         for prop in properties:
             items = [r for r in items if _matches(r, prop)]
         items.sort(key=lambda r: (r["createdAt"], r["id"]), reverse=orderby == "-createdAt")
@@ -64,6 +68,7 @@ class FakeFlowService:
             if self.fail_after_pages is not None and number >= self.fail_after_pages:
                 self.fail_after_pages = None
                 raise errors.ServerError("injected", 500)
+            time.sleep(self.page_delay)
             self._request(path="/runs", flow_id=flow_id, properties=list(properties), page=number)
             yield from (Run.from_api(r) for r in page)
 

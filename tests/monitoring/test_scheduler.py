@@ -20,7 +20,7 @@ class SchedulerTickTestCase(BaseTestCase):
     def setUp(self) -> None:
         super().setUp()
         self.sandbox = make_sandbox()
-        self.dispatched: list[tuple[int, float]] = []
+        self.dispatched: list[tuple[list[int], float]] = []
         past = timezone.now() - timedelta(minutes=1)
         self.due = [make_dataflow(self.sandbox, next_sync_at=past) for _ in range(3)]
         self.later = make_dataflow(self.sandbox, next_sync_at=timezone.now() + timedelta(hours=1))
@@ -29,13 +29,17 @@ class SchedulerTickTestCase(BaseTestCase):
 
     def tick(self) -> int:
         return scheduler.tick(
-            lambda pk, countdown: self.dispatched.append((pk, countdown)), deliver_later
+            lambda pks, countdown: self.dispatched.append((pks, countdown)), deliver_later
         )
 
-    def test_due_active_flows_are_dispatched_spread_over_the_tick(self):
-        assert self.tick() == 3
-        assert sorted(pk for pk, _ in self.dispatched) == sorted(f.pk for f in self.due)
-        assert [round(c) for _, c in self.dispatched] == [0, 10, 20]
+    def test_due_active_flows_are_dispatched_in_one_batch_per_sandbox_spread_over_the_tick(self):
+        other = make_sandbox(display_name="Other", sandbox_name="other")
+        past = timezone.now() - timedelta(minutes=1)
+        elsewhere = [make_dataflow(other, next_sync_at=past)]
+        assert self.tick() == 4
+        batches = sorted(sorted(pks) for pks, _ in self.dispatched)
+        assert batches == sorted([sorted(f.pk for f in self.due), [elsewhere[0].pk]])
+        assert [round(c) for _, c in self.dispatched] == [0, 15]
 
     def test_dispatched_flows_are_leased_so_the_next_tick_skips_them(self):
         self.tick()
@@ -49,12 +53,28 @@ class SchedulerTickTestCase(BaseTestCase):
             make_dataflow(self.sandbox, next_sync_at=past)
         assert self.tick() == 4
 
-    def test_a_throttled_poller_dispatches_nothing_then_less_and_slower(self):
-        throttle.slow_down(retry_after=30)
+    def test_a_throttled_sandbox_is_not_dispatched_and_the_poller_slows_down(self):
+        throttle.slow_down(retry_after=30, sandbox_pk=self.sandbox.pk)
         assert self.tick() == 0
-        throttle._redis().delete(throttle.key("paused-until"))
-        assert self.tick() == 2  # pace 2: half the batch...
+        # Planned for the end of the pause, not taken again at every tick.
+        resume = Dataflow.objects.get(pk=self.due[0].pk).next_sync_at
+        assert timezone.now() + timedelta(seconds=25) < resume
+        Dataflow.objects.filter(pk__in=[f.pk for f in self.due]).update(
+            next_sync_at=timezone.now() - timedelta(minutes=1)
+        )
+        throttle._redis().delete(throttle.key(f"paused-until:{self.sandbox.pk}"))
+        most_overdue = timezone.now() - timedelta(hours=1)
+        other = make_sandbox(display_name="Other", sandbox_name="other")
+        make_dataflow(other, next_sync_at=most_overdue)
+        assert self.tick() == 2  # pace 2: half the batch (two sandboxes, two requests)...
         assert max(c for _, c in self.dispatched) == 30  # ...spread over twice the tick
+
+    def test_a_flow_waiting_for_its_first_run_is_polled_just_after_its_start_time(self):
+        start = timezone.now() + timedelta(minutes=3)
+        flow = make_dataflow(self.sandbox, next_sync_at=timezone.now(), start_time=start)
+        self.tick()
+        planned = Dataflow.objects.get(pk=flow.pk).next_sync_at
+        assert start + timedelta(seconds=30) <= planned < start + timedelta(seconds=60)
 
     def test_flows_past_their_deadline_are_flagged_late(self):
         flow = make_dataflow(self.sandbox, frequency="hour", interval=1)

@@ -7,6 +7,7 @@ from unittest.mock import patch
 
 import pytest
 from cryptography.fernet import Fernet
+from django.db.models import Sum
 from django.test import override_settings
 from django.utils import timezone
 
@@ -150,6 +151,33 @@ class SyncDataflowTestCase(BaseTestCase):
         self.flow.refresh_from_db()
         assert self.flow.health == Dataflow.Health.HEALTHY
 
+    def test_only_the_four_ending_statuses_end_a_run_however_spelled(self):
+        spellings = {
+            "SUCCESS": "success",
+            "PARTIAL_SUCCESS": "partialSuccess",
+            "Failed": "failed",
+            "CANCELLED": "cancelled",
+            "IN_PROGRESS": "inProgress",
+            "queued": "queued",
+            "SCHEDULED": "scheduled",
+            "": "",
+            "retrying": "retrying",
+        }
+        docs = {s: self.add_runs(1, offset=n, status=s)[0] for n, s in enumerate(spellings)}
+        with self.assertLogs("monitoring.sync", "WARNING") as logs:
+            self.sync()
+            self.sync()
+        stored = dict(Run.objects.values_list("run_id", "status"))
+        assert {s: stored[d["id"]] for s, d in docs.items()} == spellings
+        self.flow.refresh_from_db()
+        still_open = {"IN_PROGRESS", "queued", "SCHEDULED", "", "retrying"}
+        assert set(self.flow.sync_state["open"]) == {docs[s]["id"] for s in still_open}
+        # An undocumented status is logged once, however often it is seen...
+        assert sum("'retrying'" in line for line in logs.output) == 1
+        # ...and each sighting counts on /metrics.
+        body = self.client.get("/metrics").content.decode()
+        assert 'stripe_sources_run_status_unknown_total{status="retrying"}' in body
+
     def test_health_and_buckets_follow_the_runs(self):
         self.add_runs(2, records=(10, 10, 0))
         self.add_runs(1, offset=2, status="failed", records=(0, 0, 0), errors=[ERROR])
@@ -161,8 +189,11 @@ class SyncDataflowTestCase(BaseTestCase):
         assert self.flow.records_24h == 20
         assert self.flow.runs_24h == 3
         assert self.flow.data_through == Run.objects.get(run_id=self.aep.runs[1]["id"]).window_end
-        day = IngestBucket.objects.get(dataflow=self.flow, granularity="day")
-        assert (day.runs, day.output_records) == (3, 20)
+        # Summed: the runs may straddle midnight.
+        day = IngestBucket.objects.filter(dataflow=self.flow, granularity="day").aggregate(
+            runs=Sum("runs"), output_records=Sum("output_records")
+        )
+        assert (day["runs"], day["output_records"]) == (3, 20)
         hours = IngestBucket.objects.filter(dataflow=self.flow, granularity="hour")
         assert sum(b.output_records for b in hours) == 20
 
@@ -189,7 +220,7 @@ class SyncDataflowTestCase(BaseTestCase):
         self.flow.refresh_from_db()
         assert (self.flow.sync_failures, self.flow.sync_error) == (0, "")
 
-    def test_rate_limiting_pauses_the_poller_instead_of_failing_the_flow(self):
+    def test_rate_limiting_pauses_the_sandbox_instead_of_failing_the_flow(self):
         self.add_runs(2)
         self.aep.fail_with = [errors.RateLimitError("Too many requests", retry_after=40)]
         outcome = self.sync()
@@ -197,7 +228,10 @@ class SyncDataflowTestCase(BaseTestCase):
         self.flow.refresh_from_db()
         assert self.flow.sync_failures == 0
         assert self.flow.next_sync_at > timezone.now() + timedelta(seconds=30)
-        assert throttle.is_paused()
+        assert throttle.is_paused(sandbox_pk=self.sandbox.pk)
+        assert not throttle.is_paused(
+            sandbox_pk=make_sandbox(display_name="Other", sandbox_name="other").pk
+        )
         assert throttle.pace() == 2
         # While paused, a sync makes no request at all.
         self.aep.calls.clear()

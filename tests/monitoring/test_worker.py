@@ -35,8 +35,10 @@ def test_beat_ticks_bring_aep_runs_into_the_database(
 
         def synced() -> bool:
             schedule_syncs()  # what beat sends every tick
+            # A batch stores every flow's runs, then computes each flow's health.
             return all(
                 Run.objects.filter(dataflow__flow_id=f, status="success").count() >= 2
+                and Dataflow.objects.get(flow_id=f).last_synced_at is not None
                 for f in flow_ids
             )
 

@@ -124,7 +124,8 @@ class FakeAEPHttp:
         flow_id = next((f for f in self.flows if f in query), None)
         if flow_id is None:
             return _json(200, {"items": [], "_links": {}})
-        start = datetime.now(UTC) - timedelta(hours=2)
+        # Newer than the runs the world already stored: a sync asks only for those (`>=`).
+        start = datetime.now(UTC) - timedelta(minutes=50)
         items = [
             run_doc(flow_id, created=start, run_id=f"{flow_id}-ok"),
             run_doc(

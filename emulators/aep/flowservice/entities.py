@@ -140,25 +140,34 @@ def list_response(
     present: Presenter | None = None,
     docs: list[dict[str, Any]] | None = None,
     parent_id: str | None = None,
+    present_items: Presenter | None = None,
 ) -> Response:
-    """Apply property/orderby/limit/count/continuationToken to the caller's entities."""
+    """Apply property/orderby/limit/count/continuationToken to the caller's entities.
+
+    `present` shapes every entity before the filters apply; `present_items` only the items
+    of the answered page (how a value is spelled in the answer, not what the filters see).
+    """
     query = parse_list_query(request.args, multi_args("property"))
-    if kind == RUNS and parent_id is None:
-        parent_id = _single_flow_filter(query)
+    parent_ids = [parent_id] if parent_id is not None else None
+    if kind == RUNS and parent_ids is None:
+        parent_ids = _flow_filter(query)
     if docs is None:
-        docs = emulator().store.list(kind, caller().scope, parent_id=parent_id)
+        docs = emulator().store.list(kind, caller().scope, parent_ids=parent_ids)
     if present is not None:
         docs = [present(d) for d in docs]
-    return jsonify(run_list_query(docs, query, f"/{kind}"))
+    body = run_list_query(docs, query, f"/{kind}")
+    if present_items is not None and "items" in body:
+        body["items"] = [present_items(d) for d in body["items"]]
+    return jsonify(body)
 
 
-def _single_flow_filter(query: ListQuery) -> str | None:
-    """``flowId==<id>``, the monitoring query, reads one flow's runs through the parent index
-    instead of every run of the sandbox."""
+def _flow_filter(query: ListQuery) -> list[str] | None:
+    """``flowId==<id>`` or ``flowId==<a>,<b>`` (the sort-and-filter guide's comma-separated
+    OR), the monitoring queries, read those flows' runs through the parent index instead of
+    every run of the sandbox."""
     for condition in query.conditions:
-        is_flow_id = condition.path == (("flowId", False),) and condition.operator == "=="
-        if is_flow_id and len(condition.values) == 1:
-            return condition.values[0]
+        if condition.path == (("flowId", False),) and condition.operator == "==":
+            return list(condition.values)
     return None
 
 

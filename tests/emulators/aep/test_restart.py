@@ -14,6 +14,7 @@ from emulators.aep.testing import (
     build_stripe_pipeline,
     create_flow,
     expect,
+    run_status,
     start_aep_emulator,
 )
 
@@ -44,7 +45,7 @@ def test_an_interrupted_run_is_failed_at_the_next_start(tmp_path, silent_stripe)
             while not _runs(aep, flow_id) and time.monotonic() < deadline:
                 time.sleep(0.1)
             [running] = _runs(aep, flow_id)
-            assert running["metrics"]["statusSummary"]["status"] == "inProgress"
+            assert run_status(running) in ("queued", "inProgress")
     finally:
         server.process.kill()
         server.process.wait()
@@ -58,7 +59,7 @@ def test_an_interrupted_run_is_failed_at_the_next_start(tmp_path, silent_stripe)
         restarted.stop()
 
     assert run["id"] == running["id"]
-    assert run["metrics"]["statusSummary"]["status"] == "failed"
+    assert run_status(run) == "failed"
     assert "interrupted" in run["metrics"]["statusSummary"]["errors"][0]["message"]
     assert flow["lastRunDetails"]["state"] == "failed"
     assert flow["name"] == "Stripe charges flow"

@@ -30,6 +30,7 @@ from emulators.aep.testing import (
     create_base_connection,
     create_flow,
     expect,
+    run_status,
 )
 from tests.emulators.aep.flow_spec import ALLOWED_DEVIATIONS, patched_spec, raw_spec
 
@@ -220,7 +221,7 @@ def _first_finished_run(aep: PlatformSession, flow_id: str) -> dict:
         runs = expect(
             aep.get(f"{FLOW_SERVICE}/runs", params={"property": f"flowId=={flow_id}"}), 200
         )
-        done = [r for r in runs["items"] if r["metrics"]["statusSummary"]["status"] == "success"]
+        done = [r for r in runs["items"] if run_status(r) == "success"]
         if done:
             return done[0]
         time.sleep(0.1)
