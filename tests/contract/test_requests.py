@@ -209,6 +209,18 @@ SCENARIOS: dict[str, Scenario] = {
     ],
     "schemas.list_schemas": lambda c: list(c.schemas.list_schemas(limit=1)),
     "schemas.delete_schema": lambda c: c.schemas.delete_schema(SCHEMA_ID),
+    "schemas.create_descriptor": lambda c: c.schemas.create_descriptor(
+        {
+            "@type": "xdm:descriptorIdentity",
+            "xdm:sourceSchema": SCHEMA_ID,
+            "xdm:sourceVersion": 1,
+            "xdm:sourceProperty": "/_acme/charges_data/id",
+            "xdm:namespace": "Email",
+            "xdm:property": "xdm:code",
+            "xdm:isPrimary": False,
+        }
+    ),
+    "schemas.delete_descriptor": lambda c: c.schemas.delete_descriptor("f3a1dfa38a4871cf"),
     # Catalog
     "catalog.list_datasets": lambda c: list(
         c.catalog.list_datasets(page_size=1, properties=["name", "schemaRef"])
