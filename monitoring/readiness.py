@@ -179,7 +179,7 @@ class Readiness:
         exchanges = self.recorder.exchanges[start:]
         row = Check(
             call=call,
-            request=f"{exchanges[0].method} {exchanges[0].url}" if exchanges else "",
+            request=self.scrub(f"{exchanges[0].method} {exchanges[0].url}") if exchanges else "",
             status=exchanges[-1].status if exchanges else None,
             request_id=exchanges[-1].request_id if exchanges else "",
             ms=int((time.monotonic() - started) * 1000),
@@ -388,6 +388,7 @@ class Readiness:
     def _runs(self) -> None:
         dataflow = (
             Dataflow.objects.filter(sandbox=self.sandbox, deleted_at=None)
+            .select_related("account")
             .exclude(flow_id="")
             .order_by("-pk")
             .first()
@@ -400,6 +401,39 @@ class Readiness:
             lambda: self._run_listing(dataflow),
             ("View Sources",),
         )
+        if dataflow.source_connection_id:
+            self.check(
+                _("Flows of a source connection (array filter)"),
+                lambda: self._flows_of_source(dataflow),
+                ("View Sources",),
+            )
+        if dataflow.account is not None and dataflow.account.connection_id:
+            self.check(
+                _("Source connections of an account"),
+                lambda: self._sources_of_account(dataflow),
+                ("View Sources",),
+            )
+
+    def _flows_of_source(self, dataflow: Dataflow) -> Finding:
+        """`sourceConnectionIds[]==…`, as provisioning and delete previews filter flows."""
+        flows = self.client.flowservice.list_flows(
+            properties=[f"sourceConnectionIds[]=={dataflow.source_connection_id}"]
+        )
+        ids = {flow.id for flow in flows}
+        if dataflow.flow_id not in ids:
+            raise NotAsExpected(_("The filter did not return the flow that uses the connection."))
+        return Finding(PASSED, _("%d listed.") % len(ids))
+
+    def _sources_of_account(self, dataflow: Dataflow) -> Finding:
+        """`baseConnectionId==…`, as provisioning and account deletes filter source connections."""
+        assert dataflow.account is not None
+        sources = self.client.flowservice.list_source_connections(
+            properties=[f"baseConnectionId=={dataflow.account.connection_id}"]
+        )
+        ids = {source.id for source in sources}
+        if dataflow.source_connection_id and dataflow.source_connection_id not in ids:
+            raise NotAsExpected(_("The filter did not return the account's source connection."))
+        return Finding(PASSED, _("%d listed.") % len(ids))
 
     def _run_listing(self, dataflow: Dataflow) -> Finding:
         since = timezone.now() - RUNS_SINCE

@@ -108,13 +108,12 @@ def sandbox_detail(request: AuthenticatedHttpRequest, pk: int):
     return render(request, "monitoring/sandbox_form.html", _detail_context(sandbox, form))
 
 
-def _detail_context(sandbox: Sandbox, form: SandboxForm, **extra) -> dict:
+def _detail_context(sandbox: Sandbox, form: SandboxForm) -> dict:
     return {
         "form": form,
         "sandbox": sandbox,
         "job": latest_job(TEST_CONNECTION, _target(sandbox)),
         "readiness_job": latest_job(readiness.KIND, _target(sandbox)),
-        **extra,
     }
 
 
@@ -144,9 +143,7 @@ def sandbox_readiness(request: AuthenticatedHttpRequest, pk: int):
         context = {"sandbox": sandbox, "readiness_job": None, "confirm_write": True}
         if request.htmx:
             return render(request, "monitoring/_readiness.html", context)
-        form = SandboxForm(instance=sandbox)
-        context = _detail_context(sandbox, form, confirm_write=True)
-        return render(request, "monitoring/sandbox_form.html", context)
+        return render(request, "monitoring/sandbox_readiness_confirm.html", context)
     job = start_job(readiness.KIND, _target(sandbox), request.user, check_sandbox_readiness, write)
     if request.htmx:
         return render(

@@ -82,6 +82,9 @@ def test_a_healthy_sandbox_passes_every_read_check(busy_world):
     assert "property=flowId==" in runs["request"] and "property=createdAt>=" in runs["request"]
     assert "orderby=createdAt" in runs["request"]
     assert "limit=100" in runs["request"]
+    array_filter = by_call["Flows of a source connection (array filter)"]
+    assert "property=sourceConnectionIds[]==" in array_filter["request"]
+    assert by_call["Source connections of an account"]["outcome"] == "passed"
     diagnostics = next(r for r in report["checks"] if r["call"].startswith("Error diagnostics"))
     assert diagnostics["outcome"] == "passed"
     assert "rejected records read" in diagnostics["detail"]

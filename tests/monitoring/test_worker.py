@@ -43,8 +43,13 @@ def test_beat_ticks_bring_aep_runs_into_the_database(
             )
 
         wait_for(synced, "runs synced by the worker", timeout=40)
-        flow = Dataflow.objects.get(flow_id=flow_ids[0])
-        assert flow.health == Dataflow.Health.HEALTHY
+        # A sync stores the runs first and the flow's health right after: wait for both.
+        flow = wait_for(
+            lambda: Dataflow.objects.filter(
+                flow_id=flow_ids[0], health=Dataflow.Health.HEALTHY
+            ).first(),
+            "the synced flow's health",
+        )
         assert flow.last_synced_at is not None and flow.records_24h > 0
     finally:
         for flow_id in flow_ids:

@@ -82,10 +82,11 @@ def test_aepp_reads_everything_the_wizard_created(wizard_flow, aep_emulator):
     config = configure_aepp(aep_emulator.url, dataflow.sandbox.sandbox_name)
 
     flows = flowservice.FlowService(config=config)
-    assert dataflow.flow_id in ids(flows.getFlows())
-    assert dataflow.account.connection_id in ids(flows.getConnections())
-    assert dataflow.source_connection_id in ids(flows.getSourceConnections())
-    assert dataflow.target_connection_id in ids(flows.getTargetConnections())
+    # Every page (`n_results="inf"`): the sandbox holds other tests' objects too.
+    assert dataflow.flow_id in ids(flows.getFlows(n_results="inf"))
+    assert dataflow.account.connection_id in ids(flows.getConnections(n_results="inf"))
+    assert dataflow.source_connection_id in ids(flows.getSourceConnections(n_results="inf"))
+    assert dataflow.target_connection_id in ids(flows.getTargetConnections(n_results="inf"))
     flow = flows.getFlow(dataflow.flow_id)
     assert flow["id"] == dataflow.flow_id
     assert flow["sourceConnectionIds"] == [dataflow.source_connection_id]
@@ -113,15 +114,16 @@ def test_aepp_reads_everything_the_wizard_created(wizard_flow, aep_emulator):
     assert registry.getTenantId()
 
     prep = dataprep.DataPrep(config=config)
-    assert dataflow.mapping_set_id in ids(prep.getMappingSets())
-    assert prep.getMappingSet(dataflow.mapping_set_id)["id"] == dataflow.mapping_set_id
+    mapping_set = prep.getMappingSet(dataflow.mapping_set_id)
+    assert mapping_set["id"] == dataflow.mapping_set_id
+    assert dataflow.mapping_set_id in ids(prep.getMappingSets(name=mapping_set["name"]))
 
     datasets = catalog.Catalog(config=config)
-    listing = datasets.getDataSets()
+    name = datasets.getDataSet(dataflow.dataset_id)[dataflow.dataset_id]["name"]
+    listing = datasets.getDataSets(name=name)
     assert dataflow.dataset_id in listing
     # aepp reads these while caching; a dataset lacking them makes it print and skip.
     assert datasets.data.ids.get(listing[dataflow.dataset_id]["name"]) == dataflow.dataset_id
     assert listing[dataflow.dataset_id]["name"] in datasets.data.table_names
-    infos = datasets.getDatasetsInfos()
+    infos = datasets.getDatasetsInfos(caching=[{"id": k, **v} for k, v in listing.items()])
     assert dataflow.dataset_id in set(infos["id"])
-    assert datasets.getDataSet(dataflow.dataset_id)
