@@ -38,7 +38,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 ALLOWED_WORDS = {
     "stripe", "sources", "aep", "adobe", "experience", "platform", "xdm", "ims", "api", "id",
     "sla", "csv", "json", "url", "utc", "oauth", "http", "https", "kb", "mb", "gb", "iso", "usd",
-    "jpy", "slack", "microsoft", "teams",
+    "jpy", "slack", "microsoft", "teams", "rest",
     *(word for path in STRIPE_RESOURCE_PATHS for word in path.split("_")),
 }  # fmt: skip
 # Names of Adobe products and permissions, Identity Service's standard Email namespace (its

@@ -7,6 +7,7 @@ from unittest.mock import patch
 
 import pytest
 from cryptography.fernet import Fernet
+from django.conf import settings
 from django.db.models import Sum
 from django.test import override_settings
 from django.utils import timezone
@@ -175,7 +176,9 @@ class SyncDataflowTestCase(BaseTestCase):
         # An undocumented status is logged once, however often it is seen...
         assert sum("'retrying'" in line for line in logs.output) == 1
         # ...and each sighting counts on /metrics.
-        body = self.client.get("/metrics").content.decode()
+        body = self.client.get(
+            "/metrics", headers={"authorization": f"Bearer {settings.METRICS_TOKEN}"}
+        ).content.decode()
         assert 'stripe_sources_run_status_unknown_total{status="retrying"}' in body
 
     def test_health_and_buckets_follow_the_runs(self):

@@ -145,7 +145,13 @@ class FakeAEPHttp:
         return _json(200, {"items": [{"id": flow_id, "etag": '"flow-1"', **self.flows[flow_id]}]})
 
     def get_connection(self, request, connection_id: str) -> Reply:
-        item = {"id": connection_id, "name": "Acme", "etag": '"conn-1"'}
+        # What AEP holds is what the dashboard last wrote (tests.operations.factories).
+        item = {
+            "id": connection_id,
+            "name": "Acme Stripe",
+            "description": "Acme's live account",
+            "etag": '"conn-1"',
+        }
         return _json(200, {"items": [{**item, **self.connections.get(connection_id, {})}]})
 
     def patch_connection(self, request, connection_id: str) -> Reply:

@@ -88,7 +88,9 @@ EXPECTED_POST_ROUTES = {
     "operations:operation-cancel",
 }
 # The first post of a bulk retry only picks the dataflows; its form belongs to the second post.
-SHOWS_AN_UNBOUND_FORM = {"operations:bulk-retry"}
+# A token created shows itself once beside an empty form for the next one (a refused post
+# answers 422 with the bound form).
+SHOWS_AN_UNBOUND_FORM = {"operations:bulk-retry", "api-tokens"}
 BUDGET = settings(
     max_examples=120,
     deadline=None,
