@@ -186,7 +186,8 @@ def test_create_and_delete_a_descriptor(client, mocked):
         status=204,
     )
     assert (
-        client.schemas.create_descriptor(descriptor).id == "f3a1dfa38a4871cf4442a33074c1f9406a593407"
+        client.schemas.create_descriptor(descriptor).id
+        == "f3a1dfa38a4871cf4442a33074c1f9406a593407"
     )
     assert body(mocked.calls[-1].request) == descriptor
     client.schemas.delete_descriptor("f3a1dfa38a4871cf4442a33074c1f9406a593407")
