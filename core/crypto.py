@@ -149,7 +149,10 @@ class Secret:
             return False
         if self._value is None and other._value is None:
             return self._token == other._token
-        return other.reveal() == self.reveal()
+        try:
+            return other.reveal() == self.reveal()
+        except UnreadableSecret:
+            return False
 
     def __hash__(self) -> int:
         return hash(self._token) if self._value is None else hash(self._value)

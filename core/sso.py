@@ -184,6 +184,13 @@ class SSOBackend(OIDCAuthenticationBackend):
             return None
         return super().authenticate(request, **kwargs)
 
+    def verify_token(self, token, **kwargs):
+        """mozilla-django-oidc checks the signature, expiry and nonce; we add the issuer and the
+        audience (Core §3.1.3.7), which it leaves unchecked."""
+        payload = super().verify_token(token, **kwargs)
+        check_id_token(payload)
+        return payload
+
     def get_user(self, user_id):
         # Switching single sign-on off ends the sessions it started.
         return super().get_user(user_id) if enabled() else None
@@ -253,6 +260,16 @@ class SSOBackend(OIDCAuthenticationBackend):
         log.warning("single sign-on refused: no mapped group for %s", name)
         if getattr(self, "request", None) is not None:
             self.request.session[REFUSAL_SESSION_KEY] = {"name": str(name), "groups": groups}
+
+
+def check_id_token(payload: dict[str, Any]) -> None:
+    """An ID token must come from our issuer and be meant for our client."""
+    if str(payload.get("iss", "")).rstrip("/") != settings.OIDC_ISSUER:
+        raise SuspiciousOperation("ID token from another issuer")
+    audience = payload.get("aud")
+    audiences = audience if isinstance(audience, list) else [audience]
+    if settings.OIDC_RP_CLIENT_ID not in audiences:
+        raise SuspiciousOperation("ID token meant for another client")
 
 
 USERNAME_UNSAFE = re.compile(r"[^\w.@+-]")

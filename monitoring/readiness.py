@@ -16,6 +16,7 @@ token, client secret or Stripe key, even where AEP quotes one back.
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -76,6 +77,8 @@ SECRET_TEXT = re.compile(
     r"\b(?:sk|rk)_(?:live|test)_\w+|\bwhsec_\w+|\b[Bb]earer\s+[\w.~+/=-]+|eyJ[\w-]+\.[\w.-]+"
 )
 MASK = "••••"
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -176,6 +179,9 @@ class Readiness:
             finding = Finding(FAILED, message, fix_for(exc, permission, self.sandbox))
         except NotAsExpected as exc:
             finding = Finding(FAILED, str(exc), unexpected_answer())
+        except Exception as exc:  # an answer too odd to read fails its own row, not the report
+            logger.warning("readiness check %r failed: %s", call, type(exc).__name__)
+            finding = Finding(FAILED, type(exc).__name__, unexpected_answer())
         exchanges = self.recorder.exchanges[start:]
         row = Check(
             call=call,

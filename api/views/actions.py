@@ -180,19 +180,28 @@ def operation_confirm(request, pk):
         raise Conflict(_("Confirm this operation on its page."))
     if operation.status != Operation.Status.AWAITING_CONFIRMATION:
         raise Conflict(_("This operation is no longer waiting for confirmation."))
+    if operation.preview_expired:
+        raise Conflict(
+            _(
+                "This impact preview is more than an hour old. Start the delete again for a fresh one."
+            )
+        )
     data = _strings(request.data, ("confirm_name", "reason", "ticket"))
     for flag in ("delete_datasets", "delete_schemas"):
         if request.data.get(flag) is True:
             data[flag] = "on"
     confirm_name = OperationSerializer().get_confirm_name(operation)
     cleaned = validated(forms.DeleteConfirmForm(data, expected_name=confirm_name))
-    service.confirm(
-        operation,
-        OPERATION_TASKS,
-        reason=cleaned["reason"],
-        ticket=cleaned.get("ticket", ""),
-        delete_datasets=bool(cleaned.get("delete_datasets")),
-        delete_schemas=bool(cleaned.get("delete_schemas")),
-    )
+    try:
+        service.confirm(
+            operation,
+            OPERATION_TASKS,
+            reason=cleaned["reason"],
+            ticket=cleaned.get("ticket", ""),
+            delete_datasets=bool(cleaned.get("delete_datasets")),
+            delete_schemas=bool(cleaned.get("delete_schemas")),
+        )
+    except ValueError:  # confirmed by another request meanwhile, or its preview just expired
+        raise Conflict(_("This operation is no longer waiting for confirmation.")) from None
     operation.refresh_from_db()
     return started(operation)

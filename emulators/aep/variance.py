@@ -17,7 +17,8 @@ import threading
 RUN_END_TOUCHES_FLOW = "runEndTouchesFlow"
 # Flow Service's error table lists "resource not found" as `1439-400` as well as `1101-404`
 # (sources/errors/flow-service-errors.md): deleting, patching or acting on a flow, source or
-# target connection that does not exist answers 400 with code 1439; reading one answers 404.
+# target connection that does not exist answers 400 with code 1439; reading one answers 404
+# (`FLOW-1439-404` for a flow, `FLOW-1101-404` for other kinds).
 NOT_FOUND_AS_400 = "notFoundAs400"
 # Error-diagnostics rows carry the source record inside a root field (`{"data": {...}}`), as
 # a REST source's records are read (ingestion/batch-ingestion/partial.md, "_corrupt_record").
@@ -26,7 +27,6 @@ WRAPPED_CORRUPT_RECORD = "wrappedCorruptRecord"
 # data-prep/api/mapping-set.md shows no request or answer for it: the emulator refuses it
 # (405), as a sandbox without it would.
 MAPPING_SET_DELETE_REFUSED = "mappingSetDeleteRefused"
-
 # Runs listed by GET /runs report their status in the Flow Service spec's spelling
 # (`IN_PROGRESS`, `PARTIAL_SUCCESS`) for some runs and in camelCase for others, as Adobe's
 # documents do (README "Deviations and variance").

@@ -48,6 +48,10 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 LOGIN_URL = "/login/"
+# Browsers share cookies across the ports of one host: with Django's default names, signing in
+# here (127.0.0.1:9400) would overwrite the dashboard's session (127.0.0.1:8000) mid-sign-in.
+SESSION_COOKIE_NAME = "oidc_provider_sessionid"
+CSRF_COOKIE_NAME = "oidc_provider_csrftoken"
 
 # Claims: the standard profile and email, plus `groups` (scope "groups"), in the userinfo answer
 # and in the ID token, as Okta and Azure AD can be configured to send them.

@@ -77,5 +77,6 @@ class Migration(migrations.Migration):
             name="webhook_url",
             field=core.crypto.EncryptedSecretField(blank=True, verbose_name="webhook URL"),
         ),
-        migrations.RunPython(encrypt_webhook_urls, migrations.RunPython.noop),
+        # Irreversible: the old column could not hold the encrypted URLs.
+        migrations.RunPython(encrypt_webhook_urls),
     ]

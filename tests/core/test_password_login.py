@@ -57,3 +57,26 @@ class PasswordLoginOffTestCase(BaseTestCase):
         )
         assert r.status_code == 200
         assert self.client.get("/admin/").status_code == 302
+
+
+@override_settings(**SSO)
+class IdTokenTestCase(BaseTestCase):
+    """The ID token's issuer and audience are checked (the library checks signature and nonce)."""
+
+    def test_a_token_from_our_issuer_for_our_client_passes(self):
+        from core.sso import check_id_token
+
+        check_id_token({"iss": "https://idp.example.com/", "aud": ["stripe-sources", "other"]})
+
+    def test_another_issuer_or_client_is_refused(self):
+        from django.core.exceptions import SuspiciousOperation
+
+        from core.sso import check_id_token
+
+        for payload in (
+            {"iss": "https://evil.example.com", "aud": "stripe-sources"},
+            {"iss": "https://idp.example.com", "aud": "another-app"},
+            {"iss": "https://idp.example.com"},
+        ):
+            with self.subTest(payload=payload), self.assertRaises(SuspiciousOperation):
+                check_id_token(payload)

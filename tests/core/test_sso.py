@@ -132,3 +132,15 @@ def test_stale_callback_asks_to_sign_in_again(site, sso_settings):
 
     assert answer.status_code in (400, 401)
     assert "Sign in" in answer.text
+
+
+def test_sign_in_works_when_the_provider_shares_the_dashboards_host(
+    live_server, oidc_provider, sso_settings
+):
+    """As in `./dev run`: both on 127.0.0.1, whose cookies a browser shares across ports."""
+    site = live_server.url.replace("localhost", "127.0.0.1")
+
+    answer = sso_sign_in(site, oidc_provider, "sofia", next_path="/ops/audit/")
+
+    assert answer.status_code == 200, answer.text[:300]
+    assert answer.url == f"{site}/ops/audit/"

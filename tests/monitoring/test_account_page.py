@@ -30,7 +30,7 @@ class AccountPageTestCase(BaseTestCase):
         assert r.context["totals"]["records_24h"] == 10
 
 
-class MergedAccountPageTestCase(BaseTestCase):
+class AccountPageSupportTestCase(BaseTestCase):
     """One account page: the key, what it can read, Support's actions and recent operations
     for Support; its flows a page at a time; the operations URL leads there."""
 

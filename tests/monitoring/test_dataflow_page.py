@@ -143,7 +143,7 @@ class DataflowPageTestCase(BaseTestCase):
         assert self.flow.freshness_sla_minutes is None
 
 
-class MergedDataflowPageTestCase(BaseTestCase):
+class DataflowPageSupportTestCase(BaseTestCase):
     """One dataflow page: Support's actions, its recent operations and the timeline appear on
     monitoring's page for the roles that may use them; the operations URL leads there."""
 

@@ -60,7 +60,7 @@ class RoleMatrixTestCase(BaseTestCase):
         # page:            (Marketing Ops, Support, Admin, no role)
         "index": (302, 302, 302, 403),
         "accounts": (200, 200, 200, 403),
-        "account": (301, 301, 301, 403),  # the merged page is monitoring's
+        "account": (301, 301, 301, 403),  # the account page lives in monitoring
         "dataflows": (200, 200, 200, 403),
         "dataflow": (301, 301, 301, 403),
         "timeline": (200, 200, 200, 403),
