@@ -160,9 +160,9 @@ def permissions() -> tuple[Permission, ...]:
         Permission(
             "Manage Schemas",
             _(
-                "the tenant ID cannot be read and the class, field groups and schemas cannot be "
-                "created: Test connection and the wizard's schema steps fail, and schema drift "
-                "cannot be checked."
+                "the tenant ID cannot be read and the class, field groups, schemas and identity "
+                "descriptors cannot be created: Test connection, the wizard's schema steps and "
+                "Profile fail, and schema drift cannot be checked."
             ),
         ),
         Permission(
@@ -177,6 +177,20 @@ def permissions() -> tuple[Permission, ...]:
             _(
                 "datasets cannot be listed and error diagnostics cannot be read: choosing an "
                 "existing dataset in the wizard and the rejected records of a run fail."
+            ),
+        ),
+        Permission(
+            "View Identity Namespaces",
+            _(
+                "the sandbox's identity namespaces cannot be read: the wizard cannot offer them "
+                "for identity fields."
+            ),
+        ),
+        Permission(
+            "Manage Identity Namespaces",
+            _(
+                "a new identity namespace cannot be created: needed only when someone picks "
+                "“A new namespace…” in the wizard."
             ),
         ),
     )

@@ -7,14 +7,23 @@ import pytest
 from aep.errors import PermissionDeniedError
 from core.explain import explain_aep_error, explain_failure, permissions
 
-EVERY = ("View Sources", "Manage Sources", "Manage Schemas", "Manage Datasets", "View Datasets")
+EVERY = (
+    "View Sources",
+    "Manage Sources",
+    "Manage Schemas",
+    "Manage Datasets",
+    "View Datasets",
+    "View Identity Namespaces",
+    "Manage Identity Namespaces",
+)
 
 
-def test_the_product_needs_five_permissions_each_with_what_fails_without_it():
+def test_the_product_needs_seven_permissions_each_with_what_fails_without_it():
     listed = permissions()
     assert tuple(p.name for p in listed) == EVERY
     assert all(len(p.without_it) > 40 for p in listed)
     assert "rejected records" in dict(listed)["View Datasets"]
+    assert "identity descriptors" in dict(listed)["Manage Schemas"]
 
 
 @pytest.mark.parametrize(
