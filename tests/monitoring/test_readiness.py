@@ -197,15 +197,7 @@ def registry_titles(world: AEPWorld, kind: str) -> list[str]:
     return [item.get("title", "") for item in answer.json().get("results", [])]
 
 
-def descriptors_supported(world: AEPWorld) -> bool:
-    answer = world.session.get(f"{REGISTRY}/tenant/descriptors")
-    return answer.status_code == 200
-
-
 def test_write_creates_and_deletes_every_throwaway_object(world):
-    if not descriptors_supported(world):
-        pytest.skip("this emulator has no descriptors API yet")
-
     report = readiness.check_sandbox(world.sandbox, write=True)
 
     assert report["ready"], [r for r in report["checks"] if r["outcome"] == "failed"]

@@ -42,6 +42,7 @@ def test_every_behaviour_is_on_by_default_and_listed(aep, aep_server):
         "notFoundAs400": True,
         "wrappedCorruptRecord": True,
         "mappingSetDeleteRefused": True,
+        "runStatusSpellings": True,
     }
     unknown = requests.post(
         f"{aep_server.url}/__emulator__/variance", json={"noSuchThing": False}, timeout=10
