@@ -183,7 +183,8 @@ def operation_confirm(request, pk):
     if operation.preview_expired:
         raise Conflict(
             _(
-                "This impact preview is more than an hour old. Start the delete again for a fresh one."
+                "This impact preview is more than an hour old. Start the delete again for a "
+                "fresh one."
             )
         )
     data = _strings(request.data, ("confirm_name", "reason", "ticket"))
