@@ -245,9 +245,7 @@ class OperationSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.CharField())
     def get_confirm_name(self, op: Operation) -> str:
         """The name to type when confirming (a delete), as the operation page asks for it."""
-        if op.kind == Operation.Kind.ACCOUNT_DELETE:
-            return op.preview.get("connection", {}).get("name") or op.target_label
-        return op.target_label
+        return op.confirm_name
 
     @extend_schema_field(serializers.ListField(child=serializers.DictField()))
     def get_steps(self, op: Operation) -> list:

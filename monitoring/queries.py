@@ -173,12 +173,12 @@ def filter_choices(filters: Filters) -> dict:
     }
 
 
-@dataclass
-class Page:
-    flows: list[Dataflow]
+class Paged:
+    """Where one page of a list sits among all of them: what the pager shows."""
+
     number: int
     total: int
-    size: int = PAGE_SIZE
+    size: int
 
     @property
     def pages(self) -> int:
@@ -201,14 +201,26 @@ class Page:
         return min(self.total, self.number * self.size)
 
 
+def page_number(requested: int, total: int) -> int:
+    """The page asked for, within 1 and the last page of `total` rows."""
+    return min(max(requested, 1), max(1, -(-total // PAGE_SIZE)))
+
+
+@dataclass
+class Page(Paged):
+    flows: list[Dataflow]
+    number: int
+    total: int
+    size: int = PAGE_SIZE
+
+
 def flow_page(filters: Filters, flows: QuerySet[Dataflow], counts: dict[str, int]) -> Page:
     """One page of flows, most urgent first; the total comes from the counts, not a COUNT."""
     if filters.status:
         total = counts.get(filters.status, 0)
     else:
         total = sum(n for h, n in counts.items() if h != Health.DELETED)
-    pages = max(1, -(-total // PAGE_SIZE))
-    number = min(filters.page, pages)
+    number = page_number(filters.page, total)
     start = (number - 1) * PAGE_SIZE
     # No list shows a secret: their columns stay unread (core.crypto.defer_secrets).
     rows = defer_secrets(
@@ -246,31 +258,11 @@ class AccountRow:
 
 
 @dataclass
-class AccountPage:
+class AccountPage(Paged):
     rows: list[AccountRow]
     number: int
     total: int
     size: int = PAGE_SIZE
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.size))
-
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.pages
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def first_index(self) -> int:
-        return (self.number - 1) * self.size + 1 if self.total else 0
-
-    @property
-    def last_index(self) -> int:
-        return min(self.total, self.number * self.size)
 
 
 def account_page(number: int, sandbox: int | None = None) -> AccountPage:
@@ -280,8 +272,7 @@ def account_page(number: int, sandbox: int | None = None) -> AccountPage:
     if sandbox:
         accounts = accounts.filter(sandbox_id=sandbox)
     total = accounts.count()
-    pages = max(1, -(-total // PAGE_SIZE))
-    number = min(max(number, 1), pages)
+    number = page_number(number, total)
     start = (number - 1) * PAGE_SIZE
     page = list(
         defer_secrets(accounts.select_related("sandbox"), "sandbox")

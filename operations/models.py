@@ -123,6 +123,14 @@ class Operation(models.Model):
         return self.status in self.SETTLED
 
     @property
+    def confirm_name(self) -> str:
+        """The name a person types to confirm: an account delete names AEP's account as the
+        preview read it; anything else its target."""
+        if self.kind == self.Kind.ACCOUNT_DELETE:
+            return self.preview.get("connection", {}).get("name") or self.target_label
+        return self.target_label
+
+    @property
     def preview_expired(self) -> bool:
         """A delete preview waiting longer than PREVIEW_VALID_FOR no longer describes AEP."""
         read_at = self.preview.get("read_at") if isinstance(self.preview, dict) else None

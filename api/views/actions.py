@@ -191,8 +191,7 @@ def operation_confirm(request, pk):
     for flag in ("delete_datasets", "delete_schemas"):
         if request.data.get(flag) is True:
             data[flag] = "on"
-    confirm_name = OperationSerializer().get_confirm_name(operation)
-    cleaned = validated(forms.DeleteConfirmForm(data, expected_name=confirm_name))
+    cleaned = validated(forms.DeleteConfirmForm(data, expected_name=operation.confirm_name))
     try:
         service.confirm(
             operation,

@@ -39,22 +39,16 @@ def operation_status(request: AuthenticatedHttpRequest, pk):
 
 
 def _operation_context(operation: Operation, form=None) -> dict:
-    expected = _expected_name(operation)
+    expected = operation.confirm_name
     if form is None and operation.status == Operation.Status.AWAITING_CONFIRMATION:
         form = _confirm_form(operation, None)
     return {"operation": operation, "form": form, "expected_name": expected}
 
 
-def _expected_name(operation: Operation) -> str:
-    if operation.kind == Kind.ACCOUNT_DELETE:
-        return operation.preview.get("connection", {}).get("name") or operation.target_label
-    return operation.target_label
-
-
 def _confirm_form(operation: Operation, data):
     if operation.kind == Kind.ACCOUNT_ROTATE_KEY:
         return forms.ConfirmRotateForm(data, losing=len(operation.preview.get("losing", [])))
-    return forms.DeleteConfirmForm(data, expected_name=_expected_name(operation))
+    return forms.DeleteConfirmForm(data, expected_name=operation.confirm_name)
 
 
 @require_POST

@@ -18,14 +18,13 @@ import pytest
 import requests
 from django.conf import settings as django_settings
 from django.db import connection
-from django.db.models import Sum
 from django.test import override_settings
 
 from aep import BadRequestError, NotFoundError, quirks
 from monitoring import throttle
 from monitoring.clients import client_for
 from monitoring.discovery import discover
-from monitoring.models import Dataflow, IngestBucket, IngestTotal, Run
+from monitoring.models import Dataflow, Run
 from monitoring.sync import RUNS_QUERY_BUDGET, plan_batches, run_syncs, runs_query
 from tests.base import BaseTestCase, make_sandbox, wait_for
 from tests.emulator_world import (
@@ -37,7 +36,7 @@ from tests.emulator_world import (
     inject,
 )
 from tests.monitoring.factories import make_dataflow
-from tests.monitoring.runs import aep_runs, stored_runs
+from tests.monitoring.runs import aep_runs, stored_runs, totals_match_buckets
 
 pytestmark = pytest.mark.integration
 RUNS_PATH = "/data/foundation/flowservice/runs*"
@@ -67,24 +66,6 @@ class Requests:
 
     def runs(self) -> list[str]:
         return [u for u in self.urls if urlsplit(u).path.endswith("/flowservice/runs")]
-
-
-def totals_match_buckets(sandbox) -> bool:
-    for granularity in ("hour", "day"):
-        buckets = dict(
-            IngestBucket.objects.filter(granularity=granularity, dataflow__sandbox=sandbox)
-            .values("start")
-            .annotate(n=Sum("output_records"))
-            .values_list("start", "n")
-        )
-        totals = dict(
-            IngestTotal.objects.filter(granularity=granularity, sandbox=sandbox)
-            .exclude(runs=0)
-            .values_list("start", "output_records")
-        )
-        if totals != buckets:
-            return False
-    return True
 
 
 def settled(client, flows: list[Dataflow]) -> bool:
@@ -196,7 +177,7 @@ class BatchedSyncEmulatorTestCase(BaseTestCase):
             assert Run.objects.filter(dataflow=dataflow).count() == len(
                 aep_runs(self.client_aep, dataflow.flow_id)
             )
-        assert totals_match_buckets(self.sandbox)
+        assert totals_match_buckets(self.sandbox, "output_records")
 
     @override_settings(
         AEP_TIMEOUT_SECONDS=1, MONITORING_RUNS_PAGE_SIZE=2, MONITORING_THROTTLE_SECONDS=0.3
@@ -226,7 +207,7 @@ class BatchedSyncEmulatorTestCase(BaseTestCase):
         for dataflow in flows:
             stored = stored_runs(dataflow)
             assert Run.objects.filter(dataflow=dataflow).count() == len(stored) >= 5
-        assert totals_match_buckets(self.sandbox)
+        assert totals_match_buckets(self.sandbox, "output_records")
 
 
 SYNC_IN_A_PROCESS = """
@@ -285,7 +266,7 @@ def test_a_worker_killed_mid_page_loses_and_duplicates_nothing(aep_emulator, str
         wait_for(lambda: settled(client, flows), "every run, synced after the kill")
         for flow in flows:
             assert Run.objects.filter(dataflow=flow).count() == len(aep_runs(client, flow.flow_id))
-        assert totals_match_buckets(sandbox)
+        assert totals_match_buckets(sandbox, "output_records")
     finally:
         clear_faults(aep_emulator.url)
         for flow_id in flow_ids:

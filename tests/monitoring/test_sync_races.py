@@ -21,6 +21,7 @@ from monitoring.sync import run_sync
 from tests.base import make_sandbox
 from tests.monitoring.factories import make_dataflow, make_run, run_doc
 from tests.monitoring.fakes import FakeClient, FakeFlowService
+from tests.monitoring.runs import totals_match_buckets
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -40,24 +41,6 @@ def in_thread(target, *args) -> tuple[threading.Thread, list]:
     return thread, out
 
 
-def totals_match_buckets(sandbox) -> bool:
-    for granularity in ("hour", "day"):
-        buckets = dict(
-            IngestBucket.objects.filter(granularity=granularity, dataflow__sandbox=sandbox)
-            .values("start")
-            .annotate(n=Sum("runs"))
-            .values_list("start", "n")
-        )
-        totals = dict(
-            IngestTotal.objects.filter(granularity=granularity, sandbox=sandbox)
-            .exclude(runs=0)
-            .values_list("start", "runs")
-        )
-        if totals != buckets:
-            return False
-    return True
-
-
 def test_a_sync_longer_than_its_lock_keeps_it_and_a_second_sync_is_skipped(settings):
     settings.MONITORING_SYNC_LEASE_SECONDS = 2
     settings.MONITORING_RUNS_PAGE_SIZE = 2
@@ -74,7 +57,7 @@ def test_a_sync_longer_than_its_lock_keeps_it_and_a_second_sync_is_skipped(setti
     assert first_out[0].status == "synced"
     assert second_out[0].status == "skipped"
     assert Run.objects.filter(dataflow=flow).count() == 6
-    assert totals_match_buckets(sandbox)
+    assert totals_match_buckets(sandbox, "runs")
     day = IngestBucket.objects.filter(dataflow=flow, granularity="day").aggregate(n=Sum("runs"))
     assert day["n"] == 6
 
@@ -94,6 +77,6 @@ def test_concurrent_rollup_updates_of_one_flow_count_each_run_once():
         threads = [in_thread(recompute)[0] for _ in range(3)]
         for thread in threads:
             thread.join(20)
-        assert totals_match_buckets(sandbox), f"round {round_number}"
+        assert totals_match_buckets(sandbox, "runs"), f"round {round_number}"
     total = IngestTotal.objects.filter(sandbox=sandbox, granularity="day").aggregate(n=Sum("runs"))
     assert total["n"] == 8

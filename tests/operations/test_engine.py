@@ -132,11 +132,12 @@ class IdempotentHandlersTestCase(FakeAEPTestCase):
         assert op.status == Operation.Status.FAILED
         assert op.steps[0]["status"] == "failed"
 
-    def test_deleting_what_aep_answers_1439_400_for_is_skipped(self):
+    def delete_answered(self, status: int, code: str) -> Operation:
+        """Delete the flow while AEP answers its DELETE with `status` and error `code`."""
         responses.delete(
             f"{FLOWSERVICE}/flows/{self.flow.flow_id}",
-            status=400,
-            json={"type": "https://ns.adobe.com/aep/errors/FLOW-1439-400", "status": 400},
+            status=status,
+            json={"type": f"https://ns.adobe.com/aep/errors/{code}", "status": status},
         )
         planned = steps.delete_steps(
             {"flows": [{"id": self.flow.flow_id, "name": self.flow.name, "state": "enabled"}]}
@@ -148,25 +149,15 @@ class IdempotentHandlersTestCase(FakeAEPTestCase):
         op.save()
         execute_operation(queue(op, execute_operation), str(op.pk))
         op.refresh_from_db()
+        return op
+
+    def test_deleting_what_aep_answers_1439_400_for_is_skipped(self):
+        op = self.delete_answered(400, "FLOW-1439-400")
         assert op.status == Operation.Status.SUCCEEDED, op.error
         assert op.steps[1]["note"] == "Already gone in AEP."
 
     def test_deleting_what_is_already_gone_is_skipped(self):
-        responses.delete(
-            f"{FLOWSERVICE}/flows/{self.flow.flow_id}",
-            status=404,
-            json={"type": "https://ns.adobe.com/aep/errors/FLOW-1439-404", "status": 404},
-        )
-        planned = steps.delete_steps(
-            {"flows": [{"id": self.flow.flow_id, "name": self.flow.name, "state": "enabled"}]}
-        )
-        op = service.create(
-            Operation.Kind.DATAFLOW_DELETE, actor=self.sam, dataflow=self.flow, steps=planned
-        )
-        op.status = Operation.Status.QUEUED
-        op.save()
-        execute_operation(queue(op, execute_operation), str(op.pk))
-        op.refresh_from_db()
+        op = self.delete_answered(404, "FLOW-1439-404")
         assert op.status == Operation.Status.SUCCEEDED
         assert op.steps[1]["note"] == "Already gone in AEP."  # after verify_sharing
         self.flow.refresh_from_db()
