@@ -52,7 +52,13 @@ RUN_STATUSES = (
 # A run has ended only with one of these; any other status (empty, queued, scheduled,
 # inProgress, a value nobody documented) is still open and is polled again.
 FINISHED_RUN_STATUSES = ("success", "failed", "partialSuccess", "cancelled")
-_RUN_STATUS_BY_KEY = {status.lower(): status for status in RUN_STATUSES} | {"canceled": "cancelled"}
+# The spec's StatusDTO also lists `COMPLETED` and `PARTIAL_FAILURE`, which the guides never
+# show: they end a run as success and partial success do (polled forever otherwise).
+_RUN_STATUS_BY_KEY = {status.lower(): status for status in RUN_STATUSES} | {
+    "canceled": "cancelled",
+    "completed": "success",
+    "partialfailure": "partialSuccess",
+}
 
 # notes §3.3 vs [FS-spec] CreateFlowRunRequest: the ad-hoc run tutorial sends window times in
 # epoch seconds, the spec describes milliseconds, and run metrics are milliseconds. Values past

@@ -52,6 +52,15 @@ def test_aep_spellings_are_stored_in_one_spelling_that_has_words(spelling):
         assert Run(status=stored).get_status_display() == WORDS[stored][0]
 
 
+@pytest.mark.parametrize(
+    ("spelling", "stored"), [("COMPLETED", "success"), ("PARTIAL_FAILURE", "partialSuccess")]
+)
+def test_the_specs_other_ending_statuses_end_a_run(spelling, stored):
+    # Flow Service's StatusDTO (contracts/adobe/flow-service.yaml) lists both beside SUCCESS.
+    assert quirks.normalize_run_status(spelling) == stored
+    assert quirks.run_is_finished(spelling)
+
+
 def test_a_status_nobody_foresaw_is_shown_as_it_came():
     assert quirks.normalize_run_status("retrying") == "retrying"
     assert Run(status="retrying").get_status_display() == "retrying"
